@@ -1,0 +1,40 @@
+# The two commands a user needs: `make run` (full conformance plan) and `make test`.
+# Both do all set-up first (scripts/setup.sh is idempotent and quiet when nothing is missing).
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint typecheck unit smoke bench fuzz soak doctor clean
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	$(BIN)/rig run --plan full
+
+test: setup lint typecheck unit
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+unit:
+	scripts/check-strays.sh $(BIN)/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m rig.bench
+
+fuzz: setup
+	RIG_FUZZ_SCALE=20 $(BIN)/pytest -m fuzz -n 2 $(PYTEST_ARGS)
+
+soak: setup
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+doctor: setup
+	$(BIN)/rig doctor
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .hypothesis

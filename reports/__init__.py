@@ -1,0 +1,1 @@
+"""Builders for the nightly conformance report (output goes to a git-ignored folder)."""

@@ -1,0 +1,118 @@
+"""The rig clock: calendar time (Asia/Tokyo) on a simpy discrete-event environment.
+
+Every emulator gets a `RigClock` injected and asks it for the time; none reads the wall
+clock for a business decision (service hours, closures, time-outs, OCSP freshness).
+Scenarios set and advance it deterministically. A scaled real-time mode drives soak runs
+and live vendor sessions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import simpy
+import simpy.rt
+
+JST = ZoneInfo("Asia/Tokyo")
+
+#: The default start of a scenario: a weekday morning inside every service window.
+DEFAULT_START = datetime(2026, 11, 24, 10, 0, 0, tzinfo=JST)
+
+
+class ClockError(ValueError):
+    """Raised for an impossible clock operation (naive datetime, moving backwards)."""
+
+
+def _require_aware(when: datetime) -> datetime:
+    if when.tzinfo is None:
+        raise ClockError(f"naive datetime {when!r}: give a time zone (rig.clock.JST)")
+    return when.astimezone(JST)
+
+
+class RigClock:
+    """Calendar time over a simpy environment; `env.now` counts seconds since `epoch`.
+
+    Thread-safe: emulator servers read `now()` from their own threads while the scenario
+    advances the clock. Callbacks scheduled with `call_at` run in the thread that advances.
+    """
+
+    def __init__(self, start: datetime = DEFAULT_START, *, realtime_factor: float | None = None):
+        self.epoch = _require_aware(start)
+        self._lock = threading.RLock()
+        self.realtime_factor = realtime_factor
+        if realtime_factor is None:
+            self.env: simpy.Environment = simpy.Environment()
+        else:
+            # factor = wall seconds per simulated second (0.001 → a simulated week in ~10 min)
+            self.env = simpy.rt.RealtimeEnvironment(factor=realtime_factor, strict=False)
+
+    # -- reading -----------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The current calendar time in Asia/Tokyo."""
+        return self.epoch + timedelta(seconds=float(self.env.now))
+
+    def seconds(self) -> float:
+        """Simulated seconds since the clock's epoch (monotonic)."""
+        return float(self.env.now)
+
+    def to_seconds(self, when: datetime) -> float:
+        return (_require_aware(when) - self.epoch).total_seconds()
+
+    # -- moving ------------------------------------------------------------------------
+    def advance(self, delta: float | timedelta) -> datetime:
+        """Run every event due in the next `delta` and stop there."""
+        secs = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
+        if secs < 0:
+            raise ClockError("the rig clock never moves backwards")
+        with self._lock:
+            target = self.env.now + secs
+            if secs > 0:
+                self.env.run(until=target)
+            # simpy stops before events due exactly at `until`; a closing time of 23:00:00
+            # must already have happened when the clock reads 23:00:00
+            while self.env.peek() <= target:
+                self.env.step()
+        return self.now()
+
+    def set(self, when: datetime) -> datetime:
+        """Move forward to `when`, running every event due on the way."""
+        target = self.to_seconds(when)
+        if target < self.env.now:
+            raise ClockError(
+                f"cannot move back from {self.now().isoformat()} to {when.isoformat()}"
+            )
+        return self.advance(target - float(self.env.now))
+
+    # -- scheduling --------------------------------------------------------------------
+    def call_at(self, when: datetime, callback: Callable[[], Any]) -> simpy.Process:
+        """Run `callback` when the clock reaches `when` (immediately if already past)."""
+        delay = max(0.0, self.to_seconds(when) - float(self.env.now))
+        return self.call_later(delay, callback)
+
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> simpy.Process:
+        def proc() -> Generator[simpy.Event, Any, None]:
+            try:
+                yield self.env.timeout(delay)
+            except simpy.Interrupt:
+                return
+            callback()
+
+        with self._lock:
+            return self.env.process(proc())
+
+    def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
+        """Start a simpy process (e.g. a traffic generator for a soak run)."""
+        with self._lock:
+            return self.env.process(generator)
+
+    def cancel(self, process: simpy.Process) -> None:
+        with self._lock:
+            if process.is_alive:
+                process.interrupt("cancelled")
+
+    def __repr__(self) -> str:
+        return f"RigClock({self.now().isoformat()})"

@@ -1,0 +1,203 @@
+"""The PC/SC daemon the rig's virtual readers live in.
+
+pcsc-lite's socket (/run/pcscd/pcscd.comm) and pid file are compile-time paths, so one pcscd
+serves the whole machine. The rig starts it (with a reader.conf folder of its own holding the
+vpcd readers) only when none is running, and stops it only if the rig started it and no rig
+process still uses it. Processes that use it (pytest-xdist workers, `rig serve`, helpers) are
+counted in a shared state folder guarded by a file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+PCSCD = "/usr/sbin/pcscd"
+VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
+#: One vpcd reader entry serves two slots, on its port and the next one.
+SLOTS_PER_ENTRY = 2
+READER_PREFIX = "Konbini Rig vpcd"
+
+
+class PcscStackError(RuntimeError):
+    """The reader stack cannot be brought up; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the rig's readers are: `entries` vpcd entries × 2 slots on consecutive ports."""
+
+    state_dir: Path = Path(os.environ.get("RIG_PCSC_STATE_DIR", "/tmp/konbini-rig-pcsc"))
+    port_base: int = int(os.environ.get("RIG_VPCD_PORT_BASE", "40100"))
+    # pcsc-lite watches at most 16 readers per SCardGetStatusChange, the PnP pseudo-reader
+    # included: 6 entries (12 readers) leave room for it and for real readers on the machine.
+    entries: int = 6
+    vicc_host: str = "127.0.0.1"
+
+    @property
+    def slots(self) -> int:
+        return self.entries * SLOTS_PER_ENTRY
+
+    def port_of(self, entry: int, slot: int) -> int:
+        return self.port_base + entry * SLOTS_PER_ENTRY + slot
+
+    def driver_copy(self, entry: int) -> Path:
+        return self.state_dir / "drivers" / f"libifdvpcd-{entry}.so"
+
+    def reader_conf(self) -> str:
+        # vpcd keeps its sockets in driver-global state indexed by slot, so two entries that
+        # share one loaded driver overwrite each other's sockets. pcscd loads each LIBPATH once;
+        # a separate copy of the driver per entry gives each its own state.
+        blocks = []
+        for i in range(self.entries):
+            port = self.port_of(i, 0)
+            blocks.append(
+                f'FRIENDLYNAME "{READER_PREFIX} {i}"\n'
+                f"DEVICENAME /dev/null:{port}\n"
+                f"LIBPATH {self.driver_copy(i)}\n"
+                f"CHANNELID {port}\n"
+            )
+        return "\n".join(blocks)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_pcscd_pid() -> int | None:
+    """The pid of the machine's pcscd, if one is running."""
+    try:
+        # pcscd writes its pid followed by a NUL byte
+        pid = int(PCSCD_PID_FILE.read_text().strip("\x00 \n"))
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+class PcscDaemon:
+    """Reference-counted use of the machine's pcscd (started by the rig when absent)."""
+
+    def __init__(self, config: StackConfig):
+        self.config = config
+        self.state_dir = config.state_dir
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "users").mkdir(exist_ok=True)
+        self._registered = False
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self.state_dir / "lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _owner_file(self) -> Path:
+        return self.state_dir / "pcscd.owner"
+
+    def _live_users(self) -> list[int]:
+        users = []
+        for f in (self.state_dir / "users").iterdir():
+            try:
+                pid = int(f.name)
+            except ValueError:
+                continue
+            if pid_alive(pid):
+                users.append(pid)
+            else:
+                f.unlink(missing_ok=True)
+        return users
+
+    def started_by_rig(self) -> int | None:
+        """The pid of the pcscd the rig started, if it is the one running."""
+        try:
+            pid = int(self._owner_file().read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) and running_pcscd_pid() == pid else None
+
+    def acquire(self) -> None:
+        """Register this process as a user; start pcscd if none is running."""
+        with self._locked():
+            self._live_users()
+            if running_pcscd_pid() is None:
+                self._start()
+            (self.state_dir / "users" / str(os.getpid())).touch()
+            self._registered = True
+
+    def release(self) -> None:
+        """Deregister; stop pcscd if the rig started it and nobody else uses it."""
+        if not self._registered:
+            return
+        with self._locked():
+            (self.state_dir / "users" / str(os.getpid())).unlink(missing_ok=True)
+            self._registered = False
+            if self._live_users():
+                return
+            pid = self.started_by_rig()
+            if pid is not None:
+                self._stop(pid)
+
+    def _start(self) -> None:
+        if not Path(PCSCD).exists() or not Path(VPCD_DRIVER).exists():
+            raise PcscStackError(
+                "pcscd or the vpcd driver is missing: run `make setup` "
+                "(Debian packages pcscd and vsmartcard-vpcd)"
+            )
+        conf_dir = self.state_dir / "reader.conf.d"
+        conf_dir.mkdir(exist_ok=True)
+        for i in range(self.config.entries):
+            copy = self.config.driver_copy(i)
+            copy.parent.mkdir(exist_ok=True)
+            shutil.copyfile(VPCD_DRIVER, copy)
+        (conf_dir / "konbini-rig-vpcd").write_text(self.config.reader_conf())
+        log = (self.state_dir / "pcscd.log").open("ab")
+        # -f keeps it our child (so we know its pid); a new session keeps it alive if the
+        # starting process is a short-lived pytest worker while others still use it.
+        proc = subprocess.Popen(
+            [PCSCD, "-f", "-c", str(conf_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise PcscStackError(
+                    f"pcscd exited with {proc.returncode}; see {self.state_dir / 'pcscd.log'}"
+                )
+            if running_pcscd_pid() == proc.pid:
+                self._owner_file().write_text(str(proc.pid))
+                return
+            time.sleep(0.05)
+        proc.kill()
+        raise PcscStackError("pcscd did not come up within 10 s")
+
+    def _stop(self, pid: int) -> None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while pid_alive(pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self._owner_file().unlink(missing_ok=True)

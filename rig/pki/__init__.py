@@ -1,0 +1,1 @@
+"""Test PKIs made with `cryptography` in the run's working folder (no secret is committed)."""

@@ -1,0 +1,1 @@
+"""Wire codecs shared by the device side (emulators) and the host side (kiosk drivers, checks)."""

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Idempotent set-up: Debian packages (only those missing), the venv, the project with dev extras.
+# Quiet when nothing is missing. Safe to run on every `make` target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  pcscd vsmartcard-vpcd python3-virtualsmartcard libpcsclite-dev swig
+  ghostscript libgs-dev fonts-ipaexfont opensc cups-ipp-utils
+)
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+
+# The Debian virtualsmartcard library lives outside any sys.path the venv sees.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "/usr/lib/python3/site-packages/virtualsmartcard" > "$site/debian-virtualsmartcard.pth"
+
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "setup: installing the project and its dev extras into .venv"
+  mkdir -p build
+  if ! .venv/bin/pip install -q -e '.[dev]' >build/setup-pip.log 2>&1; then
+    tail -40 build/setup-pip.log >&2
+    echo "setup: pip install failed (full log: build/setup-pip.log)" >&2
+    exit 1
+  fi
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
