@@ -14,9 +14,11 @@ run: setup
 
 test: setup lint typecheck unit
 
+PY_SOURCES := rig emulators scenarios reports tests conftest.py
+
 lint:
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
 
 typecheck:
 	$(BIN)/mypy

@@ -1,0 +1,1 @@
+"""Conformance scenarios (pytest), one module per area."""
