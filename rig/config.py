@@ -1,0 +1,178 @@
+"""Topology files: which parties the rig emulates and which are real devices under test.
+
+A topology is YAML. The default (`rig/topologies/default.yaml`) emulates everything with
+the reference kiosk. A kiosk vendor's topology marks the kiosk `external` and says where its
+robot adapter listens; a municipality's marks the municipal issuance server `external` and
+says where it is and which certificates to present. Validation errors name the file, the
+field and what is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+TOPOLOGY_DIR = Path(__file__).parent / "topologies"
+DEFAULT_TOPOLOGY = TOPOLOGY_DIR / "default.yaml"
+
+
+class TopologyError(ValueError):
+    """A topology file the rig cannot use; the message lists every problem."""
+
+
+class Mode(StrEnum):
+    EMULATED = "emulated"
+    EXTERNAL = "external"
+
+
+class _Party(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mode: Mode = Mode.EMULATED
+
+
+class KioskParty(_Party):
+    """The device under test for kiosk vendors; `robot_url` is its kiosk-adapter endpoint."""
+
+    robot_url: str | None = None
+
+    @model_validator(mode="after")
+    def _external_needs_robot(self) -> KioskParty:
+        if self.mode is Mode.EXTERNAL and not self.robot_url:
+            raise ValueError("robot_url is required when the kiosk is external")
+        return self
+
+
+class TlsClient(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ca_bundle: Path
+    client_cert: Path
+    client_key: Path
+
+
+class MunicipalParty(_Party):
+    """Emulated municipalities by code, or one external issuance server."""
+
+    municipalities: list[str] = Field(default_factory=lambda: ["991015", "993026", "993034"])
+    url: str | None = None
+    municipality_code: str | None = None
+    tls: TlsClient | None = None
+
+    @field_validator("municipalities")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not (len(code) == 6 and code.isdigit()):
+                raise ValueError(f"municipality code {code!r} is not 6 digits")
+        return codes
+
+    @model_validator(mode="after")
+    def _external_needs_address(self) -> MunicipalParty:
+        if self.mode is Mode.EXTERNAL:
+            missing = [k for k in ("url", "municipality_code", "tls") if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"an external issuance server needs {', '.join(missing)}")
+        return self
+
+
+class CentreParty(_Party):
+    mode: Literal[Mode.EMULATED] = Mode.EMULATED  # the rig always plays the centre
+
+
+class JpkiParty(_Party):
+    ocsp_url: str | None = None
+
+    @model_validator(mode="after")
+    def _external_needs_url(self) -> JpkiParty:
+        if self.mode is Mode.EXTERNAL and not self.ocsp_url:
+            raise ValueError("ocsp_url is required when the JPKI responder is external")
+        return self
+
+
+class PrinterParty(_Party):
+    mode: Literal[Mode.EMULATED] = Mode.EMULATED  # the rig captures what is printed
+
+
+class CashParty(_Party):
+    mode: Literal[Mode.EMULATED] = Mode.EMULATED
+    transport: Literal["pty", "tcp", "rfc2217"] = "pty"
+    host: str = "127.0.0.1"
+
+
+class CardReaders(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    vicc_host: str = "127.0.0.1"
+    port_base: int = Field(default=40100, ge=1024, le=65000)
+
+
+class ClockSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: datetime | None = None
+    realtime_factor: float | None = Field(default=None, gt=0)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, start: datetime | None) -> datetime | None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError("start needs a UTC offset, e.g. 2026-11-24T10:00:00+09:00")
+        return start
+
+
+class Topology(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    kiosk: KioskParty = KioskParty()
+    centre: CentreParty = CentreParty()
+    municipal: MunicipalParty = MunicipalParty()
+    jpki: JpkiParty = JpkiParty()
+    printer: PrinterParty = PrinterParty()
+    cash: CashParty = CashParty()
+    card_readers: CardReaders = CardReaders()
+    clock: ClockSettings = ClockSettings()
+    incidents: Path | None = None
+
+    def external_parties(self) -> list[str]:
+        return [
+            name
+            for name in ("kiosk", "municipal", "jpki")
+            if getattr(self, name).mode is Mode.EXTERNAL
+        ]
+
+
+def _format(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s)"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  - {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_topology(data: Any, source: str = "<topology>", base: Path | None = None) -> Topology:
+    if not isinstance(data, dict):
+        raise TopologyError(f"{source}: expected a mapping at the top level")
+    try:
+        topology = Topology.model_validate(data)
+    except ValidationError as exc:
+        raise TopologyError(_format(exc, source)) from exc
+    if topology.incidents is not None and base is not None and not topology.incidents.is_absolute():
+        topology = topology.model_copy(update={"incidents": base / topology.incidents})
+    return topology
+
+
+def load_topology(path: Path | str | None = None) -> Topology:
+    """Load and validate a topology file (the default one when `path` is None)."""
+    path = Path(path) if path is not None else DEFAULT_TOPOLOGY
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_topology(data, str(path), path.parent)
