@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
@@ -34,6 +37,67 @@ def doctor() -> None:
         console.print(f"[red]{len(failed)} check(s) failed[/red]")
         raise typer.Exit(1)
     console.print("[green]all checks passed[/green]")
+
+
+@app.command()
+def run(
+    plan: Annotated[
+        str, typer.Option(help="smoke, full, pseudo-store, municipal-server or a YAML path")
+    ] = "full",
+    topology: Annotated[
+        str | None, typer.Option(help="topology YAML (default: everything emulated)")
+    ] = None,
+    report_dir: Annotated[Path, typer.Option(help="where the report goes")] = Path(
+        "reports/out/latest"
+    ),
+    expected_failures: Annotated[
+        Path | None, typer.Option(help="the vendor's expected failures (YAML)")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="pytest-xdist workers (0: in-process, with a progress bar)")
+    ] = 0,
+) -> None:
+    """Run a test plan and write the conformance report; exit 1 on any unexpected failure."""
+    from rig.config import TopologyError
+    from rig.plans import PlanError
+    from rig.runner import run_plan
+
+    try:
+        outcome = run_plan(
+            plan, topology, report_dir, expected_failures=expected_failures, workers=workers
+        )
+    except (PlanError, TopologyError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="results.json written by a run")],
+    report_dir: Annotated[
+        Path | None, typer.Option(help="default: the folder of results.json")
+    ] = None,
+    expected_failures: Annotated[
+        Path | None, typer.Option(help="the vendor's expected failures (YAML)")
+    ] = None,
+) -> None:
+    """Rebuild a report from a run's results (without adding it to the history again)."""
+    from reports.builder import ReportError, build_report, now_stamp
+
+    target = report_dir or results.parent
+    try:
+        summary = build_report(
+            results,
+            target,
+            expected_failures=expected_failures,
+            meta={"finished_at": now_stamp(), "rebuilt": True},
+            record_history=False,
+        )
+    except ReportError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}")
 
 
 def main() -> None:

@@ -1,16 +1,22 @@
-"""The rig's pytest plugin (entry point `pytest11`): clock and evidence fixtures.
+"""The rig's pytest plugin (entry point `pytest11`).
 
-The conformance harness grows here: topology, plans, requirement markers, per-party fixtures.
+Options: `--rig-topology`, `--rig-plan`, `--rig-results`, `--rig-evidence-dir`.
+Markers: `requirement("ID", ...)` (what a scenario verifies, checked against the catalogue at
+collection), `smoke`, `municipal_server`.
+Fixtures: `rig_clock`, `evidence` (per-test folder, attached to allure when it runs),
+`topology`, `reader_stack`, `card_slot`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,9 +24,14 @@ from rig.clock import RigClock
 from rig.evidence import EvidenceStore
 
 if TYPE_CHECKING:
+    from rig.config import Topology
     from rig.pcsc import ReaderStack, VirtualCardSlot
+    from rig.plans import Plan
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+SCENARIO_DIR = "scenarios"
+PLAN_KEY = pytest.StashKey["Plan | None"]()
+RESULTS_KEY = pytest.StashKey["RunResults"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +41,167 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("RIG_EVIDENCE_DIR", "build/evidence"),
         help="folder for per-test evidence (default: build/evidence)",
     )
+    group.addoption(
+        "--rig-topology",
+        default=os.environ.get("RIG_TOPOLOGY"),
+        help="topology YAML: which parties are emulated or external (default: all emulated)",
+    )
+    group.addoption(
+        "--rig-plan",
+        default=os.environ.get("RIG_PLAN"),
+        help="test plan (smoke, full, pseudo-store, municipal-server, or a YAML path)",
+    )
+    group.addoption("--rig-results", default=None, help="write per-test results as JSON here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): the catalogue requirements this scenario verifies"
+    )
+    config.addinivalue_line("markers", "smoke: part of the smoke plan")
+    config.addinivalue_line(
+        "markers", "municipal_server: drives a municipal issuance server as the centre would"
+    )
+    plan_name = config.getoption("--rig-plan")
+    plan: Plan | None = None
+    if plan_name:
+        from rig.plans import PlanError, load_plan
+
+        try:
+            plan = load_plan(plan_name)
+        except PlanError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+    config.stash[PLAN_KEY] = plan
+    config.stash[RESULTS_KEY] = RunResults(config)
+    config.pluginmanager.register(config.stash[RESULTS_KEY], "rig-results")
+
+
+def scenario_area(item: pytest.Item) -> str:
+    """`scenarios/test_payment.py::...` → `payment`; '' outside scenarios/."""
+    path = Path(str(item.fspath))
+    if path.parent.name != SCENARIO_DIR or not path.stem.startswith("test_"):
+        return ""
+    return path.stem[len("test_") :]
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        ids.extend(str(a) for a in mark.args)
+    return ids
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    scenario_items = [i for i in items if scenario_area(i)]
+    if scenario_items:
+        from rig.requirements import UnknownRequirementError, load_catalogue
+
+        catalogue = load_catalogue()
+        problems = []
+        for item in scenario_items:
+            ids = requirement_ids(item)
+            if not ids:
+                problems.append(f"{item.nodeid}: no @pytest.mark.requirement(...)")
+            for rid in ids:
+                try:
+                    catalogue.get(rid)
+                except UnknownRequirementError as exc:
+                    problems.append(f"{item.nodeid}: {exc}")
+        if problems:
+            raise pytest.UsageError("scenario requirement markers:\n  " + "\n  ".join(problems))
+    plan = config.stash[PLAN_KEY]
+    if plan is None:
+        return
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        markers = {m.name for m in item.iter_markers()}
+        area = scenario_area(item)
+        (selected if area and plan.selects(area, markers) else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    items[:] = selected
+
+
+class RunResults:
+    """Per-test outcomes with their requirements, written as JSON for the report builder."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.tests: dict[str, dict[str, Any]] = {}
+        self.started = time.time()  # noqa: TID251 - stamps the report, decides nothing
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        entry = self.tests.setdefault(
+            report.nodeid,
+            {
+                "nodeid": report.nodeid,
+                "outcome": "passed",
+                "duration_s": 0.0,
+                "requirements": [],
+                "area": "",
+                "message": "",
+            },
+        )
+        entry["duration_s"] += report.duration
+        if report.when == "call" or report.outcome != "passed":
+            outcome: str = report.outcome
+            if hasattr(report, "wasxfail"):
+                outcome = "xfailed" if report.skipped else "xpassed"
+            elif report.when != "call" and report.failed:
+                outcome = "error"
+            if entry["outcome"] in ("passed",) or outcome in ("failed", "error"):
+                entry["outcome"] = outcome
+            if report.failed or report.skipped:
+                entry["message"] = _short(report)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Iterator[None]:
+        entry = self.tests.setdefault(
+            item.nodeid,
+            {"nodeid": item.nodeid, "outcome": "passed", "duration_s": 0.0, "message": ""},
+        )
+        entry["requirements"] = requirement_ids(item)
+        entry["area"] = scenario_area(item)
+        entry["evidence"] = str(evidence_folder(item))
+        yield
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        path = self.config.getoption("--rig-results")
+        if not path:
+            return
+        plan = self.config.stash[PLAN_KEY]
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            json.dumps(
+                {
+                    "plan": plan.name if plan else None,
+                    "topology": self.config.getoption("--rig-topology") or "default",
+                    "exit_status": int(exitstatus),
+                    "duration_s": time.time() - self.started,  # noqa: TID251 - report only
+                    "tests": list(self.tests.values()),
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
+
+
+def _short(report: pytest.TestReport) -> str:
+    text = report.longreprtext or ""
+    lines = [line for line in text.splitlines() if line.startswith("E ")]
+    return "\n".join(lines[:6]) if lines else text[-600:]
+
+
+def evidence_folder(item: pytest.Item) -> Path:
+    root = Path(item.config.getoption("--rig-evidence-dir"))
+    return root / _SAFE.sub("_", item.nodeid)[:180]
 
 
 @pytest.fixture
@@ -40,12 +212,61 @@ def rig_clock() -> RigClock:
 
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest, rig_clock: RigClock) -> Iterator[EvidenceStore]:
-    """The per-test evidence folder: build/evidence/<test id>/."""
-    root = Path(request.config.getoption("--rig-evidence-dir"))
-    folder = root / _SAFE.sub("_", request.node.nodeid)[:180]
+    """The per-test evidence folder: build/evidence/<test id>/ (attached to allure if active)."""
+    folder = evidence_folder(request.node)
     # a rerun replaces the evidence of the previous run of the same test
     shutil.rmtree(folder, ignore_errors=True)
-    yield EvidenceStore(folder, now=rig_clock.now)
+    store = EvidenceStore(folder, now=rig_clock.now)
+    yield store
+    if request.config.getoption("allure_report_dir", None):
+        _attach_to_allure(store)
+
+
+def _attach_to_allure(store: EvidenceStore) -> None:
+    import allure
+
+    for channel in store.channels():
+        allure.attach.file(
+            str(store.folder / f"{channel}.jsonl"),
+            name=f"{channel} trace",
+            attachment_type=allure.attachment_type.JSON,
+        )
+    for path in store.attachments():
+        kinds = {
+            ".png": allure.attachment_type.PNG,
+            ".pdf": allure.attachment_type.PDF,
+            ".txt": allure.attachment_type.TEXT,
+            ".json": allure.attachment_type.JSON,
+            ".html": allure.attachment_type.HTML,
+        }
+        kind = kinds.get(path.suffix.lower())
+        allure.attach.file(str(path), name=path.name, attachment_type=kind)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Label scenarios in allure with their area and requirement ids."""
+    if not item.config.getoption("allure_report_dir", None):
+        return
+    import allure
+
+    area = scenario_area(item)
+    if area:
+        allure.dynamic.feature(area)
+    for rid in requirement_ids(item):
+        allure.dynamic.label("requirement", rid)
+        allure.dynamic.tag(rid)
+
+
+@pytest.fixture(scope="session")
+def topology(request: pytest.FixtureRequest) -> Topology:
+    """The topology of this run (`--rig-topology`, default: everything emulated)."""
+    from rig.config import TopologyError, load_topology
+
+    try:
+        return load_topology(request.config.getoption("--rig-topology"))
+    except TopologyError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 # Quiet when nothing is missing. Safe to run on every `make` target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p build
 
 DEB_PACKAGES=(
   pcscd vsmartcard-vpcd python3-virtualsmartcard libpcsclite-dev swig
@@ -41,4 +42,15 @@ if [ ! -f "$stamp" ]; then
   fi
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# The Allure 3 report generator (npm package `allure`, no Java needed), pinned by package-lock.json.
+if [ ! -x node_modules/.bin/allure ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "setup: installing the Allure 3 report generator (npm)"
+    npm ci --no-audit --no-fund --loglevel=error >build/setup-npm.log 2>&1 \
+      || { tail -20 build/setup-npm.log >&2; echo "setup: npm ci failed (see build/setup-npm.log)" >&2; exit 1; }
+  else
+    echo "setup: npm not found: the Allure HTML report will be skipped (rig's own report still works)" >&2
+  fi
 fi

@@ -1,0 +1,84 @@
+"""Test plans: which scenarios a run executes.
+
+A plan is YAML in rig/plans/ (or any path): a name, a description, and a selection by scenario
+area (the module `scenarios/test_<area>.py`) and/or by marker. Shipped plans:
+
+- `smoke`: a quick health check (marker `smoke`), under 30 s;
+- `full`: every scenario (the nightly run, `make run`);
+- `pseudo-store`: the seed's 擬似店舗 test, a kiosk against centre and municipal server;
+- `municipal-server`: the seed's 事前評価ツール role, the rig as centre and kiosks against an
+  issuance server (marker `municipal_server`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLAN_DIR = Path(__file__).parent / "plans"
+
+
+class PlanError(ValueError):
+    """A plan that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    description: str = ""
+    areas: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    exclude_markers: tuple[str, ...] = ()
+    max_seconds: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def selects(self, area: str, markers: set[str]) -> bool:
+        if markers & set(self.exclude_markers):
+            return False
+        if not self.areas and not self.markers:
+            return True
+        return area in self.areas or bool(markers & set(self.markers))
+
+
+def available_plans() -> list[str]:
+    return sorted(p.stem for p in PLAN_DIR.glob("*.yaml"))
+
+
+def load_plan(name_or_path: str) -> Plan:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PLAN_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        raise PlanError(
+            f"no plan {name_or_path!r}: choose one of {', '.join(available_plans())} or give a path"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PlanError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise PlanError(f"{path}: a plan is a mapping with at least a 'name'")
+    unknown = set(data) - {"name", "description", "select", "max_seconds"}
+    if unknown:
+        raise PlanError(f"{path}: unknown keys {sorted(unknown)}")
+    select = data.get("select") or {}
+    if not isinstance(select, dict) or set(select) - {"areas", "markers", "exclude_markers"}:
+        raise PlanError(f"{path}: 'select' takes areas, markers and exclude_markers")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = select.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise PlanError(f"{path}: select.{key} must be a list of names")
+        return tuple(value)
+
+    return Plan(
+        name=data["name"],
+        description=str(data.get("description", "")),
+        areas=strings("areas"),
+        markers=strings("markers"),
+        exclude_markers=strings("exclude_markers"),
+        max_seconds=data.get("max_seconds"),
+    )

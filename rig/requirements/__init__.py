@@ -1,0 +1,42 @@
+"""The requirement catalogue (要件カタログ): every testable statement, with id, source, severity.
+
+    from rig.requirements import load_catalogue
+    catalogue = load_catalogue()
+    catalogue.get("JPKI-FLOW-005").severity
+
+See docs/requirements.md for the id scheme, the areas and how scenarios declare what they verify.
+"""
+
+from rig.requirements.loader import (
+    CatalogueError,
+    default_path,
+    load_catalogue,
+    parse_catalogue,
+    shipped_catalogue,
+)
+from rig.requirements.model import (
+    Area,
+    Catalogue,
+    Interface,
+    Party,
+    Requirement,
+    Severity,
+    UnknownRequirementError,
+)
+from rig.requirements.summary import area_table
+
+__all__ = [
+    "Area",
+    "Catalogue",
+    "CatalogueError",
+    "Interface",
+    "Party",
+    "Requirement",
+    "Severity",
+    "UnknownRequirementError",
+    "area_table",
+    "default_path",
+    "load_catalogue",
+    "parse_catalogue",
+    "shipped_catalogue",
+]

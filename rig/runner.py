@@ -1,0 +1,173 @@
+"""`rig run`: run a plan's scenarios with a progress bar, then write the conformance report."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from reports.builder import FAILED, build_report, now_stamp
+from rig.config import load_topology
+from rig.plans import load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+class ProgressPlugin:
+    """A rich progress bar over the selected scenarios, naming the one running."""
+
+    def __init__(self, console: Console):
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[plan]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=False,
+        )
+        self.task: Any = None
+        self.failed = 0
+        self.plan = ""
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.plan = str(session.config.getoption("--rig-plan") or "")
+        self.progress.start()
+        self.task = self.progress.add_task("", total=len(session.items), plan=self.plan, failed=0)
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=nodeid.split("::")[-1][:60])
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.task is None:
+            return
+        if report.failed:
+            self.failed += 1
+            self.progress.update(self.task, failed=self.failed)
+        if report.when == "teardown":
+            self.progress.advance(self.task)
+
+    def pytest_sessionfinish(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    report_dir: Path
+    summary: dict[str, Any]
+
+
+def versions() -> dict[str, str]:
+    found = {"rig": metadata.version("konbini-rig"), "python": platform.python_version()}
+    for dist in ("pyscard", "cryptography", "simpy", "ghostscript"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "missing"
+    for tool, args in (("gs", ["--version"]), ("pcscd", ["--version"])):
+        exe = shutil.which(tool) or f"/usr/sbin/{tool}"
+        try:
+            out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=10).stdout
+            found[tool] = out.strip().splitlines()[0] if out.strip() else "unknown"
+        except (OSError, subprocess.TimeoutExpired):
+            found[tool] = "missing"
+    return found
+
+
+def run_plan(
+    plan_name: str,
+    topology_path: str | None,
+    report_dir: Path,
+    *,
+    expected_failures: Path | None = None,
+    workers: int = 0,
+    extra_args: list[str] | None = None,
+    console: Console | None = None,
+) -> RunOutcome:
+    console = console or Console()
+    plan = load_plan(plan_name)  # fail fast with a clear message
+    topology = load_topology(topology_path)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    results = report_dir / "results.json"
+    args = [
+        str(SCENARIOS),
+        f"--rig-plan={plan_name}",
+        f"--rig-results={results}",
+        f"--rig-evidence-dir={report_dir / 'evidence'}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        f"--alluredir={report_dir / 'allure-results'}",
+        "--clean-alluredir",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "-rN",
+    ]
+    if topology_path:
+        args.append(f"--rig-topology={topology_path}")
+    if workers:
+        args += ["-n", str(workers)]
+    args += extra_args or []
+    console.print(f"rig run: plan [bold]{plan.name}[/bold] ({plan.description.strip()})")
+    console.print(f"topology [bold]{topology.name}[/bold]; report in {report_dir}")
+    plugins: list[object] = [] if workers else [ProgressPlugin(console)]
+    code = pytest.main(args, plugins=plugins)
+    if not results.exists():
+        raise RuntimeError(f"pytest exited with {code} before any results were written")
+    summary = build_report(
+        results,
+        report_dir,
+        expected_failures=expected_failures,
+        meta={"finished_at": now_stamp(), "versions": versions(), "topology_name": topology.name},
+    )
+    build_allure_html(report_dir, console)
+    new_failures = len(summary["new_failures"])
+    bad_exit = int(code) not in (0, 1, 5)  # 1 = failures (judged below), 5 = nothing selected
+    exit_code = 1 if new_failures or bad_exit or not summary["tests"] else 0
+    colour = "green" if exit_code == 0 else "red"
+    failed = sum(summary["totals"].get(k, 0) for k in FAILED)
+    console.print(
+        f"[{colour}]{summary['verdict'].upper()}[/{colour}]: {summary['tests']} scenarios, "
+        f"{failed} failed ({new_failures} new); report: {report_dir / 'index.html'}"
+    )
+    return RunOutcome(exit_code, report_dir, summary)
+
+
+def build_allure_html(report_dir: Path, console: Console) -> None:
+    """The Allure 3 HTML report, when set-up installed the npm package (node_modules)."""
+    allure = ROOT / "node_modules" / ".bin" / "allure"
+    results = report_dir / "allure-results"
+    if not allure.exists() or not results.exists():
+        console.print("allure: not installed (make setup installs it); skipping the Allure HTML")
+        return
+    # Allure 3 keeps its run history in a JSON-lines file named by its config
+    config = report_dir / "allurerc.json"
+    config.write_text(
+        json.dumps(
+            {
+                "name": "コンビニ交付 conformance",
+                "output": str(report_dir / "allure-report"),
+                "historyPath": str(report_dir.parent / "allure-history.jsonl"),
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    cmd = [str(allure), "generate", str(results), "--config", str(config)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    if done.returncode != 0:
+        console.print(f"[yellow]allure generate failed[/yellow]: {done.stderr.strip()[-400:]}")

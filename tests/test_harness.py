@@ -1,0 +1,115 @@
+"""The conformance harness: requirement markers, plans, results and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reports.builder import ReportError, build_report, load_expected_failures
+from rig.plans import PlanError, available_plans, load_plan
+from rig.requirements import load_catalogue
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def two_ids() -> tuple[str, str]:
+    ids = load_catalogue().ids
+    return ids[0], ids[1]
+
+
+def write_scenarios(pytester: pytest.Pytester, a: str, b: str) -> None:
+    scenarios = pytester.mkdir("scenarios")
+    (scenarios / "test_payment.py").write_text(
+        "import pytest\n"
+        f"@pytest.mark.requirement({a!r})\n"
+        "@pytest.mark.smoke\n"
+        "def test_ok():\n    assert 1 + 1 == 2\n"
+        f"@pytest.mark.requirement({a!r}, {b!r})\n"
+        "def test_broken():\n    assert 'change' == 'no change'\n",
+        encoding="utf-8",
+    )
+
+
+def test_shipped_plans_load() -> None:
+    assert {"smoke", "full", "pseudo-store", "municipal-server"} <= set(available_plans())
+    assert load_plan("smoke").markers == ("smoke",)
+    with pytest.raises(PlanError, match="choose one of"):
+        load_plan("nightly-everything")
+
+
+def test_unknown_requirement_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    scenarios = pytester.mkdir("scenarios")
+    (scenarios / "test_x.py").write_text(
+        "import pytest\n@pytest.mark.requirement('NOPE-999')\ndef test_a():\n    pass\n"
+        "def test_unmarked():\n    pass\n",
+        encoding="utf-8",
+    )
+    result = pytester.runpytest("scenarios", "-p", "no:cacheprovider")
+    result.stderr.fnmatch_lines(
+        ["*unknown requirement id 'NOPE-999'*", "*test_unmarked: no @pytest.mark.requirement*"]
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_plan_selects_and_results_record_requirements(
+    pytester: pytest.Pytester, two_ids: tuple[str, str]
+) -> None:
+    a, b = two_ids
+    write_scenarios(pytester, a, b)
+    out = pytester.path / "results.json"
+    result = pytester.runpytest("scenarios", "--rig-plan=smoke", f"--rig-results={out}")
+    result.assert_outcomes(passed=1, deselected=1)
+    data = json.loads(out.read_text())
+    assert data["plan"] == "smoke"
+    [test] = data["tests"]
+    assert test["nodeid"].endswith("test_ok") and test["requirements"] == [a]
+    assert test["area"] == "payment" and test["outcome"] == "passed"
+
+
+def test_report_matrix_new_and_expected_failures(
+    pytester: pytest.Pytester, two_ids: tuple[str, str], tmp_path: Path
+) -> None:
+    a, b = two_ids
+    write_scenarios(pytester, a, b)
+    results = tmp_path / "run" / "results.json"
+    result = pytester.runpytest("scenarios", "--rig-plan=full", f"--rig-results={results}")
+    result.assert_outcomes(passed=1, failed=1)
+
+    summary = build_report(results, tmp_path / "run", meta={"finished_at": "t1"})
+    assert summary["verdict"] == "fail"
+    assert [f["nodeid"].split("::")[-1] for f in summary["new_failures"]] == ["test_broken"]
+    assert "no change" in summary["new_failures"][0]["message"]
+    matrix = {row["id"]: row for row in summary["requirements"]["matrix"]}
+    assert matrix[a]["result"] == "failed" and len(matrix[a]["scenarios"]) == 2
+    assert matrix[b]["result"] == "failed"
+    others = [row for rid, row in matrix.items() if rid not in (a, b)]
+    assert all(row["result"] == "not-run" for row in others)
+    html = (tmp_path / "run" / "index.html").read_text()
+    assert "test_broken" in html and a in html and "FAIL" in html
+
+    expected = tmp_path / "expected.yaml"
+    expected.write_text(f"- requirement: {b}\n  reason: vendor ticket K-1\n", encoding="utf-8")
+    summary = build_report(
+        results, tmp_path / "run", expected_failures=expected, meta={"finished_at": "t2"}
+    )
+    assert summary["verdict"] == "pass" and summary["new_failures"] == []
+    assert summary["expected_failures"][0]["reason"] == "vendor ticket K-1"
+    assert [row["at"] for row in summary["trend"]] == ["t1"]  # history of the earlier run
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{}", "expected a list"),
+        ("- reason: x\n", "needs 'test' or 'requirement'"),
+        ("- test: a\n", "needs a 'reason'"),
+    ],
+)
+def test_bad_expected_failures_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReportError, match=message):
+        load_expected_failures(path)
