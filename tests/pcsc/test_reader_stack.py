@@ -227,14 +227,14 @@ CHILD = textwrap.dedent(
     from rig.pcsc import ReaderStack
     from tests.pcsc.cards import EchoCard
     stack = ReaderStack.shared()
-    index = int(sys.argv[1])
+    index = None if sys.argv[1] == "any" else int(sys.argv[1])
     try:
         slot = stack.acquire(index=index, timeout=float(sys.argv[2]))
     except Exception as exc:
         print("BUSY", type(exc).__name__)
         sys.exit(0)
     slot.insert(EchoCard())
-    print("GOT", slot.reader_name, flush=True)
+    print("GOT", stack.readers().index(slot.reader_name), flush=True)
     # leave with the card inserted: the stack must clean up after itself
     """
 )
@@ -245,7 +245,7 @@ def run_child(*args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-c", CHILD, *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=90,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
 
@@ -258,14 +258,15 @@ def test_processes_never_share_a_reader(card_slot: VirtualCardSlot) -> None:
 
 def test_child_process_leaves_no_strays(card_slot: VirtualCardSlot) -> None:
     pcscd_before = running_pcscd_pid()
-    free = next(i for i, r in enumerate(card_slot.stack.readers()) if r != card_slot.reader_name)
-    result = run_child(str(free), "30")
+    result = run_child("any", "60")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("GOT"), result.stdout + result.stderr
+    used = int(result.stdout.split()[1])
+    assert card_slot.stack.readers()[used] != card_slot.reader_name
     # the child exited (its vicc threads ended); this process still uses pcscd, so it stays
     assert running_pcscd_pid() == pcscd_before
     # the reader the child used is free again and its card is gone
-    slot = card_slot.stack.acquire(index=free, timeout=5)
+    slot = card_slot.stack.acquire(index=used, timeout=60)
     try:
         _, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
         assert _wait_empty(ctx, slot.reader_name)
