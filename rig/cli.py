@@ -100,6 +100,32 @@ def report(
     console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}")
 
 
+card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
+app.add_typer(card_app, name="card")
+
+
+@card_app.command("insert")
+def card_insert(
+    profile: Annotated[str, typer.Argument(help="a card profile name (rig card list)")],
+    reader_index: Annotated[
+        int | None, typer.Option(help="which rig reader (default: the first free one)")
+    ] = None,
+) -> None:
+    """Insert a card into a virtual reader; print its reader and PINs; keep it in until Ctrl-C."""
+    from rig.cardcli import insert_card
+
+    raise typer.Exit(insert_card(profile, reader_index))
+
+
+@card_app.command("list")
+def card_list() -> None:
+    """The card profiles that `rig card insert` knows."""
+    from emulators.card import load_profile, profile_names
+
+    for name in profile_names():
+        console.print(f"{name}: {load_profile(name).description}")
+
+
 def main() -> None:
     app()
 

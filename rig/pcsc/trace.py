@@ -1,6 +1,13 @@
-"""APDU tracing into the evidence store, with secrets masked before they are written."""
+"""APDU tracing into the evidence store, with secrets kept out before anything is written.
+
+Commands are written with the data of PIN-carrying instructions masked. Responses are written
+as their length, status word and a short digest, never their data: a response may be a
+certificate body or, after the 券面事項入力補助AP's PIN, the holder's My Number.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 from rig.evidence import EvidenceStore, mask_value
 
@@ -25,6 +32,7 @@ def trace_apdu(
         "transmit",
         reader=reader,
         command=masked_command(command),
-        response=response.hex(),
+        response_len=len(response),
+        response_digest=hashlib.sha256(response).hexdigest()[:16],
         sw=response[-2:].hex() if len(response) >= 2 else "",
     )

@@ -23,6 +23,7 @@ from enum import Enum
 from rig.pcsc.card_os import CardOS
 
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
+CONTROL_CODES = frozenset({CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR})
 
 
 class LinkMode(Enum):
@@ -127,9 +128,11 @@ class ViccLink:
                 payload = self._recv_exact(sock, length) if length else b""
                 if payload is None:
                     return
-                if len(payload) == 1:
+                if len(payload) == 1 and payload[0] in CONTROL_CODES:
                     powered = self._control(sock, payload[0], powered)
                     continue
+                # Any other payload is a command APDU, including a (malformed) 1-byte one:
+                # answering it keeps vpcd, which waits for a reply, in step with the card.
                 if self._pull_on_next_command.is_set():
                     self.pulled_mid_command.set()
                     self._stop.set()

@@ -204,21 +204,52 @@ def test_card_pulled_out_mid_command(card_slot: VirtualCardSlot, context: int) -
         SCardDisconnect(handle, SCARD_LEAVE_CARD)
 
 
-def test_apdu_trace_masks_pin(
+class SecretCard(EchoCard):
+    """Answers READ BINARY with a 'certificate' that must never reach the evidence."""
+
+    SECRET = b"CERTIFICATE-BODY-123456789012"
+
+    def execute(self, msg: bytes) -> bytes:
+        if msg[1:2] == b"\xb0":
+            return self.SECRET + b"\x90\x00"
+        return super().execute(msg)
+
+
+def test_apdu_trace_masks_pin_and_keeps_response_data_out(
     card_slot: VirtualCardSlot, context: int, evidence: EvidenceStore
 ) -> None:
-    card_slot.insert(EchoCard())
+    card_slot.insert(SecretCard())
     handle, proto = connect(context, card_slot.reader_name)
     try:
         SCardTransmit(handle, proto, [0x00, 0x20, 0x00, 0x80, 0x04, *b"4821"])
-        SCardTransmit(handle, proto, SELECT)
+        _, response = SCardTransmit(handle, proto, [0x00, 0xB0, 0x00, 0x00, 0x00])
+        assert bytes(response[:-2]) == SecretCard.SECRET  # the host does get the data
     finally:
         SCardDisconnect(handle, SCARD_LEAVE_CARD)
     records = list(evidence.records("apdu"))
-    assert [r["command"][:8] for r in records] == ["00200080", "00a4040c"]
+    assert [r["command"][:8] for r in records] == ["00200080", "00b00000"]
     assert records[0]["command"] == "0020008004***(4 bytes)"
+    assert records[1]["response_len"] == len(SecretCard.SECRET) + 2
+    assert records[1]["sw"] == "9000"
     text = (evidence.folder / "apdu.jsonl").read_text()
     assert b"4821".hex() not in text and "4821" not in text
+    assert SecretCard.SECRET.hex() not in text and "CERTIFICATE" not in text
+
+
+def test_one_byte_command_is_answered_not_hung(card_slot: VirtualCardSlot, context: int) -> None:
+    """vpcd frames control codes as 1-byte payloads; other 1-byte commands must still get an
+    answer, or vpcd would wait for ever. (00, 01, 02 and 04 alone are indistinguishable from
+    vpcd's control codes: docs/reader-stack.md.)"""
+    card = EchoCard()
+    card_slot.insert(card)
+    handle, proto = connect(context, card_slot.reader_name)
+    try:
+        rv, response = SCardTransmit(handle, proto, [0x80])
+        assert rv == SCARD_S_SUCCESS and card.seen[-1] == b"\x80"
+        rv, response = SCardTransmit(handle, proto, SELECT)
+        assert (rv, response[-2:]) == (SCARD_S_SUCCESS, [0x90, 0x00])
+    finally:
+        SCardDisconnect(handle, SCARD_LEAVE_CARD)
 
 
 CHILD = textwrap.dedent(
