@@ -1,0 +1,39 @@
+"""The card-AP challenge-response hook (カードAP認証方式), wired to `rig.protocols.card_ap`.
+
+The centre relays a challenge from this server to the card (INTERNAL AUTHENTICATE) and
+posts back the card's answer; `verify_card_response` is THE hook that judges it. The wire
+format and the cryptography (a per-card AES key derived from the municipality's master key
+and the card's public identifiers; AES-CMAC over context and challenge) live in
+`rig.protocols.card_ap`, which the virtual card uses to answer: this module only connects
+the municipality's keys to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from rig.protocols import card_ap as protocol
+from rig.protocols.card_ap import CardApInfo
+
+CHALLENGE_BYTES = protocol.CHALLENGE_LENGTH
+
+
+def new_challenge() -> bytes:
+    return secrets.token_bytes(CHALLENGE_BYTES)
+
+
+def master_key(world_seed: str, municipality_code: str) -> bytes:
+    """The municipality's card-AP master key in a rig world (never stored)."""
+    return protocol.world_master_key(world_seed, municipality_code)
+
+
+def card_key(world_seed: str, info: CardApInfo) -> bytes:
+    """The per-card key a card with `info` holds (for world builders and tests)."""
+    return protocol.derive_card_key(master_key(world_seed, info.municipality_code), info)
+
+
+def verify_card_response(
+    master: bytes, info: CardApInfo, challenge: bytes, response: bytes
+) -> bool:
+    """True when `response` is a genuine card's answer to `challenge` (the hook)."""
+    return protocol.verify_card_response(master, info, challenge, response)
