@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from emulators.printer.model import SHEETS_IN_TRAY, Job, PrinterDevice
 from rig.protocols.ipp import (
@@ -288,7 +288,7 @@ class IppService:
 
     @staticmethod
     def _check_uri(uri: str, resource: str, attr: Attribute | None) -> None:
-        parts = urlsplit(uri)
+        parts = _split_uri(uri, attr)
         if parts.scheme not in ("ipp", "ipps", "http", "https"):
             raise IppError(
                 Status.CLIENT_ERROR_BAD_REQUEST,
@@ -303,7 +303,7 @@ class IppService:
         job_uri = _string(op.get("job-uri"), (ValueTag.URI,), "job-uri")
         job_id: int | None
         if job_uri is not None:
-            path, _, tail = urlsplit(job_uri).path.rpartition("/")
+            path, _, tail = _split_uri(job_uri, op.get("job-uri")).path.rpartition("/")
             if path != ctx.device.profile.resource or not tail.isdigit():
                 raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job at {job_uri!r}")
             job_id = int(tail)
@@ -878,3 +878,13 @@ def _op_name(code: int) -> str:
 
 
 __all__ = ["SHEETS_IN_TRAY", "VENDOR_INPUT_SHEETS", "VENDOR_TRAY_SHEETS", "IppService"]
+
+
+def _split_uri(uri: str, attr: Attribute | None) -> SplitResult:
+    """urlsplit, with an unparseable URI (e.g. 'ipp://[27.0.0.1/x') as a client error."""
+    try:
+        return urlsplit(uri)
+    except ValueError as exc:
+        raise IppError(
+            Status.CLIENT_ERROR_BAD_REQUEST, f"malformed URI {uri!r}: {exc}", [attr] if attr else []
+        ) from exc

@@ -255,3 +255,13 @@ def test_a_post_without_any_length_gets_411(printer: VirtualPrinter) -> None:
         sock.sendall(b"POST /ipp/print HTTP/1.1\r\nContent-Type: application/ipp\r\n\r\n")
         reply = sock.recv(4096)
     assert reply.split()[1] == b"411"
+
+
+@pytest.mark.parametrize("uri", ["ipp://[27.0.0.1/ipp/print", "ipp://[::1/ipp/print"])
+def test_unparseable_printer_uri_is_a_bad_request(printer: VirtualPrinter, uri: str) -> None:
+    """Found by the fuzzer: a URI urlsplit cannot parse once made the printer answer 0x0500."""
+    msg = request(Operation.GET_PRINTER_ATTRIBUTES, 7, uri)
+    answer = ipp(printer, msg)
+    assert answer.code in (Status.CLIENT_ERROR_BAD_REQUEST, Status.CLIENT_ERROR_NOT_FOUND)
+    healthy = ipp(printer, request(Operation.GET_PRINTER_ATTRIBUTES, 8, printer.uri))
+    assert healthy.code == Status.SUCCESSFUL_OK
