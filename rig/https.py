@@ -206,6 +206,8 @@ def https_client(
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # a burst of kiosks (200 at once in the isolation tests) must queue, not be refused
+    request_queue_size = 256
     owner: JsonHttpsServer
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -407,6 +409,10 @@ class JsonHttpsServer:
 
     def _serve_connection(self, raw: socket.socket, client_address: Any) -> None:
         raw.settimeout(self.io_timeout)
+        # http.server writes the headers and the body separately; without NODELAY the body
+        # waits for the client's delayed ACK (~40 ms on every answer)
+        with contextlib.suppress(OSError):
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         except (OSError, ValueError) as exc:
@@ -447,8 +453,10 @@ class JsonHttpsServer:
         target = urlsplit(h.path)
         instance = target.path
         try:
-            route, params = self._match(h.command, target.path)
+            # the body is read before routing: left unread after a 404/405 it would be taken
+            # for the start of the next request on a kept-alive connection
             body = self._read_body(h)
+            route, params = self._match(h.command, target.path)
             request = Request(
                 method=h.command,
                 path=target.path,

@@ -133,6 +133,17 @@ def test_post_json_and_keep_alive(server: JsonHttpsServer, tls: TlsMaterial) -> 
             assert r.json() == {"got": {"n": n, "name": "住民票"}}
 
 
+def test_unrouted_request_body_does_not_corrupt_the_next_request(
+    server: JsonHttpsServer, tls: TlsMaterial
+) -> None:
+    """A 404/405 whose body was left unread once garbled the next request on the connection."""
+    with _client(server, tls) as client:
+        assert client.put("/items", json={}).status_code == 405
+        assert client.post("/nowhere", content=b"x" * 100).status_code == 404
+        r = client.post("/items", json={"n": 1, "name": "印鑑"})
+        assert r.status_code == 201 and r.json() == {"got": {"n": 1, "name": "印鑑"}}
+
+
 def test_evidence_records_requests(server: JsonHttpsServer, tls: TlsMaterial) -> None:
     with _client(server, tls) as client:
         client.get("/items/1")
