@@ -1,0 +1,31 @@
+"""Emulated certificate issuance centre (証明書交付センター): the kiosks' only server.
+
+Model: `service` (sessions, authentication, requests, completion), `transactions` (what is
+held in memory), `hours` (service hours and the closing-time grace), `jpki` (certificate,
+signature and OCSP checks), `processing` (the anti-forgery/layout stage), `statistics`
+(SQLite: issuance rows, settlement view, JPKI holder links), `idempotency`.
+Transport: `api` (kiosk routes), `lgwan` (client to municipalities), `server`
+(`IssuanceCentre`). Faults: `faults`. See docs/centre.md.
+"""
+
+from emulators.center.processing import (
+    MarkStage,
+    PageFacts,
+    ProcessedDocument,
+    ProcessingError,
+    StageContext,
+    antiforgery_stage,
+    layout_stage,
+)
+from emulators.center.server import IssuanceCentre
+
+__all__ = [
+    "IssuanceCentre",
+    "MarkStage",
+    "PageFacts",
+    "ProcessedDocument",
+    "ProcessingError",
+    "StageContext",
+    "antiforgery_stage",
+    "layout_stage",
+]

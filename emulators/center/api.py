@@ -1,0 +1,223 @@
+"""The kiosk API over HTTPS: routes → `CentreService` (docs/api/centre.openapi.yaml).
+
+The transport (rig.https) has required and verified a client certificate from one of the
+centre's trusted CAs. Here each route also says which CA it serves: kiosk routes take only
+kiosk-CA certificates (the kiosk id is the certificate's CN), the settlement route only
+LGPKI-style ones (municipalities); anything else gets 403 `client_not_allowed`.
+Bodies are validated with the strict models of rig.protocols.centre: wrong shapes and types
+give 422 `invalid_request` listing the failing fields (never the values sent).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from cryptography import x509
+from pydantic import BaseModel, ValidationError
+
+from emulators.center.errors import CentreError, MunicipalRefusal
+from emulators.center.idempotency import IdempotencyStore, check_key, fingerprint
+from emulators.center.service import CentreService
+from emulators.center.statistics import CentreRecords
+from rig.https import Request, Response, Route
+from rig.protocols.centre import (
+    API_PREFIX,
+    IDEMPOTENCY_HEADER,
+    CardApAuth,
+    CardApChallengeRequest,
+    CentreCode,
+    CertificateRequest,
+    Completion,
+    JpkiAuth,
+    OpenSession,
+    Payment,
+    PinEntry,
+)
+
+ClientKind = Literal["kiosk", "lgpki"]
+_Model = TypeVar("_Model", bound=BaseModel)
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+_CODE = re.compile(r"^[0-9]{6}$")
+S = API_PREFIX + "/sessions/{session_id}"
+R = S + "/requests/{request_id}"
+
+
+def parse(model: type[_Model], request: Request) -> _Model:
+    try:
+        return model.model_validate(request.json_object())
+    except ValidationError as exc:
+        errors = [
+            {"loc": [str(x) for x in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        ]
+        raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors) from None
+
+
+class ClientCas:
+    """Which trusted CA issued a peer certificate (the TLS layer verified the chain)."""
+
+    def __init__(self, kiosk_ca: x509.Certificate, lgpki_ca: x509.Certificate):
+        self._by_subject: dict[x509.Name, ClientKind] = {
+            kiosk_ca.subject: "kiosk",
+            lgpki_ca.subject: "lgpki",
+        }
+
+    def kind(self, peer: x509.Certificate) -> ClientKind | None:
+        return self._by_subject.get(peer.issuer)
+
+
+def build_routes(
+    service: CentreService,
+    records: CentreRecords,
+    cas: ClientCas,
+    idempotency: IdempotencyStore,
+) -> list[Route]:
+    Op = Callable[[Request, str], Any]
+
+    def route(
+        method: str,
+        path: str,
+        fn: Op,
+        *,
+        clients: tuple[ClientKind, ...] = ("kiosk",),
+        idempotent: Literal["no", "optional", "required"] = "no",
+    ) -> Route:
+        def handler(request: Request) -> Any:
+            try:
+                kind = cas.kind(request.peer_cert)
+                if kind not in clients:
+                    raise CentreError(
+                        CentreCode.CLIENT_NOT_ALLOWED, f"this route serves {' or '.join(clients)}"
+                    )
+                caller = request.peer_common_name
+                key = None
+                if idempotent != "no":
+                    key = check_key(
+                        request.headers.get(IDEMPOTENCY_HEADER), required=idempotent == "required"
+                    )
+                if key is None:
+                    return _as_response(fn(request, caller))
+                print_ = fingerprint(request.method, request.path, request.body)
+                return idempotency.run(
+                    caller, key, print_, lambda: _as_response(fn(request, caller))
+                )
+            except (CentreError, MunicipalRefusal) as exc:
+                raise exc.problem() from None
+
+        return Route(method, path, handler)
+
+    def health(_r: Request, _caller: str) -> dict[str, Any]:
+        now = service.clock.now()
+        closure = service.window.hours.closure(now)
+        return {
+            "status": "ok",
+            "time": now.isoformat(),
+            "open": closure is None,
+            "closure": closure.value if closure else None,
+            "next_opening": service.window.hours.next_opening(now).isoformat(),
+        }
+
+    def open_session(r: Request, caller: str) -> Response:
+        session = service.open_session(caller, parse(OpenSession, r))
+        view = service.session_view(session)
+        return Response(
+            status=201, json=view, headers={"Location": f"{API_PREFIX}/sessions/{session.id}"}
+        )
+
+    def session_status(r: Request, caller: str) -> dict[str, Any]:
+        return service.view(caller, r.params["session_id"])
+
+    def end_session(r: Request, caller: str) -> Response:
+        service.end_session(caller, r.params["session_id"])
+        return Response(status=204)
+
+    def nonce(r: Request, caller: str) -> Response:
+        return Response(status=201, json=service.fresh_nonce(caller, r.params["session_id"]))
+
+    def auth_jpki(r: Request, caller: str) -> dict[str, Any]:
+        return service.authenticate_jpki(caller, r.params["session_id"], parse(JpkiAuth, r))
+
+    def challenge(r: Request, caller: str) -> Response:
+        body = parse(CardApChallengeRequest, r)
+        return Response(
+            status=201, json=service.card_ap_challenge(caller, r.params["session_id"], body)
+        )
+
+    def auth_card_ap(r: Request, caller: str) -> dict[str, Any]:
+        return service.authenticate_card_ap(caller, r.params["session_id"], parse(CardApAuth, r))
+
+    def pin(r: Request, caller: str) -> dict[str, Any]:
+        return service.verify_pin(caller, r.params["session_id"], parse(PinEntry, r))
+
+    def menu(r: Request, caller: str) -> dict[str, Any]:
+        return service.menu(caller, r.params["session_id"])
+
+    def new_request(r: Request, caller: str) -> Response:
+        sid = r.params["session_id"]
+        view = service.request_certificate(caller, sid, parse(CertificateRequest, r))
+        location = f"{API_PREFIX}/sessions/{sid}/requests/{view['request_id']}"
+        return Response(status=201, json=view, headers={"Location": location})
+
+    def request_status(r: Request, caller: str) -> dict[str, Any]:
+        return service.request_status(caller, r.params["session_id"], r.params["request_id"])
+
+    def document(r: Request, caller: str) -> Response:
+        pdf, digest = service.download(caller, r.params["session_id"], r.params["request_id"])
+        return Response(
+            body=pdf, content_type="application/pdf", headers={"X-Document-SHA256": digest}
+        )
+
+    def payment(r: Request, caller: str) -> dict[str, Any]:
+        body = parse(Payment, r)
+        return service.pay(caller, r.params["session_id"], r.params["request_id"], body)
+
+    def completion(r: Request, caller: str) -> dict[str, Any]:
+        body = parse(Completion, r)
+        return service.complete(caller, r.params["session_id"], r.params["request_id"], body)
+
+    def cancel(r: Request, caller: str) -> Response:
+        service.cancel_request(caller, r.params["session_id"], r.params["request_id"])
+        return Response(status=204)
+
+    def settlement(r: Request, _caller: str) -> dict[str, Any]:
+        month = r.query.get("month")
+        code = r.query.get("municipality")
+        errors = []
+        if month is not None and not _MONTH.match(month):
+            errors.append({"loc": ["query", "month"], "msg": "YYYY-MM", "type": "pattern"})
+        if code is not None and not _CODE.match(code):
+            errors.append({"loc": ["query", "municipality"], "msg": "6 digits", "type": "pattern"})
+        if errors:
+            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+        return {"month": month, "municipality": code, "rows": records.settlement(month, code)}
+
+    return [
+        route("GET", API_PREFIX + "/health", health, clients=("kiosk", "lgpki")),
+        route("POST", API_PREFIX + "/sessions", open_session, idempotent="optional"),
+        route("GET", S, session_status),
+        route("DELETE", S, end_session),
+        route("POST", S + "/nonce", nonce),
+        route("POST", S + "/auth/jpki", auth_jpki),
+        route("POST", S + "/auth/card-ap/challenge", challenge),
+        route("POST", S + "/auth/card-ap", auth_card_ap),
+        route("POST", S + "/pin", pin),
+        route("GET", S + "/menu", menu),
+        route("POST", S + "/requests", new_request, idempotent="required"),
+        route("GET", R, request_status),
+        route("DELETE", R, cancel),
+        route("GET", R + "/document", document),
+        route("POST", R + "/payment", payment, idempotent="required"),
+        route("POST", R + "/completion", completion, idempotent="required"),
+        route("GET", API_PREFIX + "/settlement", settlement, clients=("lgpki",)),
+    ]
+
+
+def _as_response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    return Response(json=result)
+
+
+__all__ = ["ClientCas", "build_routes", "parse"]

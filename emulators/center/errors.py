@@ -1,0 +1,80 @@
+"""Errors the centre answers with: its own (`CentreError`) and the municipality's, relayed.
+
+Both become RFC 9457 problem documents through `rig.https.Problem`; the `code` member is
+stable (rig.protocols.centre.CentreCode, or the municipal RefusalCode for relayed refusals).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rig.https import Problem
+from rig.protocols.centre import CentreCode
+
+
+class CentreError(Exception):
+    """Raised inside the centre's model; the API turns it into a problem document."""
+
+    def __init__(
+        self,
+        code: CentreCode,
+        detail: str | None = None,
+        *,
+        retry_after: int | None = None,
+        **extensions: Any,
+    ):
+        super().__init__(f"{code.code}: {detail or code.value.title}")
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+        self.extensions = extensions
+
+    def problem(self) -> Problem:
+        reason = self.code.value
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, self.retry_after))
+        elif reason.status == 503:
+            headers["Retry-After"] = "600"
+        return Problem(
+            reason.status,
+            self.code.code,
+            reason.title,
+            self.detail,
+            headers=headers,
+            message_ja=reason.message_ja,
+            source="centre",
+            **self.extensions,
+        )
+
+
+#: Members of a municipal problem document relayed to the kiosk unchanged.
+_RELAYED_MEMBERS = ("message_ja", "tries_left", "available_on", "errors")
+
+
+class MunicipalRefusal(Exception):
+    """The municipality refused (its problem document); relayed with `source: municipality`."""
+
+    def __init__(self, status: int, document: dict[str, Any], retry_after: str | None = None):
+        self.status = status
+        self.document = document
+        self.retry_after = retry_after
+        super().__init__(f"municipality {status} {document.get('code')}")
+
+    @property
+    def code(self) -> str:
+        return str(self.document.get("code", ""))
+
+    def problem(self) -> Problem:
+        doc = self.document
+        extensions = {k: doc[k] for k in _RELAYED_MEMBERS if k in doc}
+        headers = {"Retry-After": self.retry_after} if self.retry_after else None
+        return Problem(
+            self.status,
+            self.code,
+            str(doc.get("title") or "Refused by the municipality"),
+            doc.get("detail") if isinstance(doc.get("detail"), str) else None,
+            headers=headers,
+            source="municipality",
+            **extensions,
+        )

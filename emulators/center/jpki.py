@@ -1,0 +1,146 @@
+"""JPKI authentication at the centre: certificate, signature over the nonce, OCSP status.
+
+The kiosk sends the card's user authentication certificate (利用者証明用電子証明書) and the
+card's signature over the centre's nonce (RSASSA-PKCS1-v1_5 with SHA-256: the kiosk sends
+the card the DigestInfo of SHA-256(nonce)). The centre checks, cheapest first:
+
+1. the certificate parses and was issued by the JPKI user-authentication CA it trusts;
+2. it is inside its validity period on the rig clock;
+3. the signature verifies with its public key over the raw nonce bytes;
+4. the JPKI centre's OCSP responder (RFC 6960, with a fresh OCSP nonce) says "good",
+   judged by `rig.protocols.ocsp.check_response`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import ocsp
+
+from emulators.center.errors import CentreError
+from rig.evidence import EvidenceStore
+from rig.protocols.centre import CentreCode
+from rig.protocols.ocsp import (
+    REQUEST_CONTENT_TYPE,
+    OcspCheckError,
+    OcspProblem,
+    build_request,
+    check_response,
+    new_nonce,
+)
+
+#: An OCSP answer larger than this is not an answer about one certificate.
+MAX_OCSP_RESPONSE = 64 * 1024
+
+
+class JpkiVerifier:
+    """Checks a JPKI authentication; `verify` returns the certificate or raises CentreError."""
+
+    def __init__(
+        self,
+        issuer: x509.Certificate,
+        ocsp_url: str,
+        *,
+        timeout: float = 2.0,
+        evidence: EvidenceStore | None = None,
+    ):
+        self.issuer = issuer
+        self.ocsp_url = ocsp_url
+        self.evidence = evidence
+        self._http = httpx.Client(
+            timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def verify(
+        self, cert_der: bytes, signature: bytes, nonce: bytes, now: datetime
+    ) -> x509.Certificate:
+        cert = self._parse(cert_der)
+        self._check_issuer(cert)
+        if now < cert.not_valid_before_utc:
+            raise CentreError(CentreCode.CERTIFICATE_NOT_YET_VALID)
+        if now > cert.not_valid_after_utc:
+            raise CentreError(CentreCode.CERTIFICATE_EXPIRED)
+        self._check_signature(cert, signature, nonce)
+        self._check_status(cert, now)
+        return cert
+
+    @staticmethod
+    def _parse(der: bytes) -> x509.Certificate:
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            # touch lazily parsed fields now, so a broken certificate fails here
+            _ = (cert.issuer, cert.serial_number, cert.not_valid_after_utc, cert.public_key())
+        except ValueError as exc:
+            raise CentreError(CentreCode.CERTIFICATE_INVALID, "not a DER certificate") from exc
+        except Exception as exc:  # cryptography raises several types for broken keys
+            raise CentreError(CentreCode.CERTIFICATE_INVALID, type(exc).__name__) from exc
+        return cert
+
+    def _check_issuer(self, cert: x509.Certificate) -> None:
+        if cert.issuer != self.issuer.subject:
+            raise CentreError(CentreCode.CERTIFICATE_UNTRUSTED, "issuer name")
+        try:
+            cert.verify_directly_issued_by(self.issuer)
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise CentreError(CentreCode.CERTIFICATE_UNTRUSTED, "issuer signature") from exc
+
+    @staticmethod
+    def _check_signature(cert: x509.Certificate, signature: bytes, nonce: bytes) -> None:
+        key = cert.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise CentreError(CentreCode.CERTIFICATE_UNTRUSTED, "JPKI keys are RSA")
+        try:
+            key.verify(signature, nonce, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError) as exc:
+            raise CentreError(CentreCode.SIGNATURE_INVALID) from exc
+
+    def _check_status(self, cert: x509.Certificate, now: datetime) -> None:
+        nonce = new_nonce()
+        request = build_request(cert, self.issuer, nonce)
+        try:
+            answer = self._http.post(
+                self.ocsp_url, content=request, headers={"Content-Type": REQUEST_CONTENT_TYPE}
+            )
+        except httpx.HTTPError as exc:
+            self._record("unavailable", why=type(exc).__name__)
+            raise CentreError(
+                CentreCode.JPKI_UNAVAILABLE,
+                f"OCSP responder: {type(exc).__name__}",
+                retry_after=300,
+            ) from exc
+        if answer.status_code != 200 or len(answer.content) > MAX_OCSP_RESPONSE:
+            self._record("unavailable", http_status=answer.status_code)
+            raise CentreError(
+                CentreCode.JPKI_UNAVAILABLE, f"OCSP HTTP {answer.status_code}", retry_after=300
+            )
+        try:
+            verdict = check_response(answer.content, cert, self.issuer, nonce, now)
+        except OcspCheckError as exc:
+            self._record("rejected", problem=exc.problem.value)
+            if exc.problem in (OcspProblem.UNSUCCESSFUL, OcspProblem.UNAVAILABLE):
+                raise CentreError(
+                    CentreCode.JPKI_UNAVAILABLE,
+                    exc.problem.value,
+                    retry_after=300,
+                    ocsp_problem=exc.problem.value,
+                ) from exc
+            raise CentreError(
+                CentreCode.OCSP_CHECK_FAILED, exc.problem.value, ocsp_problem=exc.problem.value
+            ) from exc
+        self._record("checked", status=verdict.status.name.lower())
+        if verdict.status == ocsp.OCSPCertStatus.REVOKED:
+            raise CentreError(CentreCode.CERTIFICATE_REVOKED)
+        if verdict.status != ocsp.OCSPCertStatus.GOOD:
+            raise CentreError(CentreCode.CERTIFICATE_STATUS_UNKNOWN)
+
+    def _record(self, event: str, **data: object) -> None:
+        if self.evidence is not None:
+            self.evidence.record("centre-ocsp", event, **data)

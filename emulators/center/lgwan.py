@@ -1,0 +1,152 @@
+"""The centre's link to municipal issuance servers (証明発行サーバ) over "LGWAN".
+
+HTTPS with the centre's LGPKI-style client certificate, trusting only the rig's server CA,
+one pooled client per municipal endpoint. Routing is by municipality code:
+`endpoints[code]` is that municipality's API root (…/v1/municipalities/<code>).
+
+Failures become specific centre errors: an `lgwan-outage` incident on the rig clock →
+503 `lgwan_unavailable` (nothing is sent); connection refused/reset → 502
+`municipality_unreachable`; time-out → 504 `municipality_timeout`; a municipal 5xx that is
+not a refusal, or an answer that is not JSON → 502 `municipality_error`; a municipal problem
+document (4xx, or 503 for its own hours) → relayed as `MunicipalRefusal`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from emulators.center.errors import CentreError, MunicipalRefusal
+from rig.calendar import IncidentKind, IncidentSchedule
+from rig.evidence import EvidenceStore
+from rig.https import PROBLEM_CONTENT_TYPE, client_ssl_context
+from rig.pki.tls import CertPair
+from rig.protocols.centre import CentreCode
+
+_MUNICIPAL_CODE_LENGTH = 6
+
+
+class MunicipalLink:
+    def __init__(
+        self,
+        endpoints: Mapping[str, str],
+        client_cert: CertPair,
+        server_ca: Any,
+        now: Callable[[], datetime],
+        incidents: IncidentSchedule,
+        *,
+        timeout: float = 30.0,
+        evidence: EvidenceStore | None = None,
+    ):
+        # a launcher may hand the municipal server's whole URL map ("base" included)
+        self.endpoints = {
+            code: url.rstrip("/")
+            for code, url in endpoints.items()
+            if len(code) == _MUNICIPAL_CODE_LENGTH and code.isdigit()
+        }
+        self.now = now
+        self.incidents = incidents
+        self.evidence = evidence
+        self._context = client_ssl_context(client_cert, server_ca)
+        self._timeout = timeout
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def serves(self, code: str) -> bool:
+        return code in self.endpoints
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def _client(self, code: str) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(code)
+            if client is None:
+                client = httpx.Client(
+                    base_url=self.endpoints[code],
+                    verify=self._context,
+                    timeout=self._timeout,
+                    limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                )
+                self._clients[code] = client
+            return client
+
+    def check_reachable(self, code: str) -> None:
+        """Raise for an unknown municipality or a scheduled LGWAN outage (nothing is sent)."""
+        if code not in self.endpoints:
+            raise CentreError(CentreCode.MUNICIPALITY_UNKNOWN, f"no route to {code}")
+        now = self.now()
+        incident = self.incidents.active(IncidentKind.LGWAN_OUTAGE, now, code)
+        if incident is not None:
+            raise CentreError(
+                CentreCode.LGWAN_UNAVAILABLE,
+                incident.note or None,
+                retry_after=int((incident.end - now).total_seconds()),
+                until=incident.end.isoformat(),
+            )
+
+    def call(
+        self, code: str, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        """One call to municipality `code`; a 2xx answer, or a CentreError/MunicipalRefusal."""
+        self.check_reachable(code)
+        try:
+            answer = self._client(code).request(method, path, json=body)
+        except httpx.TimeoutException as exc:
+            self._record(code, method, path, error="timeout")
+            raise CentreError(CentreCode.MUNICIPALITY_TIMEOUT, f"{code}: no answer") from exc
+        except httpx.HTTPError as exc:
+            self._record(code, method, path, error=type(exc).__name__)
+            raise CentreError(
+                CentreCode.MUNICIPALITY_UNREACHABLE, f"{code}: {type(exc).__name__}"
+            ) from exc
+        self._record(code, method, path, status=answer.status_code)
+        if answer.is_success:
+            return answer
+        ctype = answer.headers.get("content-type", "").split(";")[0].strip()
+        document = _json_object(answer) if ctype == PROBLEM_CONTENT_TYPE else None
+        if document is None or not isinstance(document.get("code"), str):
+            raise CentreError(CentreCode.MUNICIPALITY_ERROR, f"{code}: HTTP {answer.status_code}")
+        if answer.status_code >= 500 and answer.status_code != 503:
+            raise CentreError(
+                CentreCode.MUNICIPALITY_ERROR,
+                f"{code}: HTTP {answer.status_code}",
+                municipal_code=document["code"],
+            )
+        raise MunicipalRefusal(answer.status_code, document, answer.headers.get("Retry-After"))
+
+    def call_json(
+        self, code: str, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        answer = self.call(code, method, path, body)
+        document = _json_object(answer)
+        if document is None:
+            raise CentreError(CentreCode.MUNICIPALITY_ERROR, f"{code}: answer is not JSON")
+        return document
+
+    def _record(self, code: str, method: str, path: str, **data: Any) -> None:
+        if self.evidence is not None:
+            # session ids in paths are opaque random tokens; no personal data crosses here
+            self.evidence.record(
+                "centre-lgwan",
+                "call",
+                municipality=code,
+                method=method,
+                path=path.split("/sessions/")[0],
+                **data,
+            )
+
+
+def _json_object(answer: httpx.Response) -> dict[str, Any] | None:
+    try:
+        value = answer.json()
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,160 @@
+"""The issuance centre process: kiosk-facing HTTPS server + municipal link + OCSP client.
+
+    centre = IssuanceCentre(clock, evidence, state_dir, tls_material,
+                            municipal_endpoints, ocsp_url, jpki_issuer_cert)
+    centre.register_jpki_holder(serial, "991015")   # the world builder, per card issued
+    urls = centre.start()                            # {"center_url": "https://127.0.0.1:PORT/v1"}
+    ...
+    centre.stop()
+
+State on disk (`state_dir`): only `centre.sqlite` (statistics, JPKI holder links, result
+reports owed to municipalities). Certificate data is held in memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography import x509
+
+from emulators.center.api import ClientCas, build_routes
+from emulators.center.faults import CentreFaults
+from emulators.center.hours import ServiceWindow
+from emulators.center.idempotency import IdempotencyStore
+from emulators.center.jpki import JpkiVerifier
+from emulators.center.lgwan import MunicipalLink
+from emulators.center.processing import MarkStage, antiforgery_stage, layout_stage
+from emulators.center.service import CentreService
+from emulators.center.statistics import CentreRecords
+from rig.calendar import CentreHours, IncidentSchedule
+from rig.clock import RigClock
+from rig.evidence import EvidenceStore
+from rig.https import JsonHttpsServer
+from rig.pki.tls import TlsMaterial
+from rig.protocols.centre import API_PREFIX
+
+Marks = Literal["layout", "full"]
+DEFAULT_SEED = "konbini-rig"
+DEFAULT_MAX_BODY = 64 * 1024
+STATE_FILE = "centre.sqlite"
+
+
+def antiforgery_key(seed: str) -> bytes:
+    """The centre's scramble key in a test world: derived from the world seed."""
+    return hmac.new(seed.encode(), b"centre-antiforgery-key", hashlib.sha256).digest()
+
+
+class IssuanceCentre:
+    """The emulated 証明書交付センター on one HTTPS port."""
+
+    def __init__(
+        self,
+        clock: RigClock,
+        evidence: EvidenceStore | None,
+        state_dir: Path,
+        tls_material: TlsMaterial,
+        municipal_endpoints: Mapping[str, str],
+        ocsp_url: str,
+        jpki_issuer_cert: x509.Certificate | Path,
+        port: int = 0,
+        *,
+        incidents: IncidentSchedule | None = None,
+        marks: Marks | MarkStage = "layout",
+        seed: str = DEFAULT_SEED,
+        max_body: int = DEFAULT_MAX_BODY,
+        ocsp_timeout: float = 10.0,
+        municipal_timeout: float = 30.0,
+        hours: CentreHours | None = None,
+    ):
+        self.clock = clock
+        self.evidence = evidence
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.tls = tls_material
+        self.incidents = incidents if incidents is not None else IncidentSchedule()
+        self.faults = CentreFaults(self.incidents)
+        issuer = (
+            jpki_issuer_cert
+            if isinstance(jpki_issuer_cert, x509.Certificate)
+            else x509.load_pem_x509_certificate(Path(jpki_issuer_cert).read_bytes())
+        )
+        self.records = CentreRecords(self.state_dir / STATE_FILE)
+        self.link = MunicipalLink(
+            municipal_endpoints,
+            tls_material.lgpki_client("issuance-centre"),
+            tls_material.server_ca,
+            clock.now,
+            self.incidents,
+            timeout=municipal_timeout,
+            evidence=evidence,
+        )
+        self.verifier = JpkiVerifier(issuer, ocsp_url, timeout=ocsp_timeout, evidence=evidence)
+        if marks == "layout":
+            stage: MarkStage = layout_stage
+        elif marks == "full":
+            stage = antiforgery_stage(antiforgery_key(seed))
+        elif callable(marks):
+            stage = marks
+        else:
+            raise ValueError(f"marks must be 'layout', 'full' or a stage, not {marks!r}")
+        self.window = ServiceWindow(hours, self.incidents)
+        self.service = CentreService(
+            clock, self.window, self.link, self.verifier, self.records, stage, evidence
+        )
+        self.idempotency = IdempotencyStore(clock.now)
+        cas = ClientCas(tls_material.ca("kiosk").load_cert(), tls_material.ca("lgpki").load_cert())
+        self.http = JsonHttpsServer(
+            certificate=tls_material.server("centre"),
+            client_cas=[tls_material.kiosk_ca, tls_material.lgpki_ca],
+            routes=build_routes(self.service, self.records, cas, self.idempotency),
+            port=port,
+            max_body=max_body,
+            name="centre-http",
+            evidence=evidence,
+        )
+
+    # -- world builder -----------------------------------------------------------------------
+    def register_jpki_holder(self, serial: str | int, municipality_code: str) -> None:
+        """Link a JPKI authentication certificate to its holder's municipality (J-LIS's role)."""
+        self.records.register_jpki_holder(serial, municipality_code)
+
+    # -- for tests ---------------------------------------------------------------------------
+    def held_documents(self) -> int:
+        """Certificate documents held in memory now (0 once every transaction is over)."""
+        return self.service.held_documents()
+
+    def open_sessions(self) -> int:
+        self.service.purge_due()
+        return len(self.service.sessions)
+
+    def settlement(
+        self, month: str | None = None, municipality: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self.records.settlement(month, municipality)
+
+    def route_table(self) -> list[tuple[str, str]]:
+        return self.http.route_table()
+
+    # -- life cycle --------------------------------------------------------------------------
+    def start(self) -> dict[str, str]:
+        root = self.http.start()
+        return {"center_url": root + API_PREFIX}
+
+    def stop(self) -> None:
+        self.http.stop()
+        for session_id in self.service.sessions.all_ids():
+            self.service._purge(session_id, "stopped")
+        self.link.close()
+        self.verifier.close()
+        self.records.close()
+
+    def __enter__(self) -> IssuanceCentre:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,212 @@
+"""The centre's durable records in SQLite: issuance statistics, the JPKI holder links, and
+result reports still owed to a municipality.
+
+No personal data: an issuance row names the municipality, store, operator, kiosk,
+certificate type, copies, fee and time, never the applicant. The file lives in the centre's
+state folder and survives a restart.
+
+Settlement (seed II.7.4, III.2.5): per municipality and month, copies, fees, the store
+operator's commission (123 yen × copies) and fees − commission, which the municipality
+invoices. `monthly_settlement` is a SQL view over the issuance rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rig.protocols.centre import COMMISSION_PER_COPY_YEN
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS issuance (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL UNIQUE,
+    municipality TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    operator_id TEXT NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    cert_type TEXT NOT NULL,
+    variant TEXT,
+    copies INTEGER NOT NULL CHECK (copies > 0),
+    fee_per_copy INTEGER NOT NULL CHECK (fee_per_copy >= 0),
+    fee_total INTEGER NOT NULL,
+    issued_at TEXT NOT NULL,
+    month TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issuance_month ON issuance (municipality, month);
+CREATE VIEW IF NOT EXISTS monthly_settlement AS
+    SELECT municipality, month,
+           COUNT(*) AS issuances,
+           SUM(copies) AS copies,
+           SUM(fee_total) AS fees,
+           {COMMISSION_PER_COPY_YEN} * SUM(copies) AS commission,
+           SUM(fee_total) - {COMMISSION_PER_COPY_YEN} * SUM(copies) AS net
+    FROM issuance GROUP BY municipality, month;
+CREATE TABLE IF NOT EXISTS jpki_holder (
+    serial TEXT PRIMARY KEY,
+    municipality TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_result (
+    document_id TEXT PRIMARY KEY,
+    municipality TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    copies_printed INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class IssuanceRow:
+    request_id: str
+    municipality: str
+    store_id: str
+    operator_id: str
+    kiosk_id: str
+    cert_type: str
+    variant: str | None
+    copies: int
+    fee_per_copy: int
+    issued_at: datetime
+
+    @property
+    def fee_total(self) -> int:
+        return self.copies * self.fee_per_copy
+
+
+def normalise_serial(serial: str | int) -> str:
+    """A certificate serial as upper-case hex without leading zeros ("0x", ":" allowed)."""
+    if isinstance(serial, int):
+        if serial <= 0:
+            raise ValueError("certificate serials are positive")
+        return f"{serial:X}"
+    text = serial.strip().lower().removeprefix("0x").replace(":", "")
+    if not text or len(text) > 40 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError("a serial is 1-40 hexadecimal digits")
+    return f"{int(text, 16):X}"
+
+
+class CentreRecords:
+    """The SQLite file of one centre; safe to use from many threads."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._db:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._db:
+            yield self._db
+
+    # -- statistics ---------------------------------------------------------------------
+    def record_issuance(self, row: IssuanceRow) -> bool:
+        """Count one issuance; False (and nothing counted) if `request_id` was counted before."""
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO issuance (request_id, municipality, store_id, operator_id,"
+                    " kiosk_id, cert_type, variant, copies, fee_per_copy, fee_total, issued_at,"
+                    " month) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row.request_id,
+                        row.municipality,
+                        row.store_id,
+                        row.operator_id,
+                        row.kiosk_id,
+                        row.cert_type,
+                        row.variant,
+                        row.copies,
+                        row.fee_per_copy,
+                        row.fee_total,
+                        row.issued_at.isoformat(),
+                        f"{row.issued_at:%Y-%m}",
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def issuances(self, municipality: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT * FROM issuance"
+        args: tuple[str, ...] = ()
+        if municipality is not None:
+            query += " WHERE municipality = ?"
+            args = (municipality,)
+        with self._tx() as db:
+            cursor = db.execute(query + " ORDER BY id", args)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def count(self) -> int:
+        with self._tx() as db:
+            return int(db.execute("SELECT COUNT(*) FROM issuance").fetchone()[0])
+
+    def settlement(
+        self, month: str | None = None, municipality: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of the monthly settlement view, filtered by month (YYYY-MM) and municipality."""
+        query = "SELECT * FROM monthly_settlement WHERE 1 = 1"
+        args: list[str] = []
+        if month is not None:
+            query += " AND month = ?"
+            args.append(month)
+        if municipality is not None:
+            query += " AND municipality = ?"
+            args.append(municipality)
+        with self._tx() as db:
+            cursor = db.execute(query + " ORDER BY month, municipality", args)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    # -- JPKI holder links (J-LIS's link from a certificate to a municipality) -----------
+    def register_jpki_holder(self, serial: str | int, municipality_code: str) -> None:
+        if len(municipality_code) != 6 or not municipality_code.isdigit():
+            raise ValueError("a municipality code is 6 digits")
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO jpki_holder VALUES (?, ?)",
+                (normalise_serial(serial), municipality_code),
+            )
+
+    def jpki_municipality(self, serial: int) -> str | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT municipality FROM jpki_holder WHERE serial = ?", (normalise_serial(serial),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- result reports owed to municipalities ---------------------------------------------
+    def owe_result(self, document_id: str, municipality: str, outcome: str, copies: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pending_result VALUES (?, ?, ?, ?)",
+                (document_id, municipality, outcome, copies),
+            )
+
+    def owed_results(self, municipality: str) -> list[tuple[str, str, int]]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT document_id, outcome, copies_printed FROM pending_result"
+                " WHERE municipality = ?",
+                (municipality,),
+            ).fetchall()
+        return [(str(d), str(o), int(c)) for d, o, c in rows]
+
+    def result_delivered(self, document_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM pending_result WHERE document_id = ?", (document_id,))
