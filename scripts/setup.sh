@@ -7,7 +7,7 @@ mkdir -p build
 
 DEB_PACKAGES=(
   pcscd vsmartcard-vpcd python3-virtualsmartcard libpcsclite-dev swig
-  ghostscript libgs-dev fonts-ipaexfont opensc cups-ipp-utils
+  ghostscript libgs-dev fonts-ipaexfont opensc cups-ipp-utils chromium
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
