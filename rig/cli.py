@@ -100,6 +100,51 @@ def report(
     console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}")
 
 
+@app.command()
+def serve(
+    topology: Annotated[str | None, typer.Option(help="topology YAML")] = None,
+    endpoints: Annotated[
+        Path | None, typer.Option(help="write the endpoints JSON here as well")
+    ] = Path("build/serve/endpoints.json"),
+    work_dir: Annotated[Path, typer.Option(help="state, PKI and evidence")] = Path("build/serve"),
+    card: Annotated[
+        list[str] | None, typer.Option(help="insert a card of this profile (repeatable)")
+    ] = None,
+    with_kiosk: Annotated[
+        bool, typer.Option(help="also run the reference kiosk (a demo; off for a vendor kiosk)")
+    ] = False,
+    factor: Annotated[
+        float, typer.Option(help="wall seconds per simulated second (1 = real time)")
+    ] = 1.0,
+    start: Annotated[
+        str | None, typer.Option(help="rig clock start, ISO 8601 with offset (default: now)")
+    ] = None,
+) -> None:
+    """Bring up the emulated world for an external kiosk; print and write its endpoints."""
+    from datetime import datetime
+
+    from rig.config import TopologyError
+    from rig.serve import serve as run_serve
+
+    try:
+        begin = datetime.fromisoformat(start) if start else None
+        if begin is not None and begin.tzinfo is None:
+            raise ValueError("--start needs a UTC offset, e.g. 2026-11-24T10:00:00+09:00")
+        code = run_serve(
+            topology_path=topology,
+            endpoints_file=endpoints,
+            work_dir=work_dir,
+            cards=card or [],
+            with_kiosk=with_kiosk,
+            factor=factor,
+            start=begin,
+        )
+    except (TopologyError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
+
+
 card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
 

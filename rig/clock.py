@@ -116,3 +116,30 @@ class RigClock:
 
     def __repr__(self) -> str:
         return f"RigClock({self.now().isoformat()})"
+
+
+class ClockDriver:
+    """Moves a real-time `RigClock` forward in the background (rig serve, live sessions, soak).
+
+    With a RealtimeEnvironment each step sleeps until wall time catches up (scaled by the
+    clock's factor), so scheduled events fire at their scaled wall times.
+    """
+
+    def __init__(self, clock: RigClock, step: float = 0.05):
+        if clock.realtime_factor is None:
+            raise ClockError("a ClockDriver needs a real-time clock (realtime_factor)")
+        self.clock = clock
+        self.step = step
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rig-clock", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.clock.advance(self.step)

@@ -71,3 +71,27 @@ def test_realtime_mode_scales_wall_time() -> None:
     elapsed = time.monotonic() - began
     assert clock.seconds() == 200
     assert elapsed >= 0.15  # it really waited (lower bound only: a loaded machine is slower)
+
+
+def test_clock_driver_moves_a_realtime_clock_and_fires_events() -> None:
+    import threading
+
+    from rig.clock import ClockDriver
+
+    clock = RigClock(realtime_factor=0.01)  # 100 simulated seconds per wall second
+    fired = threading.Event()
+    clock.call_later(20, fired.set)
+    driver = ClockDriver(clock, step=1.0)
+    driver.start()
+    try:
+        assert fired.wait(5), "the event 20 simulated seconds ahead never fired"
+    finally:
+        driver.stop()
+    assert clock.seconds() >= 20
+
+
+def test_clock_driver_needs_a_realtime_clock() -> None:
+    from rig.clock import ClockDriver
+
+    with pytest.raises(ClockError):
+        ClockDriver(RigClock())

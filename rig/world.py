@@ -1,0 +1,235 @@
+"""The emulated world: every party on real transports, one rig clock, one evidence store.
+
+`World.build()` starts, in order: the municipal issuance server(s) (HTTPS, LGPKI client
+certificates), the JPKI OCSP responder (HTTP), the issuance centre (HTTPS, kiosk client
+certificates), the virtual printer (IPP), the cash unit (serial ports), the verification site,
+and, unless the kiosk is the device under test, the reference kiosk with a `Customer` that
+drives it. `rig serve`, the scenarios and the soak run all build their world here.
+
+    world = World.build(folder, clock, evidence, slot=slot)
+    card = world.issue_card("mynumber-valid", world.resident("991015"))
+    world.customer.place_card(card.card)
+    ...
+    world.stop()
+"""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from emulators.card import BuiltCard, build_card, load_profile
+from emulators.cash import CashUnit
+from emulators.center import IssuanceCentre
+from emulators.center.server import antiforgery_key
+from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
+from emulators.municipal import MunicipalServer
+from emulators.printer import VirtualPrinter
+from rig.clock import RigClock
+from rig.evidence import EvidenceStore
+from rig.pcsc import VirtualCardSlot
+from rig.pki.jpki import JpkiAuthority
+from rig.pki.tls import TlsMaterial
+from rig.protocols.card_ap import CardApInfo
+from rig.verification import VerificationSite
+
+if TYPE_CHECKING:
+    from rig.drivers.robot_client import Customer, RobotClient
+
+#: The default world seed: municipal card-AP master keys and card keys derive from it.
+WORLD_SEED = "konbini-world"
+CITY, SMALL_TOWN, KOSEKI_TOWN = "991015", "993026", "993034"
+CARD_AP_PIN = "2468"
+KIOSK_ID = "kiosk-0001"
+_card_users = itertools.count(1)
+
+
+@dataclass
+class WorldOptions:
+    seed: str = WORLD_SEED
+    registry_cache: Path | None = None
+    cash_faults: dict[str, Any] | None = None
+    cash_transport: str = "pty"
+    kiosk_overrides: dict[str, Any] = field(default_factory=dict)
+    centre_overrides: dict[str, Any] = field(default_factory=dict)
+    with_kiosk: bool = True
+    with_verification_site: bool = True
+    #: the centre's processing stage: "full" anti-forgery marks, or "layout" only (faster)
+    marks: str = "full"
+    ocsp_slow_seconds: float = 3.0
+
+
+@dataclass
+class World:
+    clock: RigClock
+    evidence: EvidenceStore | None
+    options: WorldOptions
+    tls: TlsMaterial
+    authority: JpkiAuthority
+    municipal: MunicipalServer
+    ocsp: OcspServer
+    ocsp_faults: OcspFaultPlan
+    centre: IssuanceCentre
+    printer: VirtualPrinter
+    cash: CashUnit
+    slot: VirtualCardSlot | None
+    verification: VerificationSite | None
+    endpoints: dict[str, str]
+    kiosk: Any = None  # emulators.kiosk.ReferenceKiosk when the reference kiosk runs
+    robot: RobotClient | None = None
+    customer: Customer | None = None
+    #: municipality code → its API base URL on the municipal server
+    municipal_urls: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        folder: Path,
+        clock: RigClock,
+        evidence: EvidenceStore | None,
+        *,
+        slot: VirtualCardSlot | None,
+        authority: JpkiAuthority | None = None,
+        tls: TlsMaterial | None = None,
+        options: WorldOptions | None = None,
+    ) -> World:
+        opts = options or WorldOptions()
+        folder = Path(folder)
+        tls = tls or TlsMaterial(folder / "tls", opts.seed)
+        authority = authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed)
+        started: list[Any] = []
+        try:
+            municipal = MunicipalServer(
+                clock, evidence, folder / "municipal", None, tls,
+                seed=opts.seed, cache_dir=opts.registry_cache,
+            )  # fmt: skip
+            municipal_urls = municipal.start()
+            started.append(municipal)
+            ocsp_faults = OcspFaultPlan(slow_seconds=opts.ocsp_slow_seconds)
+            responder = OcspResponder(
+                clock,
+                ResponderIdentity(authority.auth_ca_cert, authority.ocsp_cert, authority.ocsp_key),
+                status_of=authority.status,
+                revocation_of=authority.revocations.revocation,
+                faults=ocsp_faults,
+                evidence=evidence,
+            )
+            ocsp = OcspServer(responder)
+            urls: dict[str, str] = dict(ocsp.start())
+            started.append(ocsp)
+            municipal_endpoints = {c: u for c, u in municipal_urls.items() if c != "base"}
+            urls["municipal_base_url"] = municipal_urls["base"]
+            centre_settings: dict[str, Any] = {"marks": opts.marks, **opts.centre_overrides}
+            centre = IssuanceCentre(
+                clock, evidence, folder / "centre", tls, municipal_endpoints, ocsp.url,
+                authority.auth_ca_cert, seed=opts.seed, **centre_settings,
+            )  # fmt: skip
+            urls.update(centre.start())
+            started.append(centre)
+            printer = VirtualPrinter(clock, evidence, folder / "capture")
+            urls.update(printer.start())
+            started.append(printer)
+            cash = CashUnit(
+                clock, evidence, folder / "cash", opts.cash_transport, faults=opts.cash_faults
+            )
+            urls.update(cash.start())
+            started.append(cash)
+            verification: VerificationSite | None = None
+            if opts.with_verification_site:
+                # the site holds the centre's scramble key (docs/verification-site.md)
+                verification = VerificationSite(antiforgery_key(opts.seed), evidence=evidence)
+                urls.update(verification.start())
+                started.append(verification)
+            world = cls(
+                clock, evidence, opts, tls, authority, municipal, ocsp, ocsp_faults, centre,
+                printer, cash, slot, verification, urls,
+            )  # fmt: skip
+            world.municipal_urls = municipal_endpoints
+            if opts.with_kiosk:
+                if slot is None:
+                    raise ValueError("the reference kiosk needs a card slot")
+                world._start_kiosk(folder, slot)
+                started.append(world.kiosk)
+        except BaseException:
+            for party in reversed(started):
+                party.stop()
+            raise
+        return world
+
+    def _start_kiosk(self, folder: Path, slot: VirtualCardSlot) -> None:
+        from emulators.kiosk import KioskConfig, ReferenceKiosk
+        from rig.drivers.robot_client import Customer, RobotClient
+
+        urls = self.endpoints
+        config = KioskConfig(
+            reader_name=slot.reader_name,
+            bill_validator_port=urls["bill_validator_port"],
+            coin_port=urls["coin_port"],
+            ipp_uri=urls["ipp_uri"],
+            ipp_receipt_uri=urls["ipp_receipt_uri"],
+            centre_url=urls["center_url"],
+            client_certificate=self.tls.kiosk_client(KIOSK_ID),
+            server_ca=self.tls.server_ca,
+            kiosk_id=KIOSK_ID,
+        )
+        for key, value in self.options.kiosk_overrides.items():
+            setattr(config, key, value)
+        self.kiosk = ReferenceKiosk(self.clock, self.evidence, folder / "kiosk", config)
+        urls.update(self.kiosk.start())
+        self.robot = RobotClient(urls["robot_url"])
+        self.customer = Customer(
+            self.robot, card_slot=slot, cash=self.cash.customer, printer=self.printer,
+            clock=self.clock, follows_rig_clock=True,
+        )  # fmt: skip
+
+    # -- residents and their cards ---------------------------------------------------------
+    def resident(self, code: str = CITY, trait: str = "eligible", index: int = 0) -> str:
+        return self.municipal.registry.find_resident(code, trait=trait, index=index)
+
+    def issue_card(
+        self,
+        profile: str,
+        resident_id: str | None = None,
+        *,
+        code: str = CITY,
+        card_ap_pin: str = CARD_AP_PIN,
+    ) -> BuiltCard:
+        """Build a card of `profile` and register it for `resident_id` (both methods)."""
+        spec = load_profile(profile)
+        info: CardApInfo | None = None
+        if spec.card_ap is not None and resident_id is not None:
+            kind = "JUKI" if spec.form.value == "juki_card" else "MYNA"
+            user_id = f"KIOSK{next(_card_users):011d}"
+            info = self.municipal.registry.register_card_ap_user(
+                user_id, resident_id, card_ap_pin, card_kind=kind
+            )
+        card = build_card(
+            profile, self.authority, seed=self.options.seed, evidence=self.evidence,
+            card_ap_info=info,
+        )  # fmt: skip
+        if card.credentials is not None and resident_id is not None:
+            serial = card.credentials.auth_serial
+            self.municipal.registry.register_jpki_user(serial, resident_id)
+            self.centre.register_jpki_holder(serial, code)
+        if info is not None:
+            card.pins["card_ap_pin"] = card_ap_pin
+        return card
+
+    def stop(self) -> None:
+        if self.robot is not None:
+            self.robot.close()
+        parties: list[Any] = [self.printer, self.centre, self.ocsp, self.municipal]
+        if self.verification is not None:
+            parties.append(self.verification)
+        stops = [p.stop for p in parties] + [self.cash.close]
+        if self.kiosk is not None:
+            stops.insert(0, self.kiosk.stop)
+        # each server's shutdown waits out a poll interval: stop them side by side
+        with ThreadPoolExecutor(len(stops)) as pool:
+            for future in [pool.submit(stop) for stop in stops]:
+                future.result()
+        if self.slot is not None:
+            self.slot.remove()
