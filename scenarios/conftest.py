@@ -1,0 +1,102 @@
+"""Fixtures for the conformance scenarios: the emulated world, started per scenario.
+
+- `world`: every party, with the reference kiosk as the device under test and a `Customer`
+  (world.customer) that uses it as a person would. `@pytest.mark.world(**WorldOptions)`
+  adjusts it (cash faults, kiosk or centre settings, marks).
+- `backend`: every party but the kiosk: scenarios that play the kiosk themselves (the
+  事前評価ツール role) talk to the centre through `scenarios.support.KioskSide`.
+
+JPKI keys are slow to derive, so the scenario PKI is cached under build/ across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from rig.clock import RigClock
+from rig.evidence import EvidenceStore
+from rig.pcsc import VirtualCardSlot
+from rig.pki.jpki import JpkiAuthority
+from rig.pki.tls import TlsMaterial
+from rig.world import World, WorldOptions
+
+SCENARIO_SEED = "konbini-scenarios"
+PKI_FOLDER = Path("build/test-pki/scenarios")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "world(**options): WorldOptions for this scenario's world")
+
+
+@pytest.fixture(scope="session")
+def scenario_pki() -> JpkiAuthority:
+    return JpkiAuthority.load_or_create(PKI_FOLDER, SCENARIO_SEED)
+
+
+@pytest.fixture(scope="session")
+def scenario_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    return TlsMaterial(tmp_path_factory.mktemp("scenario-tls"), seed=SCENARIO_SEED)
+
+
+@pytest.fixture(scope="session")
+def registry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("scenario-registry")
+
+
+def _options(request: pytest.FixtureRequest, **defaults: object) -> WorldOptions:
+    marker = request.node.get_closest_marker("world")
+    settings = {**defaults, **(dict(marker.kwargs) if marker else {})}
+    known = {f.name for f in fields(WorldOptions)}
+    unknown = set(settings) - known
+    if unknown:
+        raise pytest.UsageError(f"{request.node.nodeid}: unknown world options {sorted(unknown)}")
+    return WorldOptions(**settings)
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path,
+    rig_clock: RigClock,
+    evidence: EvidenceStore,
+    card_slot: VirtualCardSlot,
+    scenario_pki: JpkiAuthority,
+    scenario_tls: TlsMaterial,
+    registry_cache: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[World]:
+    """Every party, the reference kiosk as the device under test."""
+    options = _options(request, seed=SCENARIO_SEED, registry_cache=registry_cache)
+    w = World.build(
+        tmp_path, rig_clock, evidence, slot=card_slot, authority=scenario_pki,
+        tls=scenario_tls, options=options,
+    )  # fmt: skip
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+@pytest.fixture
+def backend(
+    tmp_path: Path,
+    rig_clock: RigClock,
+    evidence: EvidenceStore,
+    scenario_pki: JpkiAuthority,
+    scenario_tls: TlsMaterial,
+    registry_cache: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[World]:
+    """Every party but the kiosk: the scenario plays the kiosk (and the card) itself."""
+    options = _options(request, seed=SCENARIO_SEED, registry_cache=registry_cache, with_kiosk=False)
+    w = World.build(
+        tmp_path, rig_clock, evidence, slot=None, authority=scenario_pki, tls=scenario_tls,
+        options=options,
+    )  # fmt: skip
+    try:
+        yield w
+    finally:
+        w.stop()
