@@ -12,7 +12,7 @@ setup:
 run: setup
 	$(BIN)/rig run --plan full
 
-test: setup lint typecheck unit
+test: setup lint typecheck unit smoke
 
 PY_SOURCES := rig emulators scenarios reports tests conftest.py
 
@@ -25,6 +25,10 @@ typecheck:
 
 unit:
 	scripts/check-strays.sh $(BIN)/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+# the smoke plan through the real harness (rig run), as the nightly run would
+smoke:
+	$(BIN)/rig run --plan smoke --report-dir build/reports/smoke
 
 bench: setup
 	$(BIN)/python -m rig.bench

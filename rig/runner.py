@@ -113,7 +113,7 @@ def run_plan(
         "--clean-alluredir",
         "-p",
         "no:cacheprovider",
-        "-q",
+        "-qq",
         "--no-header",
         "-rN",
     ]
