@@ -78,9 +78,10 @@ class World:
     slot: VirtualCardSlot | None
     verification: VerificationSite | None
     endpoints: dict[str, str]
-    kiosk: Any = None  # emulators.kiosk.ReferenceKiosk when the reference kiosk runs
-    robot: RobotClient | None = None
-    customer: Customer | None = None
+    #: emulators.kiosk.ReferenceKiosk, its robot client and the customer, when it runs
+    reference_kiosk: Any = None
+    robot_client: RobotClient | None = None
+    the_customer: Customer | None = None
     #: municipality code → its API base URL on the municipal server
     municipal_urls: dict[str, str] = field(default_factory=dict)
 
@@ -152,12 +153,34 @@ class World:
                 if slot is None:
                     raise ValueError("the reference kiosk needs a card slot")
                 world._start_kiosk(folder, slot)
-                started.append(world.kiosk)
+                started.append(world.reference_kiosk)
         except BaseException:
             for party in reversed(started):
                 party.stop()
             raise
         return world
+
+    @property
+    def kiosk(self) -> Any:
+        """The reference kiosk (emulators.kiosk.ReferenceKiosk)."""
+        return self._need(self.reference_kiosk)
+
+    @property
+    def robot(self) -> RobotClient:
+        client: RobotClient = self._need(self.robot_client)
+        return client
+
+    @property
+    def customer(self) -> Customer:
+        """A person at the reference kiosk: robot calls plus the physical acts."""
+        customer: Customer = self._need(self.the_customer)
+        return customer
+
+    @staticmethod
+    def _need(part: Any) -> Any:
+        if part is None:
+            raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
+        return part
 
     def _start_kiosk(self, folder: Path, slot: VirtualCardSlot) -> None:
         from emulators.kiosk import KioskConfig, ReferenceKiosk
@@ -177,11 +200,11 @@ class World:
         )
         for key, value in self.options.kiosk_overrides.items():
             setattr(config, key, value)
-        self.kiosk = ReferenceKiosk(self.clock, self.evidence, folder / "kiosk", config)
-        urls.update(self.kiosk.start())
-        self.robot = RobotClient(urls["robot_url"])
-        self.customer = Customer(
-            self.robot, card_slot=slot, cash=self.cash.customer, printer=self.printer,
+        self.reference_kiosk = ReferenceKiosk(self.clock, self.evidence, folder / "kiosk", config)
+        urls.update(self.reference_kiosk.start())
+        self.robot_client = RobotClient(urls["robot_url"])
+        self.the_customer = Customer(
+            self.robot_client, card_slot=slot, cash=self.cash.customer, printer=self.printer,
             clock=self.clock, follows_rig_clock=True,
         )  # fmt: skip
 
@@ -219,14 +242,14 @@ class World:
         return card
 
     def stop(self) -> None:
-        if self.robot is not None:
-            self.robot.close()
+        if self.robot_client is not None:
+            self.robot_client.close()
         parties: list[Any] = [self.printer, self.centre, self.ocsp, self.municipal]
         if self.verification is not None:
             parties.append(self.verification)
         stops = [p.stop for p in parties] + [self.cash.close]
-        if self.kiosk is not None:
-            stops.insert(0, self.kiosk.stop)
+        if self.reference_kiosk is not None:
+            stops.insert(0, self.reference_kiosk.stop)
         # each server's shutdown waits out a poll interval: stop them side by side
         with ThreadPoolExecutor(len(stops)) as pool:
             for future in [pool.submit(stop) for stop in stops]:

@@ -1,0 +1,105 @@
+"""`ReferenceKiosk`: the rig's embedded kiosk (the default device under test).
+
+kiosk = ReferenceKiosk(clock, evidence, state_dir, config, port=0)
+endpoints = kiosk.start()     # {"robot_url": "http://127.0.0.1:PORT/robot"}
+...
+kiosk.stop()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emulators.kiosk.audit import AuditLog
+from emulators.kiosk.card_reader import CardReader
+from emulators.kiosk.cash_desk import CashDesk
+from emulators.kiosk.centre import CentreLink
+from emulators.kiosk.config import KioskConfig
+from emulators.kiosk.engine import KioskEngine
+from emulators.kiosk.flow import KioskFlow
+from emulators.kiosk.print_station import PrintStation
+from emulators.kiosk.robot_server import RobotServer
+from rig.clock import RigClock
+from rig.evidence import EvidenceStore
+from rig.protocols.robot import HeldData, KioskInfo
+
+
+class ReferenceKiosk:
+    """The reference kiosk: card over PC/SC, cash over serial, IPP printer, HTTPS centre."""
+
+    def __init__(
+        self,
+        clock: RigClock,
+        evidence: EvidenceStore | None,
+        state_dir: Path,
+        config: KioskConfig,
+        port: int = 0,
+    ):
+        self.clock = clock
+        self.evidence = evidence
+        self.state_dir = Path(state_dir)
+        self.config = config
+        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, evidence)
+        self.engine = KioskEngine(self.audit, tick_s=config.tick_s)
+        self.robot = RobotServer(self.engine, self.info, port, evidence)
+        self.reader = CardReader(config.reader_name)
+        self.cash = CashDesk(config.bill_validator_port, config.coin_port)
+        self.printer = PrintStation(config.ipp_uri, config.ipp_receipt_uri)
+        self.centre: CentreLink | None = None
+        self.spool_dir = self.state_dir / "spool"
+
+    def info(self) -> KioskInfo:
+        return KioskInfo(
+            vendor=self.config.vendor,
+            model=self.config.model,
+            software_version=self.config.software_version,
+            follows_rig_clock=True,
+            timeouts_s={k.value: v for k, v in self.config.timeouts.items()},
+        )
+
+    def start(self) -> dict[str, str]:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        centre = CentreLink(self.config)
+        self.centre = centre
+
+        def make_flow() -> KioskFlow:
+            # devices are opened in the engine thread, which alone uses them afterwards
+            self.reader.open()
+            self.cash.open()
+            return KioskFlow(
+                self.clock,
+                self.config,
+                self.reader,
+                self.cash,
+                self.printer,
+                centre,
+                self.audit,
+                lambda delay, token: self.engine.arm_timeout(delay, token, self.clock),
+            )
+
+        self.engine.start(make_flow)
+        self.audit.record("kiosk_started", reader=self.config.reader_name)
+        url = self.robot.start()
+        return {"robot_url": url}
+
+    def stop(self) -> None:
+        self.robot.stop()
+        self.engine.stop()
+        self.cash.close()
+        self.reader.close()
+        if self.centre is not None:
+            self.centre.close()
+            self.centre = None
+
+    def __enter__(self) -> ReferenceKiosk:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def held(self) -> HeldData:
+        """What the kiosk holds now (the robot's /held, plus any spool file)."""
+        held = self.engine.call(lambda flow: flow.held())
+        files = sorted(str(p) for p in self.spool_dir.rglob("*") if p.is_file())
+        return held.model_copy(update={"files": files}) if files else held
