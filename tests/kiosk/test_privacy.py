@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from rig.protocols.robot import ScreenId
-from rig.world import CARD_AP_PIN
-from rig.world import World as KioskWorld
-from tests.kiosk.steps import (
+from rig.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
+from rig.protocols.robot import ScreenId
+from rig.world import CARD_AP_PIN
+from rig.world import World as KioskWorld
 
 
 def test_held_data_during_and_after_a_transaction(world: KioskWorld) -> None:

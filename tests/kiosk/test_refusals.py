@@ -13,10 +13,10 @@ import pytest
 
 from emulators.kiosk.screens import guidance
 from rig.clock import JST
+from rig.kiosk_steps import authenticate
 from rig.protocols.robot import Method, ScreenId, ScreenView
 from rig.world import CITY
 from rig.world import World as KioskWorld
-from tests.kiosk.steps import authenticate
 
 
 def _refused(

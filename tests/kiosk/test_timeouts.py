@@ -8,9 +8,9 @@ import pytest
 from emulators.kiosk import DEFAULT_TIMEOUTS
 from emulators.kiosk.screens import guidance
 from emulators.printer import Fault, FaultKind
+from rig.kiosk_steps import authenticate, choose_through_to_confirmation
 from rig.protocols.robot import ScreenId
 from rig.world import World as KioskWorld
-from tests.kiosk.steps import authenticate, choose_through_to_confirmation
 
 BEFORE_PAYMENT = [
     ScreenId.CARD_REMOVAL,

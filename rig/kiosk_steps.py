@@ -1,4 +1,4 @@
-"""Scenario steps shared by the kiosk tests: a customer walking through the seed's screens."""
+"""Steps of a customer walking through the seed's screens, for the kiosk tests and the scenarios."""
 
 from __future__ import annotations
 
