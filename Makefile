@@ -36,8 +36,10 @@ bench: setup
 fuzz: setup
 	RIG_FUZZ_SCALE=20 $(BIN)/pytest -m fuzz -n 2 $(PYTEST_ARGS)
 
+# a simulated week of 1,000 customers, then every long-running test (marked slow)
 soak: setup
-	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/rig soak --transactions 1000
+	$(BIN)/pytest -m slow --deselect tests/test_soak.py::test_full_soak_a_week_of_traffic $(PYTEST_ARGS)
 
 doctor: setup
 	$(BIN)/rig doctor

@@ -145,6 +145,17 @@ def serve(
     raise typer.Exit(code)
 
 
+@app.command()
+def soak(
+    transactions: Annotated[int, typer.Option(help="customers over the simulated week")] = 1000,
+    days: Annotated[int, typer.Option(help="simulated days")] = 7,
+) -> None:
+    """A simulated week of mixed traffic through the real pipeline; exit 1 on any discrepancy."""
+    from rig.soak import main as soak_main
+
+    raise typer.Exit(soak_main(transactions, days))
+
+
 card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
 
