@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reports.builder import FAILED, build_report, now_stamp
-from rig.config import load_topology
+from rig.config import TopologyError, load_topology
 from rig.plans import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +101,14 @@ def run_plan(
     console = console or Console()
     plan = load_plan(plan_name)  # fail fast with a clear message
     topology = load_topology(topology_path)
+    if topology.external_parties():
+        # each scenario builds its own world on fresh ports; an external device needs a
+        # long-lived world on fixed ports (docs/harness.md)
+        raise TopologyError(
+            f"{topology.name}: rig run executes plans against emulated parties only; "
+            f"external {', '.join(topology.external_parties())}: use `rig serve` for a live "
+            "session (docs/harness.md)"
+        )
     report_dir.mkdir(parents=True, exist_ok=True)
     results = report_dir / "results.json"
     args = [

@@ -113,3 +113,18 @@ def test_bad_expected_failures_files(tmp_path: Path, text: str, message: str) ->
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ReportError, match=message):
         load_expected_failures(path)
+
+
+def test_rig_run_refuses_an_external_topology_with_a_clear_message(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from rig.config import TOPOLOGY_DIR
+
+    result = subprocess.run(
+        [sys.executable, "-m", "rig.cli", "run", "--plan", "smoke", "--topology",
+         str(TOPOLOGY_DIR / "external-kiosk.yaml"), "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "use `rig serve`" in result.stdout.replace("\n", " ")
