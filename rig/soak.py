@@ -188,8 +188,8 @@ class Soak:
             c.pay(*coins_for(out.fee)[:1])
             c.cancel()
             c.wait_for(ScreenId.CARD_HOLD, ScreenId.NOTICE)
-            c.take_change()
-            self._back_to_start()
+            c.take_change()  # the refund: the notice names it
+            self._dismiss(card_on_reader=False)
             out.result = "cancelled"
             return
         if kind.endswith("change"):

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import itertools
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulators.card import BuiltCard, build_card, load_profile
+from emulators.card.profiles import holder_spec
 from emulators.cash import CashUnit
 from emulators.center import IssuanceCentre
 from emulators.center.server import antiforgery_key
@@ -229,9 +230,16 @@ class World:
             info = self.municipal.registry.register_card_ap_user(
                 user_id, resident_id, card_ap_pin, card_kind=kind
             )
+        # one certificate (serial) per resident and profile, the profile's cached key pair
+        base = holder_spec(spec).holder()
+        holder = replace(
+            base,
+            holder_id=f"{base.holder_id}@{resident_id}" if resident_id else base.holder_id,
+            key_id=base.holder_id,
+        )
         card = build_card(
             profile, self.authority, seed=self.options.seed, evidence=self.evidence,
-            card_ap_info=info,
+            holder=holder, card_ap_info=info,
         )  # fmt: skip
         if card.credentials is not None and resident_id is not None:
             serial = card.credentials.auth_serial

@@ -25,10 +25,13 @@ def test_short_soak_reconciles_and_meets_the_incidents(tmp_path: Path) -> None:
             (during_jpki + timedelta(minutes=5), "card_ap_seal_registration"),
             (during_lgwan, "jpki_resident_record_change"),
             (JPKI_OUTAGE[1] + timedelta(minutes=5), "jpki_resident_record_change"),
+            (JPKI_OUTAGE[1] + timedelta(hours=2), "cancel_at_payment"),
+            (JPKI_OUTAGE[1] + timedelta(hours=3), "revoked_card"),
         ],
     )
     assert report.ok, "\n".join(report.lines())
-    assert report.transactions == 14
+    assert report.transactions == 16
+    assert report.results["cancelled"] >= 1
     assert report.copies_counted == report.copies_printed > 0
     assert report.cash_kept_yen == report.fees_counted_yen > 0
     by_time = {o.at: o for o in report.outcomes}

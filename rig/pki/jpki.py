@@ -74,6 +74,11 @@ class Holder:
     address: str
     birth_date: date
     sex: Sex = Sex.UNSPECIFIED
+    #: whose key pair this holder's certificates carry; empty = a key pair of its own. Test
+    #: worlds issue many cards of one profile to different residents: sharing the profile's
+    #: (cached) keys spares a pure-Python prime search per card, while every card still gets
+    #: its own certificates and serials. Real JPKI keys are per card.
+    key_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -309,9 +314,12 @@ class JpkiAuthority:
         not_after = holder_expiry(holder, issued_jst)
         not_before = issued_jst.replace(microsecond=0)
         tag = f"{holder.holder_id}\x00{issued_jst.isoformat()}\x00{device.value}"
+        key_tag = (
+            f"{holder.key_id or holder.holder_id}\x00{issued_jst.isoformat()}\x00{device.value}"
+        )
 
-        auth_key = self._keys.get(f"user\x00{tag}\x00auth")
-        sign_key = self._keys.get(f"user\x00{tag}\x00sign")
+        auth_key = self._keys.get(f"user\x00{key_tag}\x00auth")
+        sign_key = self._keys.get(f"user\x00{key_tag}\x00sign")
         auth_serial = self._serial("auth", tag)
         sign_serial = self._serial("sign", tag)
         auth_cert = self._user_cert(

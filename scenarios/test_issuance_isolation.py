@@ -1,0 +1,198 @@
+"""Whose data is on each page, under concurrency (notes: Incidents 2023, 川崎市・徳島市・高松市).
+
+The 2023 incidents printed one applicant's certificate for another, or mixed two registers
+in one document. The rig plays several kiosks in several stores at once (each with its own
+kiosk id and client certificate) against the issuance server, and judges every page that
+reaches the kiosk side: its `RID:… DOC:… MUNI:… PAGE:x/y` line must name the applicant, one
+document, pages 1..n, and every name printed must belong to the applicant's own household.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from emulators.card import BuiltCard, build_card
+from rig.pki.jpki import Holder
+from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from scenarios.support import KioskSide
+
+pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]
+
+LINE = re.compile(r"RID:(\S+) DOC:(\S+) MUNI:(\d{6}) PAGE:(\d+)/(\d+)")
+
+
+@dataclass
+class Applicant:
+    """One resident at one kiosk, with the household names the menu showed them."""
+
+    world: World
+    resident_id: str
+    code: str
+    card: BuiltCard
+    method: str
+    kiosk: KioskSide
+    session_id: str = ""
+    names: set[str] = field(default_factory=set)
+    members: int = 0
+    pdf: bytes = b""
+    started: float = 0.0
+
+    def login(self) -> None:
+        if self.method == "jpki":
+            self.session_id, _ = self.kiosk.login_jpki(self.card)
+        else:
+            self.session_id, _ = self.kiosk.login_card_ap(self.card)
+        household = self.kiosk.client.menu(self.session_id)["household"]
+        self.names = {m["name"] for m in household}
+        self.members = len(household)
+
+    def issue(self, gate: threading.Barrier) -> None:
+        gate.wait()
+        self.started = time.perf_counter()
+        _, self.pdf = self.kiosk.issue(self.session_id, "resident_record", copies=1)
+
+
+@pytest.fixture
+def kiosks() -> Iterator[list[KioskSide]]:
+    opened: list[KioskSide] = []
+    yield opened
+    for kiosk in opened:
+        kiosk.close()
+
+
+def jpki_card(world: World, resident_id: str, code: str, n: int) -> BuiltCard:
+    """A My Number card with a certificate of its own.
+
+    `World.issue_card` gives every card of a profile the same JPKI certificate (one holder per
+    profile), so the last card registered would win; concurrent applicants need their own.
+    The holder ids are fixed so the JPKI keys come from the scenario PKI cache after one run.
+    """
+    holder = Holder(f"iso-applicant-{n}", "試験 申請者", "さくら県みなと市", date(1980, 4, 1))
+    card = build_card(
+        "mynumber-valid", world.authority, seed=world.options.seed, evidence=world.evidence,
+        holder=holder,
+    )  # fmt: skip
+    assert card.credentials is not None
+    world.municipal.registry.register_jpki_user(card.credentials.auth_serial, resident_id)
+    world.centre.register_jpki_holder(card.credentials.auth_serial, code)
+    return card
+
+
+def applicant(
+    world: World,
+    kiosks: list[KioskSide],
+    n: int,
+    code: str,
+    trait: str,
+    method: str,
+    index: int,
+    *,
+    log_in: bool = True,
+) -> Applicant:
+    rid = world.resident(code, trait, index=index)
+    if method == "jpki":
+        card = jpki_card(world, rid, code, n)
+    else:
+        card = world.issue_card("juki-card-ap", rid, code=code)
+    kiosk = KioskSide.connect(world, f"kiosk-{n:04d}", store_id=f"store-{n:04d}")
+    kiosks.append(kiosk)
+    person = Applicant(world, rid, code, card, method, kiosk)
+    if log_in:
+        person.login()
+    return person
+
+
+def assert_own_pages(person: Applicant, strangers: set[str]) -> None:
+    """Every page is the applicant's; no name from anyone else's household is printed."""
+    pages = [p.extract_text() or "" for p in PdfReader(io.BytesIO(person.pdf)).pages]
+    assert len(pages) > 1, "the case needs a multi-page certificate"
+    marks = [LINE.search(text) for text in pages]
+    assert all(marks), "a page without its RID line"
+    found = [m.groups() for m in marks if m]
+    assert {f[0] for f in found} == {person.resident_id}
+    assert {f[2] for f in found} == {person.code}
+    assert len({f[1] for f in found}) == 1
+    assert [int(f[3]) for f in found] == list(range(1, len(found) + 1))
+    text = "\n".join(pages)
+    for name in person.names:
+        assert name in text
+    for name in strangers - person.names:
+        assert name not in text, f"{person.resident_id}'s certificate names {name}"
+
+
+def run_together(people: list[Applicant]) -> None:
+    gate = threading.Barrier(len(people))
+    with ThreadPoolExecutor(len(people)) as pool:
+        for future in [pool.submit(p.issue, gate) for p in people]:
+            future.result()
+
+
+@pytest.mark.requirement("ISO-002", "ISO-005")
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ((CITY, "jpki"), (CITY, "jpki")),
+        ((CITY, "jpki"), (CITY, "card_ap")),
+        ((SMALL_TOWN, "card_ap"), (KOSEKI_TOWN, "jpki")),
+    ],
+)
+def test_two_stores_within_one_second(
+    backend: World,
+    kiosks: list[KioskSide],
+    first: tuple[str, str],
+    second: tuple[str, str],
+) -> None:
+    a = applicant(backend, kiosks, 1, first[0], "household_of_4", first[1], 0)
+    b = applicant(backend, kiosks, 2, second[0], "household_of_5", second[1], 0)
+    run_together([a, b])
+    assert abs(a.started - b.started) < 1.0
+    assert_own_pages(a, b.names)
+    assert_own_pages(b, a.names)
+    assert a.pdf != b.pdf
+
+
+@pytest.mark.requirement("ISO-003")
+@pytest.mark.parametrize("code", [CITY, SMALL_TOWN, KOSEKI_TOWN])
+def test_every_page_of_a_multi_page_certificate_is_the_applicants(
+    backend: World, kiosks: list[KioskSide], code: str
+) -> None:
+    person = applicant(backend, kiosks, 1, code, "household_of_8", "jpki", 0)
+    assert person.members >= 8
+    neighbour = applicant(backend, kiosks, 2, code, "household_of_7", "jpki", 0)
+    person.issue(threading.Barrier(1))
+    pages = PdfReader(io.BytesIO(person.pdf)).pages
+    assert len(pages) >= 3
+    assert_own_pages(person, neighbour.names)
+
+
+@pytest.mark.requirement("ISO-006", "ISO-005")
+def test_many_kiosks_at_once_each_get_their_own(backend: World, kiosks: list[KioskSide]) -> None:
+    plan = [
+        (code, trait, method, index)
+        for code in (CITY, SMALL_TOWN, KOSEKI_TOWN)
+        for trait, method, index in (
+            ("household_of_4", "jpki", 0),
+            ("household_of_5", "card_ap", 0),
+            ("household_of_6", "jpki", 0),
+        )
+    ]
+    people = [applicant(backend, kiosks, n + 1, *case, log_in=False) for n, case in enumerate(plan)]
+    with ThreadPoolExecutor(len(people)) as pool:  # the kiosks' customers arrive together
+        list(pool.map(Applicant.login, people))
+    households = {backend.municipal.registry.resident(p.resident_id).household_id for p in people}
+    assert len(households) == len(people), "the case needs one household per applicant"
+    run_together(people)
+    everyone = set().union(*(p.names for p in people))
+    for person in people:
+        assert_own_pages(person, everyone)
+    assert len({p.pdf for p in people}) == len(people)
