@@ -315,10 +315,6 @@ def test_no_fall_back_to_plain_http_when_tls_fails(kiosk_world: KioskWorld) -> N
 
 
 @pytest.mark.requirement("SEC-001")
-@pytest.mark.xfail(
-    reason="reference kiosk finding: it sends its requests in clear to an http:// centre URL "
-    "(CentreLink takes any scheme); a conformant kiosk refuses the URL"
-)
 def test_a_plain_http_centre_url_gets_no_request_in_clear(kiosk_world: KioskWorld) -> None:
     raw = RawListener()
     try:

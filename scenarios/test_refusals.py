@@ -390,11 +390,6 @@ def test_issuance_server_holds_certificates_until_the_pin(backend: World) -> Non
 
 
 @pytest.mark.requirement("CARDAP-FLOW-004")
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference issuance server: GET …/menu before the card-AP PIN lists the household's "
-    "names (docs/municipal.md is silent on it); the rig's centre does not relay it",
-)
 def test_issuance_server_menu_before_the_pin_names_nobody(backend: World) -> None:
     rid = backend.resident(CITY, "household_of_3")
     card = backend.issue_card("juki-card-ap", rid)

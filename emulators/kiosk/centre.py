@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -57,8 +58,11 @@ class CentreLink:
     def close(self) -> None:
         self.client.close()
 
-    @staticmethod
-    def _call(fn: Callable[[], T]) -> T:
+    def _call(self, fn: Callable[[], T]) -> T:
+        # The centre is reached over TLS or not at all (seed I.1 (2)): an http:// URL is a
+        # configuration error, and nothing may be sent in clear to it.
+        if urlsplit(self.config.centre_url).scheme != "https":
+            raise CentreUnreachable("centre URL is not https")
         try:
             return fn()
         except CentreApiError as exc:

@@ -285,16 +285,24 @@ class IssuanceService:
                         "refusal": refusal,
                     }
                 )
+        # Before the card-AP PIN only the types and fees may be shown: whoever holds the card
+        # must not learn the household's names, relations or tax years (seed I.4.3).
+        personal = session.method != "card_ap" or session.pin_verified
         return {
             "municipality": {"code": config.code, "name": config.name},
-            "applicant": {"resident": session.resident, "name": full_name(person)},
+            "applicant": {
+                "resident": session.resident,
+                "name": full_name(person) if personal else None,
+            },
             "pin_required": not session.pin_verified,
             "max_copies": config.max_copies,
             "household": [
                 {"member_id": m.id, "name": full_name(m), "relationship": m.relationship}
                 for m in members
-            ],
-            "tax_years": years,
+            ]
+            if personal
+            else [],
+            "tax_years": years if personal else [],
             "certificates": items,
         }
 
