@@ -17,8 +17,10 @@ from typing import Any, Literal, TypeVar
 from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
+from emulators.center.burden import annual_burden
 from emulators.center.errors import CentreError, MunicipalRefusal
 from emulators.center.idempotency import IdempotencyStore, check_key, fingerprint
+from emulators.center.notices import MunicipalReport, NoticeBoard
 from emulators.center.service import CentreService
 from emulators.center.statistics import CentreRecords
 from rig.https import Request, Response, Route
@@ -73,6 +75,7 @@ def build_routes(
     records: CentreRecords,
     cas: ClientCas,
     idempotency: IdempotencyStore,
+    notices: NoticeBoard,
 ) -> list[Route]:
     Op = Callable[[Request, str], Any]
 
@@ -193,6 +196,44 @@ def build_routes(
             raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
         return {"month": month, "municipality": code, "rows": records.settlement(month, code)}
 
+    def municipality_of(r: Request, caller: str) -> str:
+        # a municipal system's LGPKI certificate names the municipality by its code
+        if not _CODE.match(caller):
+            raise CentreError(
+                CentreCode.CLIENT_NOT_ALLOWED, "the certificate's CN is not a municipality code"
+            )
+        return caller
+
+    def list_notices(r: Request, caller: str) -> dict[str, Any]:
+        now = service.clock.now()
+        if cas.kind(r.peer_cert) == "kiosk":
+            audience, found = "operators", notices.for_operators()
+        else:
+            audience, found = "municipalities", notices.for_municipality(municipality_of(r, caller))
+        return {
+            "audience": audience,
+            "time": now.isoformat(),
+            "notices": [n.view(now) for n in found],
+        }
+
+    def report_notice(r: Request, caller: str) -> Response:
+        code = municipality_of(r, caller)
+        notice = notices.report(code, parse(MunicipalReport, r))
+        return Response(status=201, json=notice.view(service.clock.now()))
+
+    def burden(r: Request, _caller: str) -> dict[str, Any]:
+        kind, population = r.query.get("kind", ""), r.query.get("population", "")
+        errors = []
+        if not population.isascii() or not population.isdigit() or len(population) > 10:
+            errors.append({"loc": ["query", "population"], "msg": "digits", "type": "pattern"})
+        try:
+            yen = annual_burden(kind, int(population)) if not errors else 0
+        except ValueError:
+            errors.append({"loc": ["query", "kind"], "msg": "unknown kind", "type": "enum"})
+        if errors:
+            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+        return {"kind": kind, "population": int(population), "annual_burden_yen": yen}
+
     return [
         route("GET", API_PREFIX + "/health", health, clients=("kiosk", "lgpki")),
         route("POST", API_PREFIX + "/sessions", open_session, idempotent="optional"),
@@ -211,6 +252,9 @@ def build_routes(
         route("POST", R + "/payment", payment, idempotent="required"),
         route("POST", R + "/completion", completion, idempotent="required"),
         route("GET", API_PREFIX + "/settlement", settlement, clients=("lgpki",)),
+        route("GET", API_PREFIX + "/notices", list_notices, clients=("kiosk", "lgpki")),
+        route("POST", API_PREFIX + "/notices", report_notice, clients=("lgpki",)),
+        route("GET", API_PREFIX + "/burden", burden, clients=("lgpki",)),
     ]
 
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 
 from emulators.center.errors import CentreError
+from emulators.center.notices import FaultMonitor, NoticeKind
 from rig.evidence import EvidenceStore
 from rig.protocols.centre import CentreCode
 from rig.protocols.ocsp import (
@@ -48,10 +49,12 @@ class JpkiVerifier:
         *,
         timeout: float = 2.0,
         evidence: EvidenceStore | None = None,
+        monitor: FaultMonitor | None = None,
     ):
         self.issuer = issuer
         self.ocsp_url = ocsp_url
         self.evidence = evidence
+        self.monitor = monitor
         self._http = httpx.Client(
             timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
         )
@@ -111,6 +114,7 @@ class JpkiVerifier:
             )
         except httpx.HTTPError as exc:
             self._record("unavailable", why=type(exc).__name__)
+            self._down(type(exc).__name__)
             raise CentreError(
                 CentreCode.JPKI_UNAVAILABLE,
                 f"OCSP responder: {type(exc).__name__}",
@@ -118,6 +122,7 @@ class JpkiVerifier:
             ) from exc
         if answer.status_code != 200 or len(answer.content) > MAX_OCSP_RESPONSE:
             self._record("unavailable", http_status=answer.status_code)
+            self._down(f"HTTP {answer.status_code}")
             raise CentreError(
                 CentreCode.JPKI_UNAVAILABLE, f"OCSP HTTP {answer.status_code}", retry_after=300
             )
@@ -126,6 +131,7 @@ class JpkiVerifier:
         except OcspCheckError as exc:
             self._record("rejected", problem=exc.problem.value)
             if exc.problem in (OcspProblem.UNSUCCESSFUL, OcspProblem.UNAVAILABLE):
+                self._down(exc.problem.value)
                 raise CentreError(
                     CentreCode.JPKI_UNAVAILABLE,
                     exc.problem.value,
@@ -136,10 +142,16 @@ class JpkiVerifier:
                 CentreCode.OCSP_CHECK_FAILED, exc.problem.value, ocsp_problem=exc.problem.value
             ) from exc
         self._record("checked", status=verdict.status.name.lower())
+        if self.monitor is not None:
+            self.monitor.up(NoticeKind.JPKI_UNAVAILABLE, None)
         if verdict.status == ocsp.OCSPCertStatus.REVOKED:
             raise CentreError(CentreCode.CERTIFICATE_REVOKED)
         if verdict.status != ocsp.OCSPCertStatus.GOOD:
             raise CentreError(CentreCode.CERTIFICATE_STATUS_UNKNOWN)
+
+    def _down(self, why: str) -> None:
+        if self.monitor is not None:
+            self.monitor.down(NoticeKind.JPKI_UNAVAILABLE, None, why)
 
     def _record(self, event: str, **data: object) -> None:
         if self.evidence is not None:

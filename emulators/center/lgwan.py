@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from emulators.center.errors import CentreError, MunicipalRefusal
+from emulators.center.notices import FaultMonitor, NoticeKind
 from rig.calendar import IncidentKind, IncidentSchedule
 from rig.evidence import EvidenceStore
 from rig.https import PROBLEM_CONTENT_TYPE, client_ssl_context
@@ -28,6 +29,8 @@ from rig.pki.tls import CertPair
 from rig.protocols.centre import CentreCode
 
 _MUNICIPAL_CODE_LENGTH = 6
+#: A municipal 503 with one of these codes is a fault, not its own service hours.
+_FAULT_CODES = frozenset({"service_unavailable"})
 
 
 class MunicipalLink:
@@ -41,6 +44,7 @@ class MunicipalLink:
         *,
         timeout: float = 30.0,
         evidence: EvidenceStore | None = None,
+        monitor: FaultMonitor | None = None,
     ):
         # a launcher may hand the municipal server's whole URL map ("base" included)
         self.endpoints = {
@@ -51,6 +55,7 @@ class MunicipalLink:
         self.now = now
         self.incidents = incidents
         self.evidence = evidence
+        self.monitor = monitor
         self._context = client_ssl_context(client_cert, server_ca)
         self._timeout = timeout
         self._clients: dict[str, httpx.Client] = {}
@@ -101,17 +106,27 @@ class MunicipalLink:
             answer = self._client(code).request(method, path, json=body)
         except httpx.TimeoutException as exc:
             self._record(code, method, path, error="timeout")
+            self._down(code, "timeout")
             raise CentreError(CentreCode.MUNICIPALITY_TIMEOUT, f"{code}: no answer") from exc
         except httpx.HTTPError as exc:
             self._record(code, method, path, error=type(exc).__name__)
+            self._down(code, type(exc).__name__)
             raise CentreError(
                 CentreCode.MUNICIPALITY_UNREACHABLE, f"{code}: {type(exc).__name__}"
             ) from exc
         self._record(code, method, path, status=answer.status_code)
         if answer.is_success:
+            self._up(code)
             return answer
         ctype = answer.headers.get("content-type", "").split(";")[0].strip()
         document = _json_object(answer) if ctype == PROBLEM_CONTENT_TYPE else None
+        faulty = answer.status_code >= 500 and (
+            document is None or document.get("code") in _FAULT_CODES or answer.status_code != 503
+        )
+        if faulty:
+            self._down(code, f"HTTP {answer.status_code}")
+        else:
+            self._up(code)
         if document is None or not isinstance(document.get("code"), str):
             raise CentreError(CentreCode.MUNICIPALITY_ERROR, f"{code}: HTTP {answer.status_code}")
         if answer.status_code >= 500 and answer.status_code != 503:
@@ -130,6 +145,14 @@ class MunicipalLink:
         if document is None:
             raise CentreError(CentreCode.MUNICIPALITY_ERROR, f"{code}: answer is not JSON")
         return document
+
+    def _down(self, code: str, why: str) -> None:
+        if self.monitor is not None:
+            self.monitor.down(NoticeKind.MUNICIPALITY_UNREACHABLE, code, why)
+
+    def _up(self, code: str) -> None:
+        if self.monitor is not None:
+            self.monitor.up(NoticeKind.MUNICIPALITY_UNREACHABLE, code)
 
     def _record(self, code: str, method: str, path: str, **data: Any) -> None:
         if self.evidence is not None:

@@ -22,11 +22,13 @@ from typing import Any, Literal
 from cryptography import x509
 
 from emulators.center.api import ClientCas, build_routes
+from emulators.center.burden import MunicipalityKind, annual_burden
 from emulators.center.faults import CentreFaults
 from emulators.center.hours import ServiceWindow
 from emulators.center.idempotency import IdempotencyStore
 from emulators.center.jpki import JpkiVerifier
 from emulators.center.lgwan import MunicipalLink
+from emulators.center.notices import FaultMonitor, NoticeBoard
 from emulators.center.processing import MarkStage, antiforgery_stage, layout_stage
 from emulators.center.service import CentreService
 from emulators.center.statistics import CentreRecords
@@ -83,6 +85,8 @@ class IssuanceCentre:
             else x509.load_pem_x509_certificate(Path(jpki_issuer_cert).read_bytes())
         )
         self.records = CentreRecords(self.state_dir / STATE_FILE)
+        self.notices = NoticeBoard(clock.now, self.incidents, evidence)
+        monitor = FaultMonitor(self.notices, evidence)
         self.link = MunicipalLink(
             municipal_endpoints,
             tls_material.lgpki_client("issuance-centre"),
@@ -91,8 +95,11 @@ class IssuanceCentre:
             self.incidents,
             timeout=municipal_timeout,
             evidence=evidence,
+            monitor=monitor,
         )
-        self.verifier = JpkiVerifier(issuer, ocsp_url, timeout=ocsp_timeout, evidence=evidence)
+        self.verifier = JpkiVerifier(
+            issuer, ocsp_url, timeout=ocsp_timeout, evidence=evidence, monitor=monitor
+        )
         if marks == "layout":
             stage: MarkStage = layout_stage
         elif marks == "full":
@@ -110,7 +117,7 @@ class IssuanceCentre:
         self.http = JsonHttpsServer(
             certificate=tls_material.server("centre"),
             client_cas=[tls_material.kiosk_ca, tls_material.lgpki_ca],
-            routes=build_routes(self.service, self.records, cas, self.idempotency),
+            routes=build_routes(self.service, self.records, cas, self.idempotency, self.notices),
             port=port,
             max_body=max_body,
             name="centre-http",
@@ -135,6 +142,10 @@ class IssuanceCentre:
         self, month: str | None = None, municipality: str | None = None
     ) -> list[dict[str, Any]]:
         return self.records.settlement(month, municipality)
+
+    def annual_burden(self, kind: MunicipalityKind | str, population: int) -> int:
+        """A municipality's yearly operating burden in yen (seed III.2.5 (1))."""
+        return annual_burden(kind, population)
 
     def route_table(self) -> list[tuple[str, str]]:
         return self.http.route_table()

@@ -864,7 +864,14 @@ class KioskFlow:
                 self.stale_card = False
                 self._refresh()
             elif present and not self.stale_card:
-                self._start_card()
+                if self._tray_sheets() > 0 or self.printer.receipt_in_tray() > 0:
+                    # another applicant's certificates (or receipt) lie in a tray: serve
+                    # nobody until staff have cleared it, or the next customer would take
+                    # them with their own (ISO-004)
+                    self.stale_card = True
+                    self._notice(NoticeCode.TRAY_NOT_EMPTY)
+                else:
+                    self._start_card()
         elif s is ScreenId.PIN and self.method is Method.JPKI:
             if not self._card_present():
                 self._abort(NoticeCode.CARD_REMOVED)

@@ -41,6 +41,7 @@ class PrintStation:
         self.receipts = IppClient(receipt_uri or certificate_uri, timeout=timeout, user="kiosk")
 
     def print_certificate(self, pdf: bytes, copies: int) -> int:
+        self.cancel_leftover_jobs()
         job = self.certificates.print_job(
             pdf, sides="two-sided-long-edge", copies=copies, job_name="certificate"
         )
@@ -53,6 +54,19 @@ class PrintStation:
         # already ended, or the printer is gone: nothing left to stop
         with contextlib.suppress(IppClientError):
             self.certificates.cancel_job(job_id)
+
+    def cancel_leftover_jobs(self) -> None:
+        """Cancel every job still pending on the certificate printer before a new one.
+
+        A job the kiosk gave up on (a print time-out, a printer that went away before the
+        cancel reached it) must never come out later for the next applicant (ISO-004, the
+        宗像市 and 横浜市 incidents). The kiosk is the printer's only user, so any job not yet
+        completed is a leftover. If the printer cannot say, nothing is printed (IppClientError).
+        """
+        for job in self.certificates.get_jobs("not-completed"):
+            job_id = job.get("job-id")
+            if isinstance(job_id, int):
+                self.certificates.cancel_job(job_id)
 
     def sheets_in_tray(self) -> int:
         """The output-tray sensor (取り忘れ): sheets not yet taken; 0 if it cannot tell."""

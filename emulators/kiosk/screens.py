@@ -112,6 +112,7 @@ class NoticeCode(StrEnum):
     CENTRE_UNREACHABLE = "centre_unreachable"
     CENTRE_ANSWER_INVALID = "centre_answer_invalid"
     KIOSK_FAULT = "kiosk_fault"
+    TRAY_NOT_EMPTY = "tray_not_empty"
 
 
 KIOSK_GUIDANCE: dict[str, str] = {
@@ -144,6 +145,10 @@ KIOSK_GUIDANCE: dict[str, str] = {
         "センターからの応答を確認できません。時間をおいてお試しください。"
     ),
     NoticeCode.KIOSK_FAULT: "現在この端末はご利用いただけません。",
+    NoticeCode.TRAY_NOT_EMPTY: (
+        "前のお客様の証明書または領収書が排出口に残っているため、ご利用いただけません。"
+        "店員をお呼びください。"
+    ),
 }
 
 #: Guidance for the municipality's refusal codes (docs/municipal.md), where the kiosk has

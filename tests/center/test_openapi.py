@@ -12,6 +12,7 @@ import yaml
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel
 
+from emulators.center.notices import MunicipalReport
 from rig.protocols import centre as proto
 
 from .conftest import CITY, CentreWorld
@@ -98,6 +99,7 @@ def test_errors_are_problem_documents(spec: dict[str, Any]) -> None:
         ("CertificateRequest", proto.CertificateRequest),
         ("Payment", proto.Payment),
         ("Completion", proto.Completion),
+        ("MunicipalReport", MunicipalReport),
     ],
 )
 def test_request_schemas_match_the_models(

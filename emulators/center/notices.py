@@ -1,0 +1,283 @@
+"""Notices (お知らせ): the centre tells operators and municipalities about outages and
+maintenance (seed II.7.2, II.7.3).
+
+The centre is the hub of the fault contact procedure: a municipality reports its fault or
+announces its maintenance to the centre, never to the operators; the centre shares it with
+the operators (OPS-005, OPS-007) and tells the municipalities about the centre's and the
+operators' maintenance and about a JPKI centre fault (OPS-006, OPS-008).
+
+A `NoticeBoard` has three feeds, all on the rig clock:
+
+- announced: the incident schedule (`municipal-maintenance`, `centre-maintenance`,
+  `jpki-outage`, `lgwan-outage`) read at each call, and operator maintenance announced with
+  `announce_operator_maintenance` (the incident schedule has no kind for it);
+- detected: `FaultMonitor` opens a notice when the centre fails to reach a municipality
+  (unreachable, time-out) or the JPKI responder (unavailable), and closes it (its `end`) at
+  the first success after that; each transition is recorded in the evidence as monitoring;
+- reported: a municipality's `POST /v1/notices` (LGPKI certificate, CN = its code).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from rig.calendar import IncidentKind, IncidentSchedule
+from rig.evidence import EvidenceStore
+
+#: Ended notices stay listed this long on the rig clock (a day's history for the screen).
+HISTORY = timedelta(hours=24)
+#: The board keeps at most this many detected and reported notices.
+MAX_KEPT = 10_000
+MUNICIPALITY_CODE = r"^[0-9]{6}$"
+
+
+class Audience(StrEnum):
+    OPERATORS = "operators"  # convenience-store operators (kiosk certificates)
+    MUNICIPALITIES = "municipalities"  # municipal systems (LGPKI certificates)
+
+
+class NoticeKind(StrEnum):
+    MUNICIPAL_MAINTENANCE = "municipal-maintenance"
+    CENTRE_MAINTENANCE = "centre-maintenance"
+    OPERATOR_MAINTENANCE = "operator-maintenance"
+    JPKI_OUTAGE = "jpki-outage"
+    LGWAN_OUTAGE = "lgwan-outage"
+    MUNICIPALITY_UNREACHABLE = "municipality-unreachable"
+    JPKI_UNAVAILABLE = "jpki-unavailable"
+    MUNICIPAL_FAULT = "municipal-fault"
+
+
+BOTH = (Audience.OPERATORS, Audience.MUNICIPALITIES)
+#: Who is told of what (seed II.7.2, II.7.3).
+AUDIENCES: dict[NoticeKind, tuple[Audience, ...]] = {
+    NoticeKind.MUNICIPAL_MAINTENANCE: (Audience.OPERATORS,),
+    NoticeKind.CENTRE_MAINTENANCE: BOTH,
+    NoticeKind.OPERATOR_MAINTENANCE: (Audience.MUNICIPALITIES,),
+    NoticeKind.JPKI_OUTAGE: BOTH,
+    NoticeKind.LGWAN_OUTAGE: BOTH,
+    NoticeKind.MUNICIPALITY_UNREACHABLE: BOTH,
+    NoticeKind.JPKI_UNAVAILABLE: BOTH,
+    NoticeKind.MUNICIPAL_FAULT: (Audience.OPERATORS,),
+}
+_FROM_SCHEDULE = {
+    IncidentKind.MUNICIPAL_MAINTENANCE: NoticeKind.MUNICIPAL_MAINTENANCE,
+    IncidentKind.CENTRE_MAINTENANCE: NoticeKind.CENTRE_MAINTENANCE,
+    IncidentKind.JPKI_OUTAGE: NoticeKind.JPKI_OUTAGE,
+    IncidentKind.LGWAN_OUTAGE: NoticeKind.LGWAN_OUTAGE,
+}
+Origin = Literal["announced", "detected", "reported"]
+
+
+class MunicipalReport(BaseModel):
+    """`POST /v1/notices` body: a municipality's fault report or maintenance announcement."""
+
+    # not strict: start/end arrive as ISO 8601 strings in the JSON body
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["fault", "maintenance"]
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _window(self) -> MunicipalReport:
+        if self.kind == "maintenance" and (self.start is None or self.end is None):
+            raise ValueError("maintenance needs start and end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: str
+    kind: NoticeKind
+    origin: Origin
+    start: datetime
+    end: datetime | None  # None: still going on (a detected fault not yet recovered)
+    municipality: str | None = None  # the municipality concerned; None = every one
+    operator: str | None = None  # the operator concerned (operator maintenance)
+    note: str = ""
+
+    @property
+    def audience(self) -> tuple[Audience, ...]:
+        return AUDIENCES[self.kind]
+
+    def view(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "origin": self.origin,
+            "audience": [a.value for a in self.audience],
+            "municipality": self.municipality,
+            "operator": self.operator,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end is not None else None,
+            "active": self.start <= now and (self.end is None or now < self.end),
+            "note": self.note,
+        }
+
+
+class NoticeBoard:
+    """Every notice the centre has for its parties, and who may read which."""
+
+    def __init__(
+        self,
+        now: Callable[[], datetime],
+        schedule: IncidentSchedule,
+        evidence: EvidenceStore | None = None,
+    ):
+        self.now = now
+        self.schedule = schedule
+        self.evidence = evidence
+        self._kept: list[Notice] = []
+        #: (kind, target) of detected notices still open: a success checks this set only
+        self._open: set[tuple[NoticeKind, str | None]] = set()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _keep(self, notice: Notice) -> Notice:
+        with self._lock:
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.pop(0)
+            self._kept.append(notice)
+        if self.evidence is not None:
+            self.evidence.record("centre-notices", "notice", **notice.view(self.now()))
+        return notice
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids):06d}"
+
+    # -- feeds -----------------------------------------------------------------------------
+    def announce_operator_maintenance(
+        self, operator: str, start: datetime, end: datetime, note: str = ""
+    ) -> Notice:
+        if end <= start:
+            raise ValueError("maintenance ends after it starts")
+        return self._keep(
+            Notice(
+                self._new_id("announced"),
+                NoticeKind.OPERATOR_MAINTENANCE,
+                "announced",
+                start,
+                end,
+                operator=operator,
+                note=note,
+            )
+        )
+
+    def report(self, municipality: str, body: MunicipalReport) -> Notice:
+        """A municipality's report: shared with the operators, never sent by it to them."""
+        kind = (
+            NoticeKind.MUNICIPAL_FAULT if body.kind == "fault" else NoticeKind.MUNICIPAL_MAINTENANCE
+        )
+        return self._keep(
+            Notice(
+                self._new_id("reported"),
+                kind,
+                "reported",
+                body.start or self.now(),
+                body.end,
+                municipality=municipality,
+                note=body.note,
+            )
+        )
+
+    def detected(self, kind: NoticeKind, target: str | None, why: str) -> Notice | None:
+        """Open a detected-fault notice unless one for (kind, target) is already open."""
+        with self._lock:
+            if (kind, target) in self._open:
+                return None
+            self._open.add((kind, target))
+        return self._keep(
+            Notice(self._new_id("detected"), kind, "detected", self.now(), None, target, note=why)
+        )
+
+    def recovered(self, kind: NoticeKind, target: str | None) -> Notice | None:
+        """Close the open detected notice for (kind, target), ending it now."""
+        now = self.now()
+        with self._lock:
+            if (kind, target) not in self._open:
+                return None
+            self._open.discard((kind, target))
+            for i, notice in enumerate(self._kept):
+                if notice.kind is kind and notice.municipality == target and notice.end is None:
+                    closed = Notice(
+                        notice.id, kind, "detected", notice.start, now, target, note=notice.note
+                    )
+                    self._kept[i] = closed
+                    break
+            else:
+                return None
+        if self.evidence is not None:
+            self.evidence.record("centre-notices", "notice", **closed.view(now))
+        return closed
+
+    # -- reading ---------------------------------------------------------------------------
+    def _scheduled(self) -> list[Notice]:
+        notices = []
+        for n, incident in enumerate(self.schedule.incidents):
+            kind = _FROM_SCHEDULE.get(incident.kind)
+            if kind is None:
+                continue
+            notices.append(
+                Notice(
+                    f"schedule-{n:06d}",
+                    kind,
+                    "announced",
+                    incident.start,
+                    incident.end,
+                    municipality=incident.target or None,
+                    note=incident.note,
+                )
+            )
+        return notices
+
+    def all(self) -> list[Notice]:
+        """Every notice not ended more than `HISTORY` ago, by start time."""
+        horizon = self.now() - HISTORY
+        with self._lock:
+            kept = list(self._kept)
+        current = [n for n in self._scheduled() + kept if n.end is None or n.end > horizon]
+        return sorted(current, key=lambda n: (n.start, n.id))
+
+    def for_operators(self) -> list[Notice]:
+        return [n for n in self.all() if Audience.OPERATORS in n.audience]
+
+    def for_municipality(self, code: str) -> list[Notice]:
+        """Notices for municipalities that concern every municipality or `code` itself."""
+        return [
+            n
+            for n in self.all()
+            if Audience.MUNICIPALITIES in n.audience and n.municipality in (None, code)
+        ]
+
+
+class FaultMonitor:
+    """The centre's monitoring of its own range: each outage it sees, and each recovery."""
+
+    def __init__(self, board: NoticeBoard, evidence: EvidenceStore | None = None):
+        self.board = board
+        self.evidence = evidence
+
+    def _record(self, event: str, kind: NoticeKind, target: str | None, **data: Any) -> None:
+        if self.evidence is not None:
+            self.evidence.record(
+                "centre-monitor", event, link=kind.value, municipality=target, **data
+            )
+
+    def down(self, kind: NoticeKind, target: str | None, why: str) -> None:
+        if self.board.detected(kind, target, why) is not None:
+            self._record("fault_detected", kind, target, why=why)
+
+    def up(self, kind: NoticeKind, target: str | None) -> None:
+        if self.board.recovered(kind, target) is not None:
+            self._record("recovered", kind, target)
