@@ -30,6 +30,7 @@ from typing import Any
 
 from emulators.card import BuiltCard
 from rig.clock import JST, RigClock
+from rig.drivers.robot_client import ScreenTimeout
 from rig.evidence import EvidenceStore
 from rig.kiosk_steps import choose_through_to_confirmation, coins_for
 from rig.pcsc import ReaderStack
@@ -196,7 +197,14 @@ class Soak:
             c.pay(1000)
         else:
             c.pay(*coins_for(out.fee))
-        view = c.wait_for(ScreenId.TAKE_REMINDER, ScreenId.NOTICE, timeout=120)
+        try:
+            view = c.wait_for(ScreenId.TAKE_REMINDER, ScreenId.NOTICE, timeout=120)
+        except ScreenTimeout as exc:
+            out.problems.append(f"payment never completed: {exc}")
+            c.cancel()
+            c.take_change()
+            self._dismiss(card_on_reader=False)
+            return
         if view.screen is ScreenId.NOTICE:
             out.note = str(view.facts.get("code"))
             c.take_change()
@@ -232,6 +240,16 @@ class Soak:
             out.problems.append(f"kiosk kept {out.kept_yen} yen, expected {expected_kept}")
         if out.result == "issued" and out.sheets == 0:
             out.problems.append("issued but no sheet printed")
+
+
+def service_cash_unit(world: World, full_levels: dict[int, int]) -> None:
+    """The store's daily round: top the change hoppers up, collect the bills and coins."""
+    operator = world.cash.operator
+    for yen, level in operator.hopper_levels().items():
+        if level < full_levels.get(yen, 0):
+            operator.load_hopper(yen, full_levels[yen] - level)
+    operator.empty_cassette()
+    operator.empty_cashbox()
 
 
 def arrivals(
@@ -276,11 +294,16 @@ def run_soak(
         soak = Soak(world, rng)
         plan = sorted(arrivals(rng, transactions, WEEK_START, days) + (pinned or []))
 
+        full_levels = world.cash.operator.hopper_levels()
+        serviced_on = None
         for n, (when, kind) in enumerate(plan, 1):
             # everything due before this arrival happens first (time-outs, incident edges);
             # the customer then acts while other threads may schedule on the clock
             if when > clock.now():
                 clock.set(when)
+            if serviced_on != when.date():
+                service_cash_unit(world, full_levels)
+                serviced_on = when.date()
             out = soak.transaction(n, kind)
             if progress is not None:
                 progress(n, out)
