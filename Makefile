@@ -10,7 +10,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	$(BIN)/rig run --plan full
+	$(BIN)/rig run --plan full --workers 2
 
 test: setup lint typecheck unit smoke
 
@@ -28,7 +28,7 @@ unit:
 
 # the smoke plan through the real harness (rig run), as the nightly run would
 smoke:
-	$(BIN)/rig run --plan smoke --report-dir build/reports/smoke
+	$(BIN)/rig run --plan smoke --workers 2 --report-dir build/reports/smoke
 
 bench: setup
 	$(BIN)/python -m rig.bench

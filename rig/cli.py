@@ -54,7 +54,7 @@ def run(
         Path | None, typer.Option(help="the vendor's expected failures (YAML)")
     ] = None,
     workers: Annotated[
-        int, typer.Option(help="pytest-xdist workers (0: in-process, with a progress bar)")
+        int, typer.Option(help="pytest-xdist workers (0: everything in this process)")
     ] = 0,
 ) -> None:
     """Run a test plan and write the conformance report; exit 1 on any unexpected failure."""

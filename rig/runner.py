@@ -42,11 +42,21 @@ class ProgressPlugin:
         self.plan = ""
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.plan = str(session.config.getoption("--rig-plan") or "")
+        self._begin(session.config, len(session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # with pytest-xdist the controller collects nothing itself: each worker reports its ids
+        if self.task is None:
+            self._begin(node.config, len(ids))
+
+    def _begin(self, config: pytest.Config, total: int) -> None:
+        self.plan = str(config.getoption("--rig-plan") or "")
         self.progress.start()
-        self.task = self.progress.add_task("", total=len(session.items), plan=self.plan, failed=0)
+        self.task = self.progress.add_task("", total=total, plan=self.plan, failed=0)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        # (with xdist this reaches the controller too, so the bar names a running scenario)
         if self.task is not None:
             self.progress.update(self.task, description=nodeid.split("::")[-1][:60])
 
@@ -132,7 +142,7 @@ def run_plan(
     args += extra_args or []
     console.print(f"rig run: plan [bold]{plan.name}[/bold] ({plan.description.strip()})")
     console.print(f"topology [bold]{topology.name}[/bold]; report in {report_dir}")
-    plugins: list[object] = [] if workers else [ProgressPlugin(console)]
+    plugins: list[object] = [ProgressPlugin(console)]
     code = pytest.main(args, plugins=plugins)
     if not results.exists():
         raise RuntimeError(f"pytest exited with {code} before any results were written")
