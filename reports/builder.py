@@ -264,11 +264,13 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     for area, counts in summary["by_area"].items():
         ok = counts.get("passed", 0)
         bad = sum(counts.get(k, 0) for k in FAILED)
-        other = sum(counts.values()) - ok - bad
+        total = sum(counts.values()) or 1
+        other = total - ok - bad
+        # bars are shares of the area's scenarios, 200 px for the whole area
         parts.append(
             f"<tr><td>{_e(area)}</td><td>{ok}</td><td>{bad}</td><td>{other}</td>"
-            f"<td><span class='bar' style='width:{ok * 4}px'></span>"
-            f"<span class='bar barf' style='width:{bad * 4}px'></span></td></tr>"
+            f"<td><span class='bar' style='width:{200 * ok // total}px'></span>"
+            f"<span class='bar barf' style='width:{200 * bad // total}px'></span></td></tr>"
         )
     parts.append("</table>")
     req = summary["requirements"]

@@ -146,6 +146,13 @@ class RunResults:
             },
         )
         entry["duration_s"] += report.duration
+        for name, value in report.user_properties:
+            if name == "rig_requirements":
+                entry["requirements"] = [str(v) for v in value]  # type: ignore[attr-defined]
+            elif name == "rig_area":
+                entry["area"] = value
+            elif name == "rig_evidence":
+                entry["evidence"] = value
         if report.when == "call" or report.outcome != "passed":
             outcome: str = report.outcome
             if hasattr(report, "wasxfail"):
@@ -157,18 +164,13 @@ class RunResults:
             if report.failed or report.skipped:
                 entry["message"] = _short(report)
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(
-        self, item: pytest.Item, nextitem: pytest.Item | None
-    ) -> Iterator[None]:
-        entry = self.tests.setdefault(
-            item.nodeid,
-            {"nodeid": item.nodeid, "outcome": "passed", "duration_s": 0.0, "message": ""},
-        )
-        entry["requirements"] = requirement_ids(item)
-        entry["area"] = scenario_area(item)
-        entry["evidence"] = str(evidence_folder(item))
-        yield
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # user_properties travel with every report, so this also works under pytest-xdist,
+        # where the items live in the workers and the results are gathered in the controller
+        item.user_properties.append(("rig_requirements", requirement_ids(item)))
+        item.user_properties.append(("rig_area", scenario_area(item)))
+        item.user_properties.append(("rig_evidence", str(evidence_folder(item))))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         path = self.config.getoption("--rig-results")
