@@ -28,14 +28,16 @@ from rig.antiforgery import (
     inspect_sheet,
     kensei_contrast,
     rasterize_pdf,
+    read_back,
 )
-from rig.antiforgery.layout import CONTENT
+from rig.antiforgery.layout import AREA_A4, CONTENT
 from rig.protocols.centre import CertTypeName
 from rig.world import CITY, KOSEKI_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="full")
 Sheet = tuple[NDArray[np.uint8], NDArray[np.uint8]]
+A4 = AREA_A4.front
 
 
 def issued_sheet(world: World, paper: str = "A5") -> tuple[Sheet, bytes, str]:
@@ -187,15 +189,24 @@ def test_a_scan_that_is_not_a_back_gets_a_specific_error(
     assert answer.json()["code"] == code
 
 
-@pytest.mark.requirement("AF-005")
-@pytest.mark.xfail(
-    strict=True,
-    reason="centre defect: an A4 municipal page is printed as it is, and its text and table "
-    "rules touch the front's registration marks, so the front cannot be registered and compared "
-    "with the decoded back (RegistrationError: registration mark 0 not found)",
-)
+@pytest.mark.requirement("AF-005", "AF-006")
 def test_an_a4_certificate_front_matches_its_decoded_back(backend: World) -> None:
     (front, back), _, _ = issued_sheet(backend, paper="A4")
     report = inspect_sheet(front, back, key_of(backend))
     assert report.back_error is None, report.back_error
     assert report.comparison is not None and report.comparison.matches
+    # the back carries the whole A4 page: text altered outside the A5 area is caught too
+    # (the municipal footer line, about 9 mm above the bottom edge)
+    reading = read_back(back, key_of(backend))
+    altered = front.copy()
+    band = front[A4.y1 - 140 : A4.y1 - 30, A4.x : A4.x + 900].astype(np.float32)
+    ink_rows = np.where((ndimage.gaussian_filter(band, 1.5) < 100).sum(axis=1) > 10)[0]
+    assert len(ink_rows) > 0
+    y = A4.y1 - 140 + int(ink_rows[0])
+    x0, x1 = A4.x + 10, A4.x + 900
+    altered[y - 4 : y + 30, x0:x1] = 255
+    forged = compare(altered, reading)
+    assert not forged.matches
+    assert any(b.x < x1 and x0 < b.x1 and b.y < y + 30 and y - 4 < b.y1 for b in forged.altered), (
+        forged.altered
+    )

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from emulators.cash.money import COIN_DENOMINATIONS
+from rig.protocols import cctalk, id003
 
 #: Hopper fill when a state dir is used for the first time (pieces per coin).
 DEFAULT_HOPPER_FILL: dict[int, int] = {10: 50, 50: 50, 100: 50, 500: 20}
@@ -17,6 +18,95 @@ DEFAULT_HOPPER_FILL: dict[int, int] = {10: 50, 50: 50, 100: 50, 500: 20}
 
 class FaultPlanError(ValueError):
     """A fault plan that names an unknown fault or an impossible value."""
+
+
+#: Links a reply corruption can target, and the ways each can corrupt a reply.
+CORRUPTIONS: dict[str, tuple[str, ...]] = {
+    "id003": ("crc", "length"),
+    "cctalk": ("checksum", "length"),
+}
+#: ccTalk `match` for a READ BUFFERED CREDIT answer carrying an event (a coin credit or a
+#: coin error) the host has not yet received intact.
+NEW_COIN_EVENT = "NEW_COIN_EVENT"
+
+
+def _match_names(link: str) -> frozenset[str]:
+    if link == "id003":
+        return frozenset(id003.Status.__members__) | frozenset(id003.Command.__members__)
+    return frozenset(cctalk.Header.__members__) | {NEW_COIN_EVENT}
+
+
+@dataclass
+class ReplyCorruption:
+    """Corrupt some of the device's replies on one link, so the host must discard them.
+
+    ``match`` narrows which replies count: on ``id003`` the status or answer the reply
+    carries (``ESCROW``, ``VEND_VALID``, ``ACK``...); on ``cctalk`` the header of the request
+    answered (``READ_BUFFERED_CREDIT``, ``DISPENSE_HOPPER_COINS``...) or ``NEW_COIN_EVENT``.
+    The first ``after`` matching replies go out intact, the next ``count`` are corrupted,
+    and later ones are intact again (a large ``count`` makes the corruption persist). With
+    ``sticky`` the first corrupted reply breaks the line: from then on every reply on the
+    link counts, whatever it matches, until ``count`` replies have been corrupted.
+    """
+
+    link: str
+    count: int = 1
+    match: str | None = None
+    after: int = 0
+    #: id003: ``crc`` (CRC bytes inverted) or ``length`` (LNG one too large); cctalk:
+    #: ``checksum`` (checksum byte inverted) or ``length`` (LEN one too large).
+    how: str | None = None
+    #: ccTalk only: only replies from this device address (2 coin acceptor, 3-6 hoppers).
+    address: int | None = None
+    sticky: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | ReplyCorruption) -> ReplyCorruption:
+        if isinstance(data, ReplyCorruption):
+            return data
+        if not isinstance(data, dict):
+            raise FaultPlanError(f"corrupt_replies entries must be mappings, got {data!r}")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise FaultPlanError(
+                f"corrupt_replies: unknown key(s) {sorted(unknown)}; known: {sorted(known)}"
+            )
+        if "link" not in data:
+            raise FaultPlanError("corrupt_replies: each entry needs a link (id003 or cctalk)")
+        rule = cls(**data)
+        rule.validate()
+        return rule
+
+    @property
+    def mode(self) -> str:
+        """How replies are corrupted (the link's first way unless `how` says otherwise)."""
+        return self.how or CORRUPTIONS[self.link][0]
+
+    def validate(self) -> None:
+        where = f"corrupt_replies[{self.link!r}]"
+        if self.link not in CORRUPTIONS:
+            raise FaultPlanError(
+                f"corrupt_replies: unknown link {self.link!r}; use id003 or cctalk"
+            )
+        for name, low in (("count", 1), ("after", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise FaultPlanError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
+        if not isinstance(self.sticky, bool):
+            raise FaultPlanError(f"{where}: sticky must be true or false, got {self.sticky!r}")
+        if self.how is not None and self.how not in CORRUPTIONS[self.link]:
+            raise FaultPlanError(
+                f"{where}: how must be one of {CORRUPTIONS[self.link]}, got {self.how!r}"
+            )
+        if self.match is not None and self.match not in _match_names(self.link):
+            raise FaultPlanError(f"{where}: nothing on this link is called {self.match!r}")
+        if self.address is not None:
+            if self.link != "cctalk":
+                raise FaultPlanError(f"{where}: address applies to cctalk only")
+            devices = {cctalk.COIN_ACCEPTOR_ADDRESS, *cctalk.HOPPER_ADDRESSES}
+            if self.address not in devices:
+                raise FaultPlanError(f"{where}: no device at ccTalk address {self.address!r}")
 
 
 @dataclass
@@ -39,6 +129,8 @@ class FaultPlan:
     hopper_coins: dict[int, int] = field(default_factory=dict)
     #: A hopper reports LOW LEVEL at or below this many coins.
     hopper_low_level: int = 5
+    #: Replies the devices send corrupted (bad CRC / checksum / length): `ReplyCorruption`s.
+    corrupt_replies: list[ReplyCorruption] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> FaultPlan:
@@ -50,6 +142,9 @@ class FaultPlan:
         plan = cls(**data)
         plan.hopper_jam_on_coin = {int(k): int(v) for k, v in plan.hopper_jam_on_coin.items()}
         plan.hopper_coins = {int(k): int(v) for k, v in plan.hopper_coins.items()}
+        if not isinstance(plan.corrupt_replies, list):
+            raise FaultPlanError("corrupt_replies must be a list of corruptions")
+        plan.corrupt_replies = [ReplyCorruption.from_dict(r) for r in plan.corrupt_replies]
         plan.validate()
         return plan
 
@@ -75,6 +170,8 @@ class FaultPlan:
                     raise FaultPlanError(f"{name}[{yen}] out of range: {n}")
         if self.hopper_low_level < 0:
             raise FaultPlanError("hopper_low_level must not be negative")
+        for rule in self.corrupt_replies:
+            rule.validate()
 
     def initial_fill(self) -> dict[int, int]:
         fill = dict(DEFAULT_HOPPER_FILL)
@@ -91,6 +188,8 @@ class FaultCounters:
         self.stacks = 0
         self.coins = 0
         self.paid: dict[int, int] = {}
+        #: per `plan.corrupt_replies` entry: matching replies seen so far
+        self.replies_seen = [0] * len(plan.corrupt_replies)
 
     def next_bill_jams(self) -> bool:
         self.bills += 1
@@ -117,3 +216,39 @@ class FaultCounters:
     def cassette_full(self, bills_in_cassette: int) -> bool:
         cap = self.plan.cassette_capacity
         return cap is not None and bills_in_cassette >= cap
+
+    def corrupt_reply(
+        self, link: str, names: frozenset[str], address: int | None = None
+    ) -> str | None:
+        """How to corrupt the reply about to go out (None: send it intact).
+
+        `names` are what the reply matches (its status, or the header it answers and
+        NEW_COIN_EVENT); every matching rule counts the reply, the first due one corrupts it.
+        """
+        how: str | None = None
+        for i, rule in enumerate(self.plan.corrupt_replies):
+            if rule.link != link:
+                continue
+            broken = rule.sticky and self.replies_seen[i] > rule.after
+            if not broken and rule.match is not None and rule.match not in names:
+                continue
+            if not broken and rule.address is not None and rule.address != address:
+                continue
+            self.replies_seen[i] += 1
+            if how is None and rule.after < self.replies_seen[i] <= rule.after + rule.count:
+                how = rule.mode
+        return how
+
+
+def corrupt_id003(reply: bytes, how: str) -> bytes:
+    """An ID-003 frame the host must discard: CRC bytes inverted, or LNG one too large."""
+    if how == "length":
+        return reply[:1] + bytes(((reply[1] + 1) & 0xFF,)) + reply[2:]
+    return reply[:-2] + bytes(b ^ 0xFF for b in reply[-2:])
+
+
+def corrupt_cctalk(reply: bytes, how: str) -> bytes:
+    """A ccTalk frame the host must discard: checksum inverted, or LEN one too large."""
+    if how == "length":
+        return reply[:1] + bytes(((reply[1] + 1) & 0xFF,)) + reply[2:]
+    return reply[:-1] + bytes((reply[-1] ^ 0xFF,))

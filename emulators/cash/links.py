@@ -11,6 +11,7 @@ from typing import Any
 
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
+from emulators.cash.faults import NEW_COIN_EVENT, FaultCounters, corrupt_cctalk, corrupt_id003
 from rig.evidence import EvidenceStore
 from rig.protocols import cctalk, id003
 
@@ -24,9 +25,15 @@ class FrameStats:
         self.frames = 0
         self.replies = 0
         self.discarded_bytes = 0
+        self.corrupted_replies = 0
 
     def as_dict(self) -> dict[str, int]:
-        return dict(frames=self.frames, replies=self.replies, discarded_bytes=self.discarded_bytes)
+        return dict(
+            frames=self.frames,
+            replies=self.replies,
+            discarded_bytes=self.discarded_bytes,
+            corrupted_replies=self.corrupted_replies,
+        )
 
 
 class Id003Link:
@@ -39,10 +46,12 @@ class Id003Link:
         model: BillValidatorModel,
         lock: threading.RLock,
         evidence: EvidenceStore | None = None,
+        faults: FaultCounters | None = None,
     ) -> None:
         self.model = model
         self._lock = lock
         self._evidence = evidence
+        self._faults = faults
         self._decoder = id003.FrameDecoder()
         self.stats = FrameStats()
 
@@ -56,19 +65,33 @@ class Id003Link:
                     continue
                 self.stats.frames += 1
                 reply = self.model.handle(item)
+                status = id003.Frame(reply[2]).name("device") if reply else None
+                corrupted: str | None = None
                 if reply is not None:
+                    assert status is not None
+                    corrupted = self._corruption(status)
+                    if corrupted is not None:
+                        reply = corrupt_id003(reply, corrupted)
+                        self.stats.corrupted_replies += 1
                     self.stats.replies += 1
                     out += reply
                 if self._evidence is not None:
+                    extra = {"corrupted": corrupted} if corrupted else {}
                     self._evidence.record(
                         ID003_CHANNEL,
                         "frame",
                         rx=item.encode(),
                         command=item.name("host"),
                         tx=reply or b"",
-                        status=id003.Frame(reply[2]).name("device") if reply else None,
+                        status=status,
+                        **extra,
                     )
         return bytes(out)
+
+    def _corruption(self, status: str) -> str | None:
+        if self._faults is None:
+            return None
+        return self._faults.corrupt_reply("id003", frozenset({status}))
 
     def idle_gap(self) -> None:
         dropped = self._decoder.clear()
@@ -95,13 +118,17 @@ class CcTalkLink:
         evidence: EvidenceStore | None = None,
         *,
         local_echo: bool = False,
+        faults: FaultCounters | None = None,
     ) -> None:
         self.bus = bus
         self._lock = lock
         self._evidence = evidence
         self.local_echo = local_echo
+        self._faults = faults
         self._decoder = cctalk.PacketDecoder(accept=bus.accepted_routes())
         self.stats = FrameStats()
+        #: event counter of the last READ BUFFERED CREDIT answer that went out intact
+        self._delivered_counter: int | None = None
 
     def receive(self, data: bytes) -> bytes:
         # on a one-wire ccTalk bus the host hears its own bytes back before any answer
@@ -114,10 +141,16 @@ class CcTalkLink:
                     continue
                 self.stats.frames += 1
                 reply = self.bus.handle(item)
+                corrupted: str | None = None
                 if reply is not None:
+                    corrupted = self._corruption(item, reply)
+                    if corrupted is not None:
+                        reply = corrupt_cctalk(reply, corrupted)
+                        self.stats.corrupted_replies += 1
                     self.stats.replies += 1
                     out += reply
                 if self._evidence is not None:
+                    extra = {"corrupted": corrupted} if corrupted else {}
                     self._evidence.record(
                         CCTALK_CHANNEL,
                         "frame",
@@ -126,8 +159,30 @@ class CcTalkLink:
                         rx=item.encode(),
                         tx=reply or b"",
                         answer=cctalk.Header(reply[3]).name if reply else None,
+                        **extra,
                     )
         return bytes(out)
+
+    def _corruption(self, request: cctalk.Packet, reply: bytes) -> str | None:
+        """Whether the fault plan corrupts this reply (and which NEW_COIN_EVENT it carries)."""
+        names = {request.header_name()}
+        new_counter: int | None = None
+        is_credit_answer = (
+            request.header == cctalk.Header.READ_BUFFERED_CREDIT
+            and request.dest == cctalk.COIN_ACCEPTOR_ADDRESS
+            and reply[3] == cctalk.Header.ACK
+            and reply[1] == 11
+        )
+        if is_credit_answer:
+            new_counter = reply[4]
+            if new_counter != 0 and new_counter != self._delivered_counter:
+                names.add(NEW_COIN_EVENT)
+        how = None
+        if self._faults is not None:
+            how = self._faults.corrupt_reply("cctalk", frozenset(names), request.dest)
+        if how is None and new_counter is not None:
+            self._delivered_counter = new_counter
+        return how
 
     def idle_gap(self) -> None:
         dropped = self._decoder.clear()

@@ -60,8 +60,10 @@ class CashUnit:
         )
         self.bus = CcTalkBusModel(self.ledger, self.fault_counters)
         self._fill_hoppers_once()
-        self.id003_link = Id003Link(self.validator, self.lock, evidence)
-        self.cctalk_link = CcTalkLink(self.bus, self.lock, evidence, local_echo=local_echo)
+        self.id003_link = Id003Link(self.validator, self.lock, evidence, self.fault_counters)
+        self.cctalk_link = CcTalkLink(
+            self.bus, self.lock, evidence, local_echo=local_echo, faults=self.fault_counters
+        )
         self.customer = Customer(self.ledger, self.validator, self.bus, self.lock, evidence)
         self.operator = Operator(self.ledger, self.validator, self.bus, self.lock, self._record)
         self._ports: list[PtyPort | TcpPort] = []

@@ -100,8 +100,11 @@ class CashDesk:
         if not self.accepting:
             return
         self.accepting = False
-        self.bv.inhibit()
-        self.coins.inhibit()
+        try:
+            self.bv.inhibit()
+        finally:
+            # the coin mechanism is inhibited even when the bill link is dead
+            self.coins.inhibit()
         for _ in range(12):
             self.poll()
             if self.bv.status in (Status.DISABLED, Status.IDLING):

@@ -722,6 +722,7 @@ class KioskFlow:
             return
         lines = [
             ReceiptLine("証明書", txn.issued.title),
+            ReceiptLine("単価", f"{txn.issued.fee_per_copy}円"),
             ReceiptLine("部数", f"{txn.issued.copies}通"),
             ReceiptLine("手数料", f"{txn.issued.total_fee}円"),
             ReceiptLine("お預かり", f"{txn.credit}円"),
@@ -787,6 +788,10 @@ class KioskFlow:
         if self.cash.payment is not None:
             try:
                 self.cash.stop_accepting()
+            except CashError as exc:
+                # one acceptor's link may be dead; the money already credited still goes back
+                self.audit.record("cash_fault", error=type(exc).__name__)
+            try:
                 credit = self.cash.payment.credit
                 if credit:
                     result = self.cash.pay_out(credit)

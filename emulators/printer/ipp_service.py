@@ -12,8 +12,9 @@ import gzip
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from emulators.printer.model import SHEETS_IN_TRAY, Job, PrinterDevice
@@ -51,6 +52,7 @@ JOB_TEMPLATE = (
     "print-content-optimize",
     "print-quality",
     "print-rendering-intent",
+    "print-scaling",
     "printer-resolution",
     "sides",
 )
@@ -116,6 +118,8 @@ class _Ctx:
     device: PrinterDevice
     printer_uri: str
     ignored: list[Attribute]
+    #: scaling / fit attributes of the job being created, as the client sent them
+    scaling: dict[str, Any] = field(default_factory=dict)
 
 
 def _string(attr: Attribute | None, tags: Iterable[int], what: str) -> str | None:
@@ -351,6 +355,9 @@ class IppService:
         for attr in job_group.attributes:
             value = attr.value
             single = len(attr.values) == 1
+            if attr.name in SCALING_ATTRIBUTES:
+                plain = [_plain(v.value) for v in attr.values]
+                ctx.scaling[attr.name] = plain[0] if single else plain
             if attr.name == "sides":
                 if check(attr, single and value in profile.sides_supported):
                     settings["sides"] = str(value)
@@ -439,6 +446,7 @@ class IppService:
             sides=str(settings["sides"]),
             media=str(settings["media"]),
             copies=int(settings["copies"]),
+            scaling_requested=ctx.scaling,
         )
 
     def _accept_document(self, ctx: _Ctx, job: Job, fmt: str, compression: str) -> None:
@@ -718,6 +726,9 @@ class IppService:
             a("print-quality-default", ValueTag.ENUM, 4),
             a("print-quality-supported", ValueTag.ENUM, 3, 4, 5),
             a("print-rendering-intent-default", ValueTag.KEYWORD, "auto"),
+            # the engine prints every page at its own size: it never scales (PRINT-004)
+            a("print-scaling-default", ValueTag.KEYWORD, "none"),
+            a("print-scaling-supported", ValueTag.KEYWORD, "none"),
             a("print-rendering-intent-supported", ValueTag.KEYWORD, "auto"),
             a("printer-config-change-date-time", ValueTag.DATE_TIME, _at(dev, dev.config_change_s)),
             a("printer-config-change-time", ValueTag.INTEGER, dev.up_time_at(dev.config_change_s)),
@@ -762,8 +773,19 @@ class IppService:
         ]
 
 
+#: Job attributes that ask for scaling or fitting the page to the medium (PWG 5100.13
+#: print-scaling; the CUPS fit-to-page, scaling, natural-scaling): recorded per job.
+SCALING_ATTRIBUTES = ("print-scaling", "fit-to-page", "scaling", "natural-scaling")
+
+
+def _plain(value: object) -> object:
+    """An attribute value as evidence can hold it (JSON: bool, int, str)."""
+    return value if isinstance(value, bool | int | str) else str(value)
+
+
 _SIMPLE_SUPPORTED: dict[str, tuple[object, ...]] = {
     "finishings": (3,),
+    "print-scaling": ("none",),
     "orientation-requested": (3, 4, 5, 6),
     "output-bin": ("face-down",),
     "print-color-mode": ("monochrome", "auto"),

@@ -12,6 +12,7 @@ the captured raster of each side, in the run's capture folder, until `purge()`.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import queue
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.printer.profiles import Profile
-from emulators.printer.render import RenderedPage, RenderError, render_pdf, write_pgm
+from emulators.printer.render import RenderedPage, RenderError, page_texts, render_pdf, write_pgm
 from emulators.printer.sheets import OutputTray, Sheet, Side, measure, pair_pages
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
@@ -67,6 +68,11 @@ class Job:
     impressions_done: int = 0
     cancel_requested: bool = False
     sheet_serials: list[int] = field(default_factory=list)
+    #: SHA-256 (hex) of the document as received, after any transfer compression
+    document_sha256: str | None = None
+    #: the scaling / fit attributes the client sent (print-scaling, fit-to-page, ...), as
+    #: sent, whether supported or not; the engine itself never scales a page
+    scaling_requested: dict[str, Any] = field(default_factory=dict)
 
     @property
     def terminal(self) -> bool:
@@ -85,6 +91,8 @@ class Job:
             "sheets": self.sheets_done,
             "impressions": self.impressions_done,
             "document_bytes": self.document_size,
+            "document_sha256": self.document_sha256,
+            "scaling_requested": dict(self.scaling_requested),
         }
 
 
@@ -229,6 +237,7 @@ class PrinterDevice:
         sides: str,
         media: str,
         copies: int,
+        scaling_requested: dict[str, Any] | None = None,
     ) -> Job:
         with self._cv:
             job = Job(
@@ -241,6 +250,7 @@ class PrinterDevice:
                 copies=copies,
                 created_s=self.clock.seconds(),
                 created_at=self.clock.now(),
+                scaling_requested=dict(scaling_requested or {}),
             )
             self.jobs[job.id] = job
         self.record("job-created", **job.summary())
@@ -248,12 +258,16 @@ class PrinterDevice:
 
     def add_document(self, job: Job, document: bytes) -> None:
         """Queue `job` for printing with its (decompressed) document."""
+        digest = hashlib.sha256(document).hexdigest()
         with self._cv:
             job.document = document
             job.document_size = len(document)
+            job.document_sha256 = digest
             job.reasons = ["job-queued"]
             self._touch()
-        self.record("job-queued", job_id=job.id, document_bytes=len(document))
+        self.record(
+            "job-queued", job_id=job.id, document_bytes=len(document), document_sha256=digest
+        )
         self._queue.put(job)
 
     def expire_if_empty(self, job: Job) -> None:
@@ -394,6 +408,7 @@ class PrinterDevice:
             self.abort(job, exc.reason, str(exc))
             return
         job.pages = len(pages)
+        texts = page_texts(document) if self.profile.keeps_text else None
         pairs = pair_pages(pages, job.sides) * job.copies
         job.sheets_total = len(pairs)
         self.record("job-rendered", job_id=job.id, pages=len(pages), sheets=len(pairs))
@@ -402,7 +417,7 @@ class PrinterDevice:
                 with self._cv:
                     self._finish(job, JobState.CANCELED, ["job-canceled-by-user"], "Canceled")
                 return
-            self._deliver(job, number, front, back)
+            self._deliver(job, number, front, back, texts)
         with self._cv:
             self._finish(job, JobState.COMPLETED, ["job-completed-successfully"], "Completed")
 
@@ -443,7 +458,12 @@ class PrinterDevice:
                 return True
 
     def _deliver(
-        self, job: Job, number: int, front: RenderedPage, back: RenderedPage | None
+        self,
+        job: Job,
+        number: int,
+        front: RenderedPage,
+        back: RenderedPage | None,
+        texts: list[str] | None = None,
     ) -> None:
         serial = next(self._serials)
         folder = self.capture_dir / f"job-{job.id:04d}"
@@ -467,6 +487,9 @@ class PrinterDevice:
             back=sides[1] if len(sides) > 1 else None,
             delivered_at=self.clock.now(),
         )
+        if texts is not None:
+            pages = [p.number for p in (front, back) if p is not None]
+            sheet.text = "\n".join(texts[n - 1] for n in pages if n <= len(texts))
         sheet.checks = self._check(sheet)
         if self.png_evidence and self.evidence is not None:
             for label, side in (("front", sheet.front), ("back", sheet.back)):

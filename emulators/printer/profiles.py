@@ -24,6 +24,9 @@ class Profile:
     max_length_mm: float
     sides_supported: tuple[str, ...]
     paper_capacity: int
+    #: keep the text layer of each printed page with its sheet (receipts only: a receipt
+    #: carries no personal data, a certificate does)
+    keeps_text: bool = False
 
     @property
     def resource(self) -> str:
@@ -56,4 +59,5 @@ RECEIPT = Profile(
     max_length_mm=300.0,
     sides_supported=("one-sided",),
     paper_capacity=1000,
+    keeps_text=True,
 )

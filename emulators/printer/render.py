@@ -97,6 +97,21 @@ def _declared_pages(pdf: bytes) -> int | None:
         return None
 
 
+def page_texts(pdf: bytes) -> list[str]:
+    """The text layer of each page (pypdf), "" for a page whose text cannot be read."""
+    try:
+        pages = PdfReader(io.BytesIO(pdf), strict=False).pages
+    except Exception:  # a document Ghostscript rendered but pypdf cannot parse: no text
+        return []
+    texts: list[str] = []
+    for page in pages:
+        try:
+            texts.append(page.extract_text() or "")
+        except Exception:  # one unreadable page must not cost the others their text
+            texts.append("")
+    return texts
+
+
 def _run_gs(args: list[str]) -> str:
     out = io.BytesIO()
     with _GS_LOCK:

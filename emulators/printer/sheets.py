@@ -142,6 +142,8 @@ class Sheet:
     back: Side | None
     delivered_at: datetime
     checks: dict[str, bool] = field(default_factory=dict)
+    #: the text layer of the sheet's pages (front, then back); receipts only, else None
+    text: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -156,6 +158,7 @@ class Sheet:
             "back": None if self.back is None else self.back.measure.as_dict(),
             "checks": dict(self.checks),
             "delivered_at": self.delivered_at.isoformat(),
+            **({} if self.text is None else {"text": self.text}),
         }
 
 

@@ -80,11 +80,17 @@ class CcTalkBus:
     ) -> None:
         self.close()
 
-    def request(self, dest: int, header: int, data: bytes = b"") -> bytes:
-        """Send one command; return the reply's data (raise on NAK, BUSY or silence)."""
+    def request(
+        self, dest: int, header: int, data: bytes = b"", *, retries: int | None = None
+    ) -> bytes:
+        """Send one command; return the reply's data (raise on NAK, BUSY or silence).
+
+        A command is repeated after a missing or corrupt reply only when repeating is safe;
+        callers of commands that act (pay out coins) pass `retries=0` and check the device.
+        """
         raw = cctalk.encode_packet(dest, cctalk.HOST_ADDRESS, header, data)
         accept = frozenset({(cctalk.HOST_ADDRESS, dest)})
-        for _attempt in range(self.retries + 1):
+        for _attempt in range((self.retries if retries is None else retries) + 1):
             self.port.reset_input_buffer()
             self.port.write(raw)
             self.port.flush()
@@ -202,9 +208,12 @@ class Hopper:
         self.bus = bus
         self.address = address
         self.yen = yen
+        #: the hopper's dispense event counter as last seen (None: read it before dispensing)
+        self._event_counter: int | None = None
 
     def reset(self) -> None:
         self.bus.request(self.address, Header.RESET_DEVICE)
+        self._event_counter = None
 
     def enable(self) -> None:
         self.bus.request(self.address, Header.ENABLE_HOPPER, bytes((cctalk.HOPPER_ENABLE_CODE,)))
@@ -216,13 +225,31 @@ class Hopper:
         """Start paying `pieces` coins (plain DISPENSE HOPPER COINS); returns the event counter."""
         if not 1 <= pieces <= 255:
             raise ValueError(f"a hopper pays 1..255 coins per command, not {pieces}")
-        data = self.bus.request(self.address, Header.DISPENSE_HOPPER_COINS, bytes((pieces,)))
-        return data[0] if data else -1
+        if self._event_counter is None:
+            self._event_counter = self.status().event_counter
+        before = self._event_counter
+        for _attempt in range(self.bus.retries + 1):
+            try:
+                data = self.bus.request(
+                    self.address, Header.DISPENSE_HOPPER_COINS, bytes((pieces,)), retries=0
+                )
+            except NoReply:
+                # The ACK may be what was lost: a blind repeat would pay twice. The hopper's
+                # event counter says whether it took the command.
+                now = self.status().event_counter
+                if now != before:
+                    self._event_counter = now
+                    return now
+                continue
+            self._event_counter = data[0] if data else None
+            return data[0] if data else -1
+        raise NoReply(f"hopper {self.address} did not take DISPENSE HOPPER COINS")
 
     def status(self) -> HopperStatus:
         data = self.bus.request(self.address, Header.REQUEST_HOPPER_STATUS)
         if len(data) != 4:
             raise CcTalkHostError(f"hopper status must be 4 bytes, got {data.hex()}")
+        self._event_counter = data[0]
         return HopperStatus(*data)
 
     def test(self) -> HopperFlag | int:

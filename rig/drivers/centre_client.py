@@ -16,9 +16,10 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from cryptography import x509
@@ -149,6 +150,35 @@ class RequestReceipt:
             document_url=data["document_url"],
             replayed=replayed,
         )
+
+
+@dataclass(frozen=True)
+class StatisticsReport:
+    """`GET /v1/municipalities/{code}/statistics` or `/v1/operators/{id}/statistics`.
+
+    `rows`: per day and certificate type (a municipality) or per day and store (an
+    operator), each with `issuances`, `copies` and `fees`; `totals` sums them.
+    """
+
+    subject: str
+    first: date | None
+    last: date | None
+    rows: list[dict[str, Any]]
+    totals: dict[str, int]
+
+    @classmethod
+    def of(cls, data: dict[str, Any], key: str) -> StatisticsReport:
+        return cls(
+            subject=data[key],
+            first=date.fromisoformat(data["from"]) if data.get("from") else None,
+            last=date.fromisoformat(data["to"]) if data.get("to") else None,
+            rows=list(data["rows"]),
+            totals={k: int(v) for k, v in data["totals"].items()},
+        )
+
+
+def _days(first: date | None, last: date | None) -> dict[str, str]:
+    return {k: v.isoformat() for k, v in (("from", first), ("to", last)) if v is not None}
 
 
 def new_idempotency_key() -> str:
@@ -352,13 +382,45 @@ class CentreClient:
     def end_session(self, session_id: str) -> None:
         self._send("DELETE", f"/sessions/{session_id}")
 
+    def _get(self, path: str, params: dict[str, str]) -> Any:
+        answer = self.http.get(path, params=params)
+        if answer.is_error:
+            try:
+                problem = answer.json()
+            except ValueError:
+                problem = {}
+            raise CentreApiError(
+                answer.status_code,
+                problem if isinstance(problem, dict) else {},
+                answer.headers.get("Retry-After"),
+            )
+        return answer.json()
+
+    # -- statistics readers (docs/centre.md, "Statistics and who may read them") ------------
     def settlement(
         self, month: str | None = None, municipality: str | None = None
     ) -> list[dict[str, Any]]:
-        """Monthly settlement rows (LGPKI-style client certificates only)."""
+        """Monthly settlement rows (LGPKI-style client certificates only).
+
+        A municipality's certificate (CN = its code) reads its own rows whatever
+        `municipality` is left as; naming another code is 403
+        `statistics_other_municipality`. The centre's own certificate reads any or all.
+        """
         params = {k: v for k, v in (("month", month), ("municipality", municipality)) if v}
-        answer = self.http.get("/settlement", params=params)
-        if answer.is_error:
-            raise CentreApiError(answer.status_code, answer.json())
-        rows: list[dict[str, Any]] = answer.json()["rows"]
+        rows: list[dict[str, Any]] = self._get("/settlement", params)["rows"]
         return rows
+
+    def municipal_statistics(
+        self, municipality: str, first: date | None = None, last: date | None = None
+    ) -> StatisticsReport:
+        """Copies per day and certificate type of one municipality (LGPKI certificate)."""
+        path = f"/municipalities/{quote(municipality, safe='')}/statistics"
+        data = self._get(path, _days(first, last))
+        return StatisticsReport.of(data, "municipality")
+
+    def operator_statistics(
+        self, operator: str, first: date | None = None, last: date | None = None
+    ) -> StatisticsReport:
+        """Copies per store and day of one operator (kiosk-CA certificate with OU=operator)."""
+        data = self._get(f"/operators/{quote(operator, safe='')}/statistics", _days(first, last))
+        return StatisticsReport.of(data, "operator")
