@@ -3,7 +3,8 @@
 The transport (rig.https) has required and verified a client certificate from one of the
 centre's trusted CAs. Here each route also says which CA it serves: kiosk routes take only
 kiosk-CA certificates (the kiosk id is the certificate's CN), the settlement route only
-LGPKI-style ones (municipalities); anything else gets 403 `client_not_allowed`.
+LGPKI-style ones (municipalities); anything else gets 403 `client_not_allowed`. Which
+statistics a certificate may read is decided in `emulators.center.access`.
 Bodies are validated with the strict models of rig.protocols.centre: wrong shapes and types
 give 422 `invalid_request` listing the failing fields (never the values sent).
 """
@@ -12,11 +13,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Literal, TypeVar
 
 from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
+from emulators.center.access import (
+    MUNICIPALITY_CODE,
+    OPERATOR_ID,
+    ClientKind,
+    check_session_operator,
+    reader_for,
+)
 from emulators.center.burden import annual_burden
 from emulators.center.errors import CentreError, MunicipalRefusal
 from emulators.center.idempotency import IdempotencyStore, check_key, fingerprint
@@ -38,12 +47,36 @@ from rig.protocols.centre import (
     PinEntry,
 )
 
-ClientKind = Literal["kiosk", "lgpki"]
 _Model = TypeVar("_Model", bound=BaseModel)
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _CODE = re.compile(r"^[0-9]{6}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 S = API_PREFIX + "/sessions/{session_id}"
 R = S + "/requests/{request_id}"
+
+
+def _bad(loc: str, name: str, msg: str, kind: str = "pattern") -> dict[str, Any]:
+    return {"loc": [loc, name], "msg": msg, "type": kind}
+
+
+def day_range(query: dict[str, str]) -> tuple[date | None, date | None, list[dict[str, Any]]]:
+    """`from` and `to` (YYYY-MM-DD, both optional, inclusive) and the errors found in them."""
+    days: dict[str, date | None] = {"from": None, "to": None}
+    errors = []
+    for name in days:
+        text = query.get(name)
+        if text is None:
+            continue
+        try:
+            if not _DAY.match(text):
+                raise ValueError(text)
+            days[name] = date.fromisoformat(text)
+        except ValueError:
+            errors.append(_bad("query", name, "a date, YYYY-MM-DD"))
+    first, last = days["from"], days["to"]
+    if first is not None and last is not None and first > last:
+        errors.append(_bad("query", "to", "not before from", "range"))
+    return first, last, errors
 
 
 def parse(model: type[_Model], request: Request) -> _Model:
@@ -123,7 +156,9 @@ def build_routes(
         }
 
     def open_session(r: Request, caller: str) -> Response:
-        session = service.open_session(caller, parse(OpenSession, r))
+        body = parse(OpenSession, r)
+        check_session_operator(r.peer_cert, body.operator_id)
+        session = service.open_session(caller, body)
         view = service.session_view(session)
         return Response(
             status=201, json=view, headers={"Location": f"{API_PREFIX}/sessions/{session.id}"}
@@ -184,17 +219,44 @@ def build_routes(
         service.cancel_request(caller, r.params["session_id"], r.params["request_id"])
         return Response(status=204)
 
-    def settlement(r: Request, _caller: str) -> dict[str, Any]:
+    def settlement(r: Request, caller: str) -> dict[str, Any]:
+        reader = reader_for(cas.kind(r.peer_cert), r.peer_cert, caller)
         month = r.query.get("month")
         code = r.query.get("municipality")
         errors = []
         if month is not None and not _MONTH.match(month):
-            errors.append({"loc": ["query", "month"], "msg": "YYYY-MM", "type": "pattern"})
+            errors.append(_bad("query", "month", "YYYY-MM"))
         if code is not None and not _CODE.match(code):
-            errors.append({"loc": ["query", "municipality"], "msg": "6 digits", "type": "pattern"})
+            errors.append(_bad("query", "municipality", "6 digits"))
         if errors:
             raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+        # a municipality that names no code reads its own rows, never everyone's
+        code = reader.municipality(code)
         return {"month": month, "municipality": code, "rows": records.settlement(month, code)}
+
+    def municipal_statistics(r: Request, caller: str) -> dict[str, Any]:
+        reader = reader_for(cas.kind(r.peer_cert), r.peer_cert, caller)
+        code = r.params["municipality"]
+        first, last, errors = day_range(r.query)
+        if not MUNICIPALITY_CODE.fullmatch(code):
+            errors.insert(0, _bad("path", "municipality", "6 digits"))
+        if errors:
+            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+        code = reader.municipality(code) or code
+        rows = records.daily_by_type(code, first, last)
+        return _statistics("municipality", code, first, last, rows)
+
+    def operator_statistics(r: Request, caller: str) -> dict[str, Any]:
+        reader = reader_for(cas.kind(r.peer_cert), r.peer_cert, caller)
+        operator = r.params["operator"]
+        first, last, errors = day_range(r.query)
+        if not OPERATOR_ID.fullmatch(operator):
+            errors.insert(0, _bad("path", "operator", "1-32 of a-z 0-9 -"))
+        if errors:
+            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+        operator = reader.operator(operator)
+        rows = records.daily_by_store(operator, first, last)
+        return _statistics("operator", operator, first, last, rows)
 
     def municipality_of(r: Request, caller: str) -> str:
         # a municipal system's LGPKI certificate names the municipality by its code
@@ -252,10 +314,35 @@ def build_routes(
         route("POST", R + "/payment", payment, idempotent="required"),
         route("POST", R + "/completion", completion, idempotent="required"),
         route("GET", API_PREFIX + "/settlement", settlement, clients=("lgpki",)),
+        route(
+            "GET",
+            API_PREFIX + "/municipalities/{municipality}/statistics",
+            municipal_statistics,
+            clients=("lgpki",),
+        ),
+        route(
+            "GET",
+            API_PREFIX + "/operators/{operator}/statistics",
+            operator_statistics,
+            clients=("kiosk", "lgpki"),
+        ),
         route("GET", API_PREFIX + "/notices", list_notices, clients=("kiosk", "lgpki")),
         route("POST", API_PREFIX + "/notices", report_notice, clients=("lgpki",)),
         route("GET", API_PREFIX + "/burden", burden, clients=("lgpki",)),
     ]
+
+
+def _statistics(
+    subject: str, value: str, first: date | None, last: date | None, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    totals = {k: sum(int(r[k]) for r in rows) for k in ("issuances", "copies", "fees")}
+    return {
+        subject: value,
+        "from": first.isoformat() if first else None,
+        "to": last.isoformat() if last else None,
+        "rows": rows,
+        "totals": totals,
+    }
 
 
 def _as_response(result: Any) -> Response:

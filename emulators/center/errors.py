@@ -1,15 +1,50 @@
 """Errors the centre answers with: its own (`CentreError`) and the municipality's, relayed.
 
 Both become RFC 9457 problem documents through `rig.https.Problem`; the `code` member is
-stable (rig.protocols.centre.CentreCode, or the municipal RefusalCode for relayed refusals).
+stable (rig.protocols.centre.CentreCode, `AccessCode` below for who may read which
+statistics, or the municipal RefusalCode for relayed refusals).
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from rig.https import Problem
-from rig.protocols.centre import CentreCode
+from rig.protocols.centre import CentreCode, Reason
+
+
+class AccessCode(Enum):
+    """Refusals of the statistics routes and of the operator binding (STAT-004, STAT-005).
+
+    Kept apart from `CentreCode` because only statistics readers and operator-bound kiosks
+    meet them; docs/api/centre.openapi.yaml lists them as `AccessCode`.
+    """
+
+    STATISTICS_OTHER_MUNICIPALITY = Reason(
+        403,
+        "Statistics of another municipality",
+        "他の地方公共団体の統計情報は取得できません。",
+    )
+    STATISTICS_OTHER_OPERATOR = Reason(
+        403, "Statistics of another operator", "他の事業者の統計情報は取得できません。"
+    )
+    OPERATOR_NOT_IDENTIFIED = Reason(
+        403,
+        "The client certificate names no operator (OU)",
+        "事業者を確認できません。証明書を確認してください。",
+    )
+    OPERATOR_CERTIFICATE_MISMATCH = Reason(
+        403, "operator_id differs from the client certificate", "この端末は利用できません。"
+    )
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+    @property
+    def status(self) -> int:
+        return self.value.status
 
 
 class CentreError(Exception):
@@ -17,7 +52,7 @@ class CentreError(Exception):
 
     def __init__(
         self,
-        code: CentreCode,
+        code: CentreCode | AccessCode,
         detail: str | None = None,
         *,
         retry_after: int | None = None,

@@ -8,6 +8,10 @@ state folder and survives a restart.
 Settlement (seed II.7.4, III.2.5): per municipality and month, copies, fees, the store
 operator's commission (123 yen × copies) and fees − commission, which the municipality
 invoices. `monthly_settlement` is a SQL view over the issuance rows.
+
+Statistics (STAT-004, STAT-005): per municipality, certificate type and day
+(`daily_by_type`), and per operator, store and day (`daily_by_store`). A day is the
+calendar day in Japan: rows are stored with their JST time, whatever zone they came in.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from rig.clock import JST
 from rig.protocols.centre import COMMISSION_PER_COPY_YEN
 
 _SCHEMA = f"""
@@ -40,6 +45,7 @@ CREATE TABLE IF NOT EXISTS issuance (
     month TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS issuance_month ON issuance (municipality, month);
+CREATE INDEX IF NOT EXISTS issuance_operator ON issuance (operator_id, issued_at);
 CREATE VIEW IF NOT EXISTS monthly_settlement AS
     SELECT municipality, month,
            COUNT(*) AS issuances,
@@ -116,6 +122,7 @@ class CentreRecords:
     # -- statistics ---------------------------------------------------------------------
     def record_issuance(self, row: IssuanceRow) -> bool:
         """Count one issuance; False (and nothing counted) if `request_id` was counted before."""
+        issued_at = row.issued_at.astimezone(JST)
         try:
             with self._tx() as db:
                 db.execute(
@@ -133,8 +140,8 @@ class CentreRecords:
                         row.copies,
                         row.fee_per_copy,
                         row.fee_total,
-                        row.issued_at.isoformat(),
-                        f"{row.issued_at:%Y-%m}",
+                        issued_at.isoformat(),
+                        f"{issued_at:%Y-%m}",
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -170,6 +177,45 @@ class CentreRecords:
             args.append(municipality)
         with self._tx() as db:
             cursor = db.execute(query + " ORDER BY month, municipality", args)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def daily_by_type(
+        self, municipality: str, first: date | None = None, last: date | None = None
+    ) -> list[dict[str, Any]]:
+        """One municipality's issuances, copies and fees per day and certificate type."""
+        return self._daily("municipality", municipality, ("cert_type",), first, last)
+
+    def daily_by_store(
+        self, operator: str, first: date | None = None, last: date | None = None
+    ) -> list[dict[str, Any]]:
+        """One operator's issuances, copies and fees per store and day."""
+        return self._daily("operator_id", operator, ("store_id",), first, last)
+
+    def _daily(
+        self,
+        column: str,
+        value: str,
+        keys: tuple[str, ...],
+        first: date | None,
+        last: date | None,
+    ) -> list[dict[str, Any]]:
+        # `column` and `keys` come from the two methods above, never from a request
+        group = ", ".join(("day", *keys))
+        query = (
+            f"SELECT substr(issued_at, 1, 10) AS day, {', '.join(keys)},"
+            " COUNT(*) AS issuances, SUM(copies) AS copies, SUM(fee_total) AS fees"
+            f" FROM issuance WHERE {column} = ?"
+        )
+        args: list[str] = [value]
+        if first is not None:
+            query += " AND substr(issued_at, 1, 10) >= ?"
+            args.append(first.isoformat())
+        if last is not None:
+            query += " AND substr(issued_at, 1, 10) <= ?"
+            args.append(last.isoformat())
+        with self._tx() as db:
+            cursor = db.execute(f"{query} GROUP BY {group} ORDER BY {group}", args)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 

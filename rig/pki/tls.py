@@ -2,7 +2,8 @@
 
 Three certificate authorities, all generated with `cryptography` into a folder:
 
-- the **kiosk CA** issues kiosk client certificates (kiosk → issuance centre);
+- the **kiosk CA** issues kiosk client certificates (kiosk → issuance centre), optionally
+  naming the store operator in the subject's OU (`kiosk_client(name, operator=...)`);
 - the **LGPKI-style CA** (地方公共団体組織認証基盤, as used on LGWAN) issues the client
   certificates the issuance centre presents to municipal issuance servers;
 - the **server CA** issues server certificates for the rig's HTTPS servers on localhost.
@@ -21,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +52,8 @@ _CA_SUBJECTS: dict[CaName, str] = {
 _CURVE = ec.SECP256R1()
 _CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _SIGN = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+#: A store operator id as the centre's OpenSession takes it (rig.protocols.centre).
+_OPERATOR_ID = re.compile(r"[a-z0-9-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,15 @@ def _serial(seed: str, label: str) -> int:
     return int.from_bytes(digest[:16], "big") >> 2 | 1  # positive, < 2**126, never zero
 
 
-def _name(common_name: str, org: str = "Konbini Rig Test") -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+def _name(common_name: str, org: str = "Konbini Rig Test", unit: str | None = None) -> x509.Name:
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+    ]
+    if unit is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attributes)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -175,9 +180,17 @@ class TlsMaterial:
         """A server certificate for 127.0.0.1 / ::1 / localhost, issued by the server CA."""
         return self._leaf("server", "server", name)
 
-    def kiosk_client(self, name: str = "kiosk-0001") -> CertPair:
-        """A kiosk client certificate issued by the kiosk CA."""
-        return self._leaf("kiosk", "client", name)
+    def kiosk_client(self, name: str = "kiosk-0001", operator: str | None = None) -> CertPair:
+        """A kiosk client certificate issued by the kiosk CA.
+
+        With `operator` (a store operator id, 事業者, e.g. "konbini-a") the subject also
+        carries OU=operator: the centre then binds the kiosk's sessions to that operator and
+        lets the certificate read that operator's statistics. Without it the certificate is
+        the same as before the option existed (no OU).
+        """
+        if operator is not None and not _OPERATOR_ID.fullmatch(operator):
+            raise ValueError("an operator id is 1-32 characters of a-z 0-9 -")
+        return self._leaf("kiosk", "client", name, unit=operator)
 
     def lgpki_client(self, name: str = "issuance-centre") -> CertPair:
         """An LGPKI-style client certificate (the centre's, toward municipal servers)."""
@@ -192,17 +205,26 @@ class TlsMaterial:
         return self._leaf(None, "client", name)
 
     def _leaf(
-        self, ca: CaName | None, kind: LeafKind, name: str, *, expired: bool = False
+        self,
+        ca: CaName | None,
+        kind: LeafKind,
+        name: str,
+        *,
+        expired: bool = False,
+        unit: str | None = None,
     ) -> CertPair:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        # "+" never occurs in `safe`, so an OU-bearing leaf never shares a file with a plain one
         stem = f"{ca or 'self'}-{kind}-{safe}{'-expired' if expired else ''}"
+        if unit is not None:
+            stem += f"+{unit}"
         pair = CertPair(self.folder / f"{stem}.crt", self.folder / f"{stem}.key")
         issuer_pair = self.ca(ca) if ca is not None else None
         with self._lock:
             if pair.cert.exists() and pair.key.exists():
                 return pair
             key = _derive_key(self.seed, f"leaf:{stem}")
-            subject = _name(name)
+            subject = _name(name, unit=unit)
             if issuer_pair is None:
                 issuer_key: ec.EllipticCurvePrivateKey = key
                 issuer_name = subject
