@@ -244,12 +244,18 @@ class Soak:
 
 def service_cash_unit(world: World, full_levels: dict[int, int]) -> None:
     """The store's daily round: top the change hoppers up, collect the bills and coins."""
+    top_up_hoppers(world, full_levels, below=1.0)
+    world.cash.operator.empty_cassette()
+    world.cash.operator.empty_cashbox()
+
+
+def top_up_hoppers(world: World, full_levels: dict[int, int], below: float = 0.5) -> None:
+    """Staff refill a change hopper that has run below `below` of its full level."""
     operator = world.cash.operator
     for yen, level in operator.hopper_levels().items():
-        if level < full_levels.get(yen, 0):
-            operator.load_hopper(yen, full_levels[yen] - level)
-    operator.empty_cassette()
-    operator.empty_cashbox()
+        full = full_levels.get(yen, 0)
+        if level < below * full:
+            operator.load_hopper(yen, full - level)
 
 
 def arrivals(
@@ -304,6 +310,8 @@ def run_soak(
             if serviced_on != when.date():
                 service_cash_unit(world, full_levels)
                 serviced_on = when.date()
+            else:
+                top_up_hoppers(world, full_levels)
             out = soak.transaction(n, kind)
             if progress is not None:
                 progress(n, out)
