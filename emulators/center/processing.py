@@ -15,7 +15,9 @@ It keeps the municipality's vector content (text stays extractable) and drops it
 
 `antiforgery_stage(key)` adds the full marks from `rig.antiforgery` (けん制文字, スクランブル
 画像 on the back, 偽変造防止検出画像): it rasterises the laid-out pages with Ghostscript at
-300 dpi, applies the marks, and returns a duplex raster PDF (front, back per page).
+300 dpi, applies the marks, and returns a duplex raster PDF (front, back per page). The back
+of an A5 page carries its A5 area at 150 dpi; the back of an A4 (or other) page carries the
+whole A4 content area at 100 dpi, so nothing the front prints escapes the comparison.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PyPdfError
@@ -197,8 +200,10 @@ def antiforgery_stage(key: bytes, base: MarkStage = layout_stage) -> MarkStage:
         laid_out = base(pdf, ctx)
         try:
             sides = []
-            for front_page in rasterize_pdf(laid_out.pdf):
-                front, back = apply_marks(front_page, key, ctx.document_id)
+            for front_page, placed in zip(rasterize_pdf(laid_out.pdf), laid_out.pages, strict=True):
+                # The back carries the A5 area for A5 content, else the whole A4 area.
+                paper: Literal["A5", "A4"] = "A5" if placed.paper == "A5" else "A4"
+                front, back = apply_marks(front_page, key, ctx.document_id, paper=paper)
                 sides += [front, back]
             out = sheets_to_pdf(sides)
         except AntiforgeryError as exc:

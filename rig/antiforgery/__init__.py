@@ -7,7 +7,8 @@ sends and `sheets_to_pdf` to hand the printer a duplex PDF; the verification web
 
 - けん制文字 (copy-evident 「複写」 pattern): `kensei_contrast`, `kensei.pattern_layer`
 - スクランブル画像 (keyed scramble of the front on the back): `apply_marks`, `read_back`,
-  `decode_back`, `compare`, `scramble.nonce_for`
+  `decode_back`, `compare`, `scramble.nonce_for`; the content areas `AREA_A5` (A5 content
+  centred on A4, 150 dpi) and `AREA_A4` (a full A4 page, 100 dpi)
 - 偽変造防止検出画像 (emblem with a latent image) and its special viewer: `detect_latent`
 - models: `copier` (photocopier), `scan` (flatbed scanner)
 
@@ -29,13 +30,15 @@ from rig.antiforgery.errors import (
 )
 from rig.antiforgery.kensei import INVISIBLE_BELOW, VISIBLE_ABOVE, kensei_contrast
 from rig.antiforgery.latent import LatentReading, detect_latent
-from rig.antiforgery.layout import PAGE_SHAPE, Box
+from rig.antiforgery.layout import AREA_A4, AREA_A5, PAGE_SHAPE, Box, ContentArea
 from rig.antiforgery.marks import BackReading, apply_marks, decode_back, fixed_marks, read_back
 from rig.antiforgery.pdf import rasterize_pdf, sheets_to_pdf
 from rig.antiforgery.scramble import nonce_for
 from rig.antiforgery.sheet import SheetReport, SideReport, inspect_sheet, inspect_side
 
 __all__ = [
+    "AREA_A4",
+    "AREA_A5",
     "INVISIBLE_BELOW",
     "MATCH_SSIM",
     "PAGE_SHAPE",
@@ -44,6 +47,7 @@ __all__ = [
     "BackReading",
     "Box",
     "CompareReport",
+    "ContentArea",
     "HeaderDamagedError",
     "KeyFormatError",
     "LatentReading",

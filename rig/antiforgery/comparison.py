@@ -1,12 +1,13 @@
 """Comparing a front with the front decoded from its back: SSIM and altered regions.
 
 Both images are brought to the same footing before they are compared. The front (a scan or
-the printer's capture) is registered by its marks and read at the module grid (150 dpi), as
-the back was. The decoded content is turned into the front it predicts: the content with
-the front's けん制文字 dots laid over it (they are known, they belong to the layout), read at
-the same grid. Both are blurred and their paper white is normalised to 255.
+the printer's capture) is registered by its marks and read at the module grid of the sheet's
+content area (150 dpi for A5 content, 100 dpi for a full A4 page), as the back was. The
+decoded content is turned into the front it predicts: the content with the front's fixed
+marks (けん制文字 dots, and on A4 the emblem) laid over it (they are known, they belong to the
+layout), read at the same grid. Both are blurred and their paper white is normalised to 255.
 
-- SSIM (Wang et al. 2004, scikit-image, Gaussian window σ = 1.5) over the content box after
+- SSIM (Wang et al. 2004, scikit-image, Gaussian window σ = 1.5) over the content area after
   a blur of SSIM_BLUR modules (about 0.25 mm, the scale a person compares at). An
   untouched original scores ≥ 0.9 (MATCH_SSIM); measured 0.95–1.0.
 - Altered regions: where the two differ by more than ALTERED_LEVEL gray levels after a blur
@@ -24,9 +25,10 @@ from scipy import ndimage
 from skimage.metrics import structural_similarity
 
 from rig.antiforgery import layout
-from rig.antiforgery.kensei import check_page, pattern_layer
-from rig.antiforgery.layout import Box
-from rig.antiforgery.marks import read_modules
+from rig.antiforgery.errors import AntiforgeryError
+from rig.antiforgery.kensei import check_page
+from rig.antiforgery.layout import AREA_A4, AREA_A5, AREAS, Box, ContentArea
+from rig.antiforgery.marks import BackReading, fixed_marks, read_modules
 from rig.antiforgery.registration import register
 
 MATCH_SSIM = 0.9
@@ -60,22 +62,50 @@ def _normalised(modules: NDArray[np.float32], blur: float) -> NDArray[np.float32
     return np.asarray(np.clip(seen * (255.0 / white), 0.0, 255.0), dtype=np.float32)
 
 
-def _decoded_modules(decoded: NDArray[np.uint8]) -> NDArray[np.float32]:
+def _decoded_modules(decoded: NDArray[np.uint8], area: ContentArea) -> NDArray[np.float32]:
     """The front as it should look if it carries the decoded content: the decoded content
-    under the front's けん制文字 dots, read at the module grid."""
-    c, m = layout.CONTENT, layout.MODULE_PX
-    pattern = pattern_layer("front")[c.y : c.y1, c.x : c.x1]
-    box = np.minimum(decoded[c.y : c.y1, c.x : c.x1], pattern).astype(np.float32)
-    grid = box.reshape(layout.MODULES_H, m, layout.MODULES_W, m)
+    under the front's fixed marks, read at the area's module grid."""
+    c, m = area.front, area.module_px
+    marks = fixed_marks("front")[c.y : c.y1, c.x : c.x1]
+    box = np.minimum(decoded[c.y : c.y1, c.x : c.x1], marks).astype(np.float32)
+    grid = box.reshape(area.modules_h, m, area.modules_w, m)
     return np.asarray(grid.mean(axis=(1, 3)), dtype=np.float32)
 
 
-def compare(front_scan: NDArray[np.uint8], decoded: NDArray[np.uint8]) -> CompareReport:
-    """Compare a front (scan or capture, registered by its marks) with `decode_back`'s output."""
+def decoded_area(decoded: NDArray[np.uint8]) -> ContentArea:
+    """The content area a decoded page carries, told by its ink: the A5 area decodes to a
+    page that is pure white outside the A5 box; anything else is the A4 area."""
+    c = layout.CONTENT
+    outside = np.count_nonzero(decoded != 255) - np.count_nonzero(
+        decoded[c.y : c.y1, c.x : c.x1] != 255
+    )
+    return AREA_A4 if outside else AREA_A5
+
+
+def compare(
+    front_scan: NDArray[np.uint8],
+    decoded: NDArray[np.uint8] | BackReading,
+    area: str | None = None,
+) -> CompareReport:
+    """Compare a front (scan or capture, registered by its marks) with the decoded back.
+
+    `decoded` is a `BackReading` (its area is known) or `decode_back`'s page; for a page the
+    area is `area` ("A5" or "A4") when given, else told by `decoded_area`.
+    """
     check_page(front_scan, "front_scan")
-    check_page(decoded, "decoded")
-    front_modules = read_modules(front_scan, register(front_scan))
-    back_modules = _decoded_modules(decoded)
+    if isinstance(decoded, BackReading):
+        image, known = decoded.image, decoded.area
+    else:
+        image, known = decoded, None
+    check_page(image, "decoded")
+    if area is not None:
+        if area not in AREAS:
+            raise AntiforgeryError(f"area must be 'A5' or 'A4', got {area!r}")
+        chosen = AREAS[area]
+    else:
+        chosen = known if known is not None else decoded_area(image)
+    front_modules = read_modules(front_scan, register(front_scan), chosen.front, chosen.module_px)
+    back_modules = _decoded_modules(image, chosen)
     ssim = float(
         structural_similarity(  # type: ignore[no-untyped-call]
             _normalised(front_modules, SSIM_BLUR),
@@ -92,7 +122,7 @@ def compare(front_scan: NDArray[np.uint8], decoded: NDArray[np.uint8]) -> Compar
     labels = labels * differs
     boxes: list[Box] = []
     covered = 0
-    c, m = layout.CONTENT, layout.MODULE_PX
+    c, m = chosen.front, chosen.module_px
     for label, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None:
             continue

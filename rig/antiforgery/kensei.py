@@ -11,8 +11,8 @@ dots stay dark enough to print. On the copy the word stands out as a field of do
 Measurement. `kensei_contrast` models the eye as a Gaussian blur (σ = 5 px ≈ 0.42 mm, which
 averages both dot screens into their mean gray) and returns the difference of the median
 gray of the background next to the words and the median gray inside the words, as a
-fraction of full scale (positive: word darker). It reads only the pattern in the margins
-around the content box, so the certificate text never disturbs it.
+fraction of full scale (positive: word darker). It reads only the pattern in the sheet
+margins outside the A4 content area, so the certificate text (A5 or A4) never disturbs it.
 """
 
 from __future__ import annotations
@@ -121,8 +121,12 @@ def _measure_masks() -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     core = ndimage.binary_erosion(words, iterations=margin)
     near = ndimage.binary_dilation(words, iterations=margin + 40 // _BIN)
     ground = near & ~ndimage.binary_dilation(words, iterations=margin)
-    # Only where the pattern is printed on both sides, away from the content box.
-    usable = ~ndimage.binary_dilation(_binned(keep_out("back")) > 0, iterations=margin)
+    # Only where the pattern is printed on both sides and no certificate content ever goes
+    # (the sheet margins outside the A4 content area), so a full A4 page never disturbs it.
+    busy = keep_out("back")
+    c = layout.ALL_CONTENT
+    busy[c.y : c.y1, c.x : c.x1] = True
+    usable = ~ndimage.binary_dilation(_binned(busy) > 0, iterations=margin)
     return core & usable, ground & usable
 
 

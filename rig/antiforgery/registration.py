@@ -1,11 +1,12 @@
 """Registration marks: drawing them, finding them in a scan, and mapping page to scan.
 
-Each side carries four solid 40×40-pixel squares in the margin beyond the corners of the
-content box. In a scan each is found by thresholding a window around its nominal place and
-keeping the one dark blob of the right size and squareness; its ink-weighted centroid gives
-sub-pixel position. An affine map fitted to the four centres (least squares) takes page
-coordinates to scan coordinates; the fit must be a near-rigid motion (rotation within
-±5°, scale within ±3 %, residual under 2.5 px) or the scan is refused.
+Each side carries four solid 40×40-pixel squares in the left and right sheet margins, where
+no certificate content goes (neither A5 content centred on A4 nor a full A4 page). In a
+scan each is found by thresholding a window around its nominal place and keeping the one
+dark blob of the right size and squareness; its ink-weighted centroid gives sub-pixel
+position. An affine map fitted to the four centres (least squares) takes page coordinates
+to scan coordinates; the fit must be a near-rigid motion (rotation within ±5°, scale
+within ±3 %, residual under 2.5 px) or the scan is refused.
 """
 
 from __future__ import annotations
@@ -127,10 +128,13 @@ def sample(
     xs: NDArray[np.floating],
     ys: NDArray[np.floating],
     footprint_sigma: float,
+    box: int = 1,
 ) -> NDArray[np.float32]:
-    """Gray values of the scan at page coordinates (xs, ys), averaged over a small footprint."""
+    """Gray values of the scan at page coordinates (xs, ys), averaged over a small footprint:
+    a `box`×`box`-pixel mean (odd `box`: exact at pixel centres), then a Gaussian of σ
+    `footprint_sigma` px."""
     sx, sy = reg.to_scan(xs, ys)
-    pad = int(4 * footprint_sigma) + 3
+    pad = int(4 * footprint_sigma) + box + 3
     h, w = scan.shape
     x0 = max(0, int(np.floor(sx.min())) - pad)
     x1 = min(w, int(np.ceil(sx.max())) + pad + 1)
@@ -139,6 +143,8 @@ def sample(
     if x1 <= x0 or y1 <= y0:
         raise RegistrationError("the sampled area lies outside the scan")
     crop = scan[y0:y1, x0:x1].astype(np.float32)
+    if box > 1:
+        crop = ndimage.uniform_filter(crop, box, mode="nearest")
     if footprint_sigma > 0:
         crop = ndimage.gaussian_filter(crop, footprint_sigma)
     values = ndimage.map_coordinates(

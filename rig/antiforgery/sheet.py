@@ -91,7 +91,7 @@ def inspect_sheet(front: NDArray[np.uint8], back: NDArray[np.uint8], key: bytes)
             raise
         return SheetReport(front_side, back_side, False, f"{type(exc).__name__}: {exc}", None, None)
     try:
-        comparison = compare(front, reading.image)
+        comparison = compare(front, reading)
     except AntiforgeryError as exc:
         return SheetReport(
             front_side, back_side, True, f"front: {type(exc).__name__}: {exc}", None, reading.nonce

@@ -133,8 +133,9 @@ def png_bytes(pixels: NDArray[np.uint8]) -> bytes:
 
 
 def decoded_front_png(reading: BackReading) -> bytes:
-    """The decoded content box at 150 dpi (one pixel per module: nothing is lost)."""
-    c, m = layout.CONTENT, layout.MODULE_PX
+    """The decoded front area, one pixel per module (nothing is lost): the A5 box at 150 dpi,
+    or the whole A4 content area at 100 dpi, whichever the back carries."""
+    c, m = reading.area.front, reading.area.module_px
     return png_bytes(np.ascontiguousarray(reading.image[c.y : c.y1 : m, c.x : c.x1 : m]))
 
 
@@ -152,9 +153,17 @@ def decoded_page_from_png(png: bytes) -> NDArray[np.uint8]:
     the content box), the form `rig.antiforgery.compare` takes."""
     with Image.open(io.BytesIO(png)) as img:
         box = np.asarray(img.convert("L"), dtype=np.uint8)
-    c, m = layout.CONTENT, layout.MODULE_PX
-    if box.shape != (c.h // m, c.w // m):
-        raise ValueError(f"decoded image must be {c.w // m}×{c.h // m}, got {box.shape[::-1]}")
+    # the image's size says which content area it is (A5 at 150 dpi or A4 at 100 dpi)
+    for area in (layout.AREA_A5, layout.AREA_A4):
+        c, m = area.front, area.module_px
+        if box.shape == (c.h // m, c.w // m):
+            break
+    else:
+        sizes = " or ".join(
+            f"{a.front.w // a.module_px}×{a.front.h // a.module_px}"
+            for a in (layout.AREA_A5, layout.AREA_A4)
+        )
+        raise ValueError(f"decoded image must be {sizes}, got {box.shape[::-1]}")
     page = np.full(layout.PAGE_SHAPE, 255, dtype=np.uint8)
     page[c.y : c.y1, c.x : c.x1] = np.repeat(np.repeat(box, m, axis=0), m, axis=1)
     return page

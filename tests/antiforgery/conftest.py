@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.antiforgery.helpers import Sheet, make_sheet
+from tests.antiforgery.helpers import Sheet, make_a4_sheet, make_sheet
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +15,8 @@ def sheet() -> Sheet:
 @pytest.fixture(scope="session")
 def other_sheet() -> Sheet:
     return make_sheet(1)
+
+
+@pytest.fixture(scope="session")
+def a4_sheet() -> Sheet:
+    return make_a4_sheet(0)

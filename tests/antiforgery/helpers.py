@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rig.antiforgery import apply_marks
-from rig.antiforgery.specimen import certificate_page
+from rig.antiforgery.specimen import certificate_page, certificate_page_a4
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -31,6 +31,16 @@ class Sheet:
 def make_sheet(seed: int, key: bytes = KEY) -> Sheet:
     content = certificate_page(seed)
     document_id = f"TEST-{seed:06d}"
+    front, back = apply_marks(content, key, document_id)
+    for array in (content, front, back):
+        array.setflags(write=False)
+    return Sheet(content, front, back, document_id)
+
+
+def make_a4_sheet(seed: int, key: bytes = KEY) -> Sheet:
+    """A full A4 page marked with `paper="auto"` (its ink outside the A5 box picks A4)."""
+    content = certificate_page_a4(seed)
+    document_id = f"TEST-A4-{seed:06d}"
     front, back = apply_marks(content, key, document_id)
     for array in (content, front, back):
         array.setflags(write=False)

@@ -107,6 +107,30 @@ def test_full_antiforgery_stage_makes_duplex_marked_sheets() -> None:
     assert report.genuine
 
 
+def test_full_antiforgery_stage_carries_a_whole_a4_page_on_the_back() -> None:
+    """An A4 page inked out to its 48 pt margins and down to the footer line: the marks stay
+    clear of it, and the back carries all of it (at 100 dpi)."""
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4)
+    c.setLineWidth(0.8)
+    c.rect(48, 40, A4[0] - 96, A4[1] - 88, stroke=1, fill=0)  # the table frame, margin to margin
+    for y in range(60, int(A4[1]) - 48, 18):
+        c.line(48, y, A4[0] - 48, y)
+    c.setFont("Helvetica", 6.5)
+    c.drawString(48, 18, f"RID:991015-00001 DOC:{CTX.document_id} MUNI:991015 PAGE:1/1")
+    c.showPage()
+    c.save()
+    stage = antiforgery_stage(b"k" * 32)
+    out = stage(buf.getvalue(), CTX)
+    assert out.pages[0].paper == "A4" and out.duplex and out.sides == 2
+    from rig.antiforgery import inspect_sheet, layout, rasterize_pdf, read_back
+
+    front, back = rasterize_pdf(out.pdf)
+    assert read_back(back, b"k" * 32).area is layout.AREA_A4
+    report = inspect_sheet(front, back, b"k" * 32)
+    assert report.back_error is None and report.genuine
+
+
 def test_a_page_of_someone_else_is_refused(world: CentreWorld) -> None:
     """The 徳島市 class: a stage (standing in for a faulty municipal server) that reports a
     page with another resident's id makes the centre refuse, delete and report it."""

@@ -231,3 +231,28 @@ def test_evidence_records_requests_without_image_data(
     assert DOCUMENT_ID not in text and KEY.hex() not in text
     assert max(len(line) for line in text.splitlines()) < 500
     assert site_evidence.attachments() == []
+
+
+def test_a4_back_decodes_to_the_whole_a4_front(client: httpx.Client) -> None:
+    """An A4 certificate's back carries the whole A4 content area (at 100 dpi); the site's
+    decoded image is that area, and it compares with the printed front."""
+    from rig.antiforgery import apply_marks, rasterize_pdf, scan, sheets_to_pdf
+    from rig.antiforgery.specimen import certificate_page_a4
+
+    front, back = apply_marks(certificate_page_a4(0), KEY, DOCUMENT_ID, paper="A4")
+    front_capture, back_capture = rasterize_pdf(sheets_to_pdf([front, back]))
+    back_scan = scan(back_capture, rotation_deg=0.8, offset_px=(10, -8), noise=4, seed=3)
+    response = _verify(
+        client, png_bytes(back_scan), "back.png", "image/png", document_id=DOCUMENT_ID
+    )
+    assert response.status_code == 200, response.text[:300]
+    answer = response.json()
+    page = decoded_page(answer)
+    report = compare(front_capture, page)
+    assert report.ssim >= 0.9 and report.matches, report
+    # the decoded image reaches beyond the A5 box: it is the A4 area, not an A5 crop
+    from rig.antiforgery import layout
+
+    a5 = layout.AREA_A5.front
+    outside = np.concatenate([page[: a5.y].ravel(), page[a5.y1 :].ravel()])
+    assert (outside < 128).any(), "ink outside the A5 box was decoded"
