@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,15 +20,7 @@ from emulators.municipal.config import MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
-
-CertTypeName = Literal[
-    "resident_record",
-    "resident_record_entries",
-    "seal_registration",
-    "tax_certificate",
-    "koseki",
-    "fuhyo",
-]
+from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel
 
 
 @dataclass(frozen=True)
@@ -81,17 +73,7 @@ def lookup(cert_type: str, variant: str | None) -> CertType:
     return found
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class CertificateOptions(_Strict):
-    scope: Literal["household", "members", "self"] | None = None
-    members: list[str] | None = Field(default=None, max_length=20)
-    include_honseki: bool = False
-    include_head_relationship: bool = True
-    include_my_number: bool = False
-    fiscal_year: int | None = Field(default=None, ge=1989, le=2100)
+_Strict = StrictModel
 
 
 class CertificateRequest(_Strict):

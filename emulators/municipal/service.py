@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from emulators.municipal import card_ap
 from emulators.municipal.certificates import (
     CATALOG,
-    CertificateOptions,
     CertificateRequest,
     CertType,
     build_document,
@@ -41,6 +40,7 @@ from emulators.municipal.registry import Registry, age_on, full_name
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
 from rig.protocols.card_ap import CardApInfo
+from rig.protocols.certificates import CertificateOptions
 
 #: A session lives this long on the rig clock after authentication.
 SESSION_TTL = timedelta(minutes=15)

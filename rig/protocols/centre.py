@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel
 
 API_PREFIX = "/v1"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -25,18 +27,8 @@ IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,64}$"
 COMMISSION_PER_COPY_YEN = 123
 NONCE_BYTES = 32
 
-CertTypeName = Literal[
-    "resident_record",
-    "resident_record_entries",
-    "seal_registration",
-    "tax_certificate",
-    "koseki",
-    "fuhyo",
-]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+_Strict = StrictModel
 
 
 class OpenSession(_Strict):
@@ -69,15 +61,6 @@ class CardApAuth(_Strict):
 
 class PinEntry(_Strict):
     pin: str = Field(pattern=r"^[0-9]{4}$")
-
-
-class CertificateOptions(_Strict):
-    scope: Literal["household", "members", "self"] | None = None
-    members: list[str] | None = Field(default=None, max_length=20)
-    include_honseki: bool = False
-    include_head_relationship: bool = True
-    include_my_number: bool = False
-    fiscal_year: int | None = Field(default=None, ge=1989, le=2100)
 
 
 class CertificateRequest(_Strict):

@@ -17,8 +17,9 @@ from emulators.municipal.api import (
     PinRequest,
     ResultReport,
 )
-from emulators.municipal.certificates import CertificateOptions, CertificateRequest
+from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.reasons import RefusalCode
+from rig.protocols.certificates import CertificateOptions
 
 from .conftest import World
 
