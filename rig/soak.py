@@ -142,6 +142,11 @@ class Soak:
         out.kept_yen, out.owed_yen = summary.net_yen, summary.customer_owed_yen
         self._check(out)
         self.outcomes.append(out)
+        # the customer walks away with the paper: drop the sheets' rasters from memory and the
+        # captures from disk, or a week of traffic holds tens of gigabytes
+        world.customer.certificates.clear()
+        world.customer.receipts.clear()
+        world.printer.purge()
         return out
 
     def _pick(self, kind: str) -> tuple[BuiltCard, str, str | None]:
