@@ -5,7 +5,8 @@
   the peer certificate is handed to every handler (`Request.peer_cert`);
 - the TLS handshake runs in the connection's thread (never in the accept loop) so a slow or
   silent client cannot stall other clients; every socket operation has a time-out and a
-  watchdog shuts down any connection older than `connection_deadline` seconds;
+  watchdog shuts down any connection whose current request has run longer than
+  `connection_deadline` seconds (a kept-alive connection is timed per request);
 - bodies larger than `max_body` are refused (413); chunked bodies are decoded with the same limit;
 - every error is an RFC 9457 problem document (`application/problem+json`) with a stable
   `code` member; an unexpected exception in a handler becomes a 500 problem, never a crash.
@@ -260,6 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
+        # the deadline runs per request: a kept-alive connection (the centre's LGWAN client
+        # pools them) must not be cut in the middle of its tenth request for being old
+        self.owner._touch(self.connection)
         response = self.owner._handle(self)
         self._send(response)
         code = None
@@ -443,6 +447,11 @@ class JsonHttpsServer:
                 self._conns.pop(key, None)
             with contextlib.suppress(OSError):
                 tls.close()
+
+    def _touch(self, conn: Any) -> None:
+        with self._conns_lock:
+            if id(conn) in self._conns:
+                self._conns[id(conn)] = (self._conns[id(conn)][0], time.monotonic())
 
     def _server_handler_class(self) -> type[_Handler]:
         if self._server is None or self._handler_class is None:

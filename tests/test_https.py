@@ -397,6 +397,28 @@ def test_trickling_client_hits_the_connection_deadline(
         assert time.monotonic() - started < 6.0
 
 
+def test_kept_alive_connection_outlives_the_deadline_between_requests(
+    server: JsonHttpsServer, tls: TlsMaterial
+) -> None:
+    """The deadline (3 s here) runs per request: a client that keeps one connection busy with
+    requests of 0.8 s each for 5 s is never cut in the middle of one (a pooled LGWAN client
+    once got RemoteProtocolError under load for exactly this)."""
+
+    def slow(request: Any) -> dict[str, Any]:
+        time.sleep(0.8)
+        return {"ok": True}
+
+    server.add_route("GET", "/slow", slow)
+    with _client(server, tls) as client:
+        started = time.monotonic()
+        n = 0
+        while time.monotonic() - started < 5.0:
+            r = client.get("/slow")
+            assert r.status_code == 200, r.text
+            n += 1
+    assert n >= 5
+
+
 def test_stop_with_open_connections_is_prompt(tls: TlsMaterial) -> None:
     srv = JsonHttpsServer(certificate=tls.server(), client_cas=[tls.lgpki_ca], io_timeout=30)
     srv.add_route("GET", "/x", _echo)
