@@ -105,13 +105,21 @@ class JpkiVerifier:
         except (InvalidSignature, ValueError) as exc:
             raise CentreError(CentreCode.SIGNATURE_INVALID) from exc
 
+    def _post_ocsp(self, request: bytes) -> httpx.Response:
+        """POST the request; once more if a pooled connection died under it (the same request,
+        same nonce: OCSP is idempotent). A refused connection or a time-out is not retried:
+        the responder is down or slow, and the kiosk must hear so at once."""
+        headers = {"Content-Type": REQUEST_CONTENT_TYPE}
+        try:
+            return self._http.post(self.ocsp_url, content=request, headers=headers)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            return self._http.post(self.ocsp_url, content=request, headers=headers)
+
     def _check_status(self, cert: x509.Certificate, now: datetime) -> None:
         nonce = new_nonce()
         request = build_request(cert, self.issuer, nonce)
         try:
-            answer = self._http.post(
-                self.ocsp_url, content=request, headers={"Content-Type": REQUEST_CONTENT_TYPE}
-            )
+            answer = self._post_ocsp(request)
         except httpx.HTTPError as exc:
             self._record("unavailable", why=type(exc).__name__)
             self._down(type(exc).__name__)

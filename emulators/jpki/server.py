@@ -33,9 +33,13 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # requests go to the evidence store, not stderr
 
     def _send(self, status: int, body: bytes, content_type: str = RESPONSE_CONTENT_TYPE) -> None:
+        # One answer per connection: a client that pooled the connection could otherwise send
+        # its next request just as the idle time-out closes it (a reset under load).
+        self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -138,7 +142,7 @@ class OcspServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
-        sock.listen(64)
+        sock.listen(256)  # a burst of 200 kiosks' checks must queue, not be refused
         self.port = sock.getsockname()[1]
         with self._lock:
             self._listener = sock
