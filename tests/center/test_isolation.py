@@ -135,6 +135,7 @@ def test_200_concurrent_sessions_3_rounds(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 20 rounds of ~15 s each: beyond the suite's 300 s default
 def test_200_concurrent_sessions_20_rounds(
     crowd: tuple[CentreWorld, CertMint, list[tuple[str, str, Any]]],
 ) -> None:
