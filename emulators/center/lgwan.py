@@ -103,7 +103,7 @@ class MunicipalLink:
         """One call to municipality `code`; a 2xx answer, or a CentreError/MunicipalRefusal."""
         self.check_reachable(code)
         try:
-            answer = self._client(code).request(method, path, json=body)
+            answer = self._request(code, method, path, body)
         except httpx.TimeoutException as exc:
             self._record(code, method, path, error="timeout")
             self._down(code, "timeout")
@@ -136,6 +136,19 @@ class MunicipalLink:
                 municipal_code=document["code"],
             )
         raise MunicipalRefusal(answer.status_code, document, answer.headers.get("Retry-After"))
+
+    def _request(
+        self, code: str, method: str, path: str, body: Mapping[str, Any] | None
+    ) -> httpx.Response:
+        client = self._client(code)
+        try:
+            return client.request(method, path, json=body)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            # a pooled connection that died under the request: a safe method is sent once
+            # more; a POST is not (the municipality may have acted on it)
+            if method not in ("GET", "HEAD", "DELETE"):
+                raise
+            return client.request(method, path, json=body)
 
     def call_json(
         self, code: str, method: str, path: str, body: Mapping[str, Any] | None = None
