@@ -265,10 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
         # pools them) must not be cut in the middle of its tenth request for being old
         self.owner._touch(self.connection)
         response = self.owner._handle(self)
-        self._send(response)
         code = None
         if response.content_type == PROBLEM_CONTENT_TYPE and response.json:
             code = response.json.get("code")
+        # recorded before the answer leaves, so a client never outruns the evidence
         self.owner._record(
             "request",
             method=self.command,
@@ -278,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             peer=_common_name(self.peer_cert),
             ms=round((time.perf_counter() - started) * 1000, 2),
         )
+        self._send(response)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
