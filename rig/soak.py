@@ -319,6 +319,9 @@ def run_soak(
                 serviced_on = when.date()
             else:
                 top_up_hoppers(world, full_levels)
+            # staff keep the paper trays filled (a week prints well over a tray's worth)
+            world.printer.faults.refill()
+            world.printer.receipt_faults.refill()
             out = soak.transaction(n, kind)
             if progress is not None:
                 progress(n, out)
