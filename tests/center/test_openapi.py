@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 
 from emulators.center.notices import MunicipalReport
 from rig.protocols import centre as proto
+from tests.openapi_checks import documented_routes, undeclared_path_parameters
 
 from .conftest import CITY, CentreWorld
 
@@ -33,23 +33,12 @@ def test_it_is_openapi_3_1_with_mutual_tls(spec: dict[str, Any]) -> None:
 
 
 def test_routes_match_the_server(spec: dict[str, Any], shared: CentreWorld) -> None:
-    documented = {
-        (method.upper(), path)
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in ("get", "post", "put", "delete", "patch")
-    }
+    documented = documented_routes(spec)
     assert documented == set(shared.centre.route_table())
 
 
 def test_path_parameters_are_declared(spec: dict[str, Any]) -> None:
-    params = spec["components"]["parameters"]
-    for path, item in spec["paths"].items():
-        declared = {
-            params[p["$ref"].rsplit("/", 1)[1]]["name"] if "$ref" in p else p["name"]
-            for p in item.get("parameters", [])
-        }
-        assert set(re.findall(r"\{(\w+)\}", path)) == declared, path
+    assert undeclared_path_parameters(spec) == []
 
 
 def test_idempotency_key_where_the_server_requires_it(spec: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from emulators.municipal.api import (
 from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.reasons import RefusalCode
 from rig.protocols.certificates import CertificateOptions
+from tests.openapi_checks import documented_routes, undeclared_path_parameters
 
 from .conftest import World
 
@@ -38,24 +38,13 @@ def test_it_is_openapi_3_1(spec: dict[str, Any]) -> None:
 
 
 def test_routes_match_the_server(spec: dict[str, Any], shared_world: World) -> None:
-    documented = {
-        (method.upper(), path)
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in ("get", "post", "put", "delete", "patch")
-    }
+    documented = documented_routes(spec)
     served = set(shared_world.server.route_table())
     assert documented == served
 
 
 def test_path_parameters_are_declared(spec: dict[str, Any]) -> None:
-    params = spec["components"]["parameters"]
-    for path, item in spec["paths"].items():
-        declared = {
-            params[p["$ref"].rsplit("/", 1)[1]]["name"] if "$ref" in p else p["name"]
-            for p in item.get("parameters", [])
-        }
-        assert set(re.findall(r"\{(\w+)\}", path)) == declared, path
+    assert undeclared_path_parameters(spec) == []
 
 
 def test_errors_are_problem_documents(spec: dict[str, Any]) -> None:
