@@ -6,7 +6,10 @@
 - the TLS handshake runs in the connection's thread (never in the accept loop) so a slow or
   silent client cannot stall other clients; every socket operation has a time-out and a
   watchdog shuts down any connection whose current request has run longer than
-  `connection_deadline` seconds (a kept-alive connection is timed per request);
+  `connection_deadline` seconds (a kept-alive connection is timed per request); between
+  requests a kept-alive connection may idle `keepalive_timeout` seconds (75), longer than
+  clients keep idle pooled connections, so the server is never the side that closes one
+  under a client's next request;
 - bodies larger than `max_body` are refused (413); chunked bodies are decoded with the same limit;
 - every error is an RFC 9457 problem document (`application/problem+json`) with a stable
   `code` member; an unexpected exception in a handler becomes a 500 problem, never a crash.
@@ -259,6 +262,23 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
+    def handle_one_request(self) -> None:
+        # Between requests a kept-alive connection waits `keepalive_timeout`, far longer than
+        # any client keeps an idle pooled connection (httpx: 5 s). Were the server to give up
+        # first, a client could send its next request into a closing connection and get a
+        # reset it cannot tell from a lost answer (a POST cannot be resent).
+        try:
+            self.connection.settimeout(self.owner.keepalive_timeout)
+            waiting = self.rfile.peek(1)  # type: ignore[attr-defined]
+        except (TimeoutError, OSError, ValueError):
+            self.close_connection = True
+            return
+        if not waiting:
+            self.close_connection = True
+            return
+        self.connection.settimeout(self.owner.io_timeout)
+        super().handle_one_request()
+
     def _dispatch(self) -> None:
         started = time.perf_counter()
         # the deadline runs per request: a kept-alive connection (the centre's LGWAN client
@@ -279,6 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
             ms=round((time.perf_counter() - started) * 1000, 2),
         )
         self._send(response)
+        self.owner._idle(self.connection)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
@@ -310,6 +331,7 @@ class JsonHttpsServer:
         max_body: int = DEFAULT_MAX_BODY,
         io_timeout: float = 10.0,
         connection_deadline: float = 60.0,
+        keepalive_timeout: float = 75.0,
         name: str = "https",
         evidence: EvidenceStore | None = None,
     ):
@@ -319,6 +341,7 @@ class JsonHttpsServer:
         self.max_body = max_body
         self.io_timeout = io_timeout
         self.connection_deadline = connection_deadline
+        self.keepalive_timeout = keepalive_timeout
         self.name = name
         self.evidence = evidence
         self._server: _Server | None = None
@@ -326,7 +349,7 @@ class JsonHttpsServer:
         self._thread: threading.Thread | None = None
         self._watchdog: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._conns: dict[int, tuple[socket.socket, float]] = {}
+        self._conns: dict[int, tuple[socket.socket, float | None]] = {}
         self._conns_lock = threading.Lock()
 
     # -- routes ------------------------------------------------------------------------
@@ -408,7 +431,11 @@ class JsonHttpsServer:
         while not self._stopping.wait(0.25):
             now = time.monotonic()
             with self._conns_lock:
-                late = [s for s, t0 in self._conns.values() if now - t0 > self.connection_deadline]
+                late = [
+                    s
+                    for s, t0 in self._conns.values()
+                    if t0 is not None and now - t0 > self.connection_deadline
+                ]
             for sock in late:
                 _hard_shutdown(sock)
 
@@ -453,6 +480,12 @@ class JsonHttpsServer:
         with self._conns_lock:
             if id(conn) in self._conns:
                 self._conns[id(conn)] = (self._conns[id(conn)][0], time.monotonic())
+
+    def _idle(self, conn: Any) -> None:
+        # an idle kept-alive connection is bounded by keepalive_timeout, not the watchdog
+        with self._conns_lock:
+            if id(conn) in self._conns:
+                self._conns[id(conn)] = (self._conns[id(conn)][0], None)
 
     def _server_handler_class(self) -> type[_Handler]:
         if self._server is None or self._handler_class is None:

@@ -419,6 +419,50 @@ def test_kept_alive_connection_outlives_the_deadline_between_requests(
     assert n >= 5
 
 
+def _raw_tls(server: JsonHttpsServer, tls: TlsMaterial) -> ssl.SSLSocket:
+    ctx = client_ssl_context(tls.lgpki_client(), tls.server_ca)
+    host, port = server.url.removeprefix("https://").split(":")
+    return ctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
+
+
+def _get_on(sock: ssl.SSLSocket, path: str) -> bytes:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: rig\r\n\r\n".encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return got
+        got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
+def test_idle_kept_alive_connection_is_not_closed_under_the_client(
+    server: JsonHttpsServer, tls: TlsMaterial
+) -> None:
+    """Idle longer than the read time-out (1 s) and the request deadline (3 s), the same
+    connection still carries the next request: the server never closes an idle pooled
+    connection while a client may be sending on it (a POST lost that way cannot be resent)."""
+    server.keepalive_timeout = 30.0
+    with _raw_tls(server, tls) as sock:
+        assert _get_on(sock, "/items/1").startswith(b"HTTP/1.1 200")
+        time.sleep(4.0)
+        assert _get_on(sock, "/items/2").startswith(b"HTTP/1.1 200")
+
+
+def test_idle_connection_closes_after_the_keepalive_timeout(
+    server: JsonHttpsServer, tls: TlsMaterial
+) -> None:
+    server.keepalive_timeout = 0.5
+    with _raw_tls(server, tls) as sock:
+        assert _get_on(sock, "/items/1").startswith(b"HTTP/1.1 200")
+        sock.settimeout(5.0)
+        assert sock.recv(1) == b""  # the server closed it: EOF, not a hang
+
+
 def test_stop_with_open_connections_is_prompt(tls: TlsMaterial) -> None:
     srv = JsonHttpsServer(certificate=tls.server(), client_cas=[tls.lgpki_ca], io_timeout=30)
     srv.add_route("GET", "/x", _echo)

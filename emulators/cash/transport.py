@@ -78,9 +78,13 @@ class _Served:
             if self._thread.is_alive():  # pragma: no cover - would be a bug in the loop
                 raise TransportError(f"{self.link.name} serving thread did not stop")
             self._thread = None
+        # -1 marks a closed descriptor: a second stop() must not close a number the
+        # process has since handed to another file (a sqlite database, a socket)
         for fd in (self._stop_r, self._stop_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._stop_r = self._stop_w = -1
         self._close()
 
     def _close(self) -> None:
@@ -162,8 +166,10 @@ class PtyPort(_Served):
 
     def _close(self) -> None:
         for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = -1
         if self._symlink is not None:
             self._symlink.unlink(missing_ok=True)
 
