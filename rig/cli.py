@@ -56,6 +56,10 @@ def run(
     workers: Annotated[
         int, typer.Option(help="pytest-xdist workers (0: everything in this process)")
     ] = 0,
+    keyword: Annotated[
+        str | None,
+        typer.Option("--keyword", "-k", help="only the plan's scenarios matching (pytest -k)"),
+    ] = None,
 ) -> None:
     """Run a test plan and write the conformance report; exit 1 on any unexpected failure."""
     from rig.config import TopologyError
@@ -64,8 +68,9 @@ def run(
 
     try:
         outcome = run_plan(
-            plan, topology, report_dir, expected_failures=expected_failures, workers=workers
-        )
+            plan, topology, report_dir, expected_failures=expected_failures, workers=workers,
+            extra_args=["-k", keyword] if keyword else None,
+        )  # fmt: skip
     except (PlanError, TopologyError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -140,6 +145,42 @@ def serve(
             start=begin,
         )
     except (TopologyError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
+
+
+@app.command("municipal-server")
+def municipal_server(
+    port: Annotated[int, typer.Option(help="HTTPS port on 127.0.0.1")] = 8443,
+    work_dir: Annotated[Path, typer.Option(help="state, TLS files, test data and topology")] = Path(
+        "build/municipal-server"
+    ),
+    seed: Annotated[str, typer.Option(help="registry and key seed")] = "konbini-municipal",
+    start: Annotated[
+        str | None,
+        typer.Option(help="its clock's start, ISO 8601 with offset (default: a weekday 9:00)"),
+    ] = None,
+) -> None:
+    """Run the emulated issuance server stand-alone, as an external one to test with
+    `rig run --plan municipal-server --topology WORK_DIR/topology.yaml`."""
+    import signal
+    import threading
+    from datetime import datetime
+
+    from rig.municipal_standalone import run_standalone
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        begin = datetime.fromisoformat(start) if start else None
+        if begin is not None and begin.tzinfo is None:
+            raise ValueError("--start needs a UTC offset, e.g. 2026-11-24T10:00:00+09:00")
+        code = run_standalone(
+            work_dir, port=port, seed=seed, start=begin, out=console.print, stop=stop
+        )
+    except (OSError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     raise typer.Exit(code)

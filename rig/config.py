@@ -55,12 +55,17 @@ class TlsClient(BaseModel):
 
 
 class MunicipalParty(_Party):
-    """Emulated municipalities by code, or one external issuance server."""
+    """Emulated municipalities by code, or one external issuance server.
+
+    External: `url` is the API base the `/municipalities/{code}/...` paths hang from,
+    `tls` what the rig's centre presents and trusts on LGWAN, `test_data` the server's test
+    residents and cards (rig/municipal_test_data.py, docs/municipal-server-testing.md).
+    """
 
     municipalities: list[str] = Field(default_factory=lambda: ["991015", "993026", "993034"])
     url: str | None = None
-    municipality_code: str | None = None
     tls: TlsClient | None = None
+    test_data: Path | None = None
 
     @field_validator("municipalities")
     @classmethod
@@ -73,7 +78,9 @@ class MunicipalParty(_Party):
     @model_validator(mode="after")
     def _external_needs_address(self) -> MunicipalParty:
         if self.mode is Mode.EXTERNAL:
-            missing = [k for k in ("url", "municipality_code", "tls") if not getattr(self, k)]
+            if self.url is not None and not self.url.startswith("https://"):
+                raise ValueError(f"url {self.url!r}: LGWAN calls are HTTPS only")
+            missing = [k for k in ("url", "tls", "test_data") if not getattr(self, k)]
             if missing:
                 raise ValueError(f"an external issuance server needs {', '.join(missing)}")
         return self
@@ -159,9 +166,29 @@ def parse_topology(data: Any, source: str = "<topology>", base: Path | None = No
         topology = Topology.model_validate(data)
     except ValidationError as exc:
         raise TopologyError(_format(exc, source)) from exc
-    if topology.incidents is not None and base is not None and not topology.incidents.is_absolute():
-        topology = topology.model_copy(update={"incidents": base / topology.incidents})
+    if base is not None:
+        topology = _relative_to(topology, base)
     return topology
+
+
+def _resolve(path: Path | None, base: Path) -> Path | None:
+    return path if path is None or path.is_absolute() else base / path
+
+
+def _relative_to(topology: Topology, base: Path) -> Topology:
+    """Paths in a topology file are relative to the file's folder."""
+    municipal = topology.municipal
+    if municipal.tls is not None:
+        tls = TlsClient(
+            ca_bundle=base / municipal.tls.ca_bundle,
+            client_cert=base / municipal.tls.client_cert,
+            client_key=base / municipal.tls.client_key,
+        )
+        municipal = municipal.model_copy(update={"tls": tls})
+    municipal = municipal.model_copy(update={"test_data": _resolve(municipal.test_data, base)})
+    return topology.model_copy(
+        update={"incidents": _resolve(topology.incidents, base), "municipal": municipal}
+    )
 
 
 def load_topology(path: Path | str | None = None) -> Topology:

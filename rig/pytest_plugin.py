@@ -2,7 +2,10 @@
 
 Options: `--rig-topology`, `--rig-plan`, `--rig-results`, `--rig-evidence-dir`.
 Markers: `requirement("ID", ...)` (what a scenario verifies, checked against the catalogue at
-collection), `smoke`, `municipal_server`.
+collection), `smoke`, `municipal_server`, `emulated_municipal` (looks into the emulated issuance
+server: skipped as not applicable when the topology's issuance server is external).
+A scenario that asks an external server's test data for a resident or card it does not name
+(`rig.municipal_test_data.NotInTestData`) is reported skipped, "not run: no test data".
 Fixtures: `rig_clock`, `evidence` (per-test folder, attached to allure when it runs),
 `topology`, `reader_stack`, `card_slot`.
 """
@@ -62,6 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "municipal_server: drives a municipal issuance server as the centre would"
     )
+    config.addinivalue_line(
+        "markers",
+        "emulated_municipal: needs the emulated issuance server (its registry or its clock)",
+    )
     plan_name = config.getoption("--rig-plan")
     plan: Plan | None = None
     if plan_name:
@@ -111,6 +118,7 @@ def pytest_collection_modifyitems(
                     problems.append(f"{item.nodeid}: {exc}")
         if problems:
             raise pytest.UsageError("scenario requirement markers:\n  " + "\n  ".join(problems))
+    _not_applicable(config, items)
     plan = config.stash[PLAN_KEY]
     if plan is None:
         return
@@ -123,6 +131,44 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
     items[:] = selected
+
+
+def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from rig.config import Mode, TopologyError, load_topology
+
+    path = config.getoption("--rig-topology")
+    if not path:
+        return
+    try:
+        topology = load_topology(path)
+    except TopologyError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if topology.municipal.mode is not Mode.EXTERNAL:
+        return
+    reason = (
+        f"not applicable to topology {topology.name}: looks into the emulated issuance "
+        "server (its registry or its clock), which an external server does not expose"
+    )
+    for item in items:
+        if item.get_closest_marker("emulated_municipal") is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    from rig.municipal_test_data import NotInTestData
+
+    if call.excinfo is not None and call.excinfo.errisinstance(NotInTestData):
+        # the device under test did not provide the data: nothing was judged
+        _, line, _ = item.location
+        report.outcome = "skipped"
+        report.longrepr = (
+            str(item.path),
+            (line or 0) + 1,
+            f"Skipped: not run, no test data: {call.excinfo.value}",
+        )
 
 
 class RunResults:

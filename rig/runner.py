@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reports.builder import FAILED, build_report, now_stamp
-from rig.config import TopologyError, load_topology
+from rig.config import Mode, Topology, TopologyError, load_topology
+from rig.municipal_test_data import MunicipalDataError, load_test_data
 from rig.plans import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,14 +112,12 @@ def run_plan(
     console = console or Console()
     plan = load_plan(plan_name)  # fail fast with a clear message
     topology = load_topology(topology_path)
-    if topology.external_parties():
-        # each scenario builds its own world on fresh ports; an external device needs a
-        # long-lived world on fixed ports (docs/harness.md)
-        raise TopologyError(
-            f"{topology.name}: rig run executes plans against emulated parties only; "
-            f"external {', '.join(topology.external_parties())}: use `rig serve` for a live "
-            "session (docs/harness.md)"
-        )
+    check_runnable(plan.name, topology)
+    if topology.municipal.mode is Mode.EXTERNAL and workers:
+        # an external server's statistics and PIN counters are shared by every scenario:
+        # one at a time, so each scenario's counts are its own
+        console.print("external issuance server: scenarios run one at a time (--workers ignored)")
+        workers = 0
     report_dir.mkdir(parents=True, exist_ok=True)
     results = report_dir / "results.json"
     args = [
@@ -163,6 +162,29 @@ def run_plan(
         f"{failed} failed ({new_failures} new); report: {report_dir / 'index.html'}"
     )
     return RunOutcome(exit_code, report_dir, summary)
+
+
+def check_runnable(plan_name: str, topology: Topology) -> None:
+    """Refuse, with the way forward, a plan this topology cannot run (docs/harness.md)."""
+    unsupported = [p for p in topology.external_parties() if p != "municipal"]
+    if unsupported:
+        # each scenario builds its own world on fresh ports; an external kiosk needs a
+        # long-lived world on fixed ports
+        raise TopologyError(
+            f"{topology.name}: rig run cannot yet drive an external "
+            f"{', '.join(unsupported)}; use `rig serve` for a live session (docs/harness.md)"
+        )
+    if topology.municipal.mode is Mode.EXTERNAL:
+        if plan_name != "municipal-server":
+            raise TopologyError(
+                f"{topology.name}: the issuance server is external; only the municipal-server "
+                f"plan drives one (not {plan_name!r}): --plan municipal-server"
+            )
+        assert topology.municipal.test_data is not None  # validated with the topology
+        try:
+            load_test_data(topology.municipal.test_data)  # fail fast, naming every problem
+        except MunicipalDataError as exc:
+            raise TopologyError(str(exc)) from exc
 
 
 def build_allure_html(report_dir: Path, console: Console) -> None:

@@ -30,10 +30,12 @@ from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderId
 from emulators.municipal import MunicipalServer
 from emulators.printer import VirtualPrinter
 from rig.clock import RigClock
+from rig.config import Mode, MunicipalParty, Topology
 from rig.evidence import EvidenceStore
+from rig.municipal_test_data import MunicipalTestData, load_test_data
 from rig.pcsc import VirtualCardSlot
 from rig.pki.jpki import JpkiAuthority
-from rig.pki.tls import TlsMaterial
+from rig.pki.tls import CertPair, TlsMaterial
 from rig.protocols.card_ap import CardApInfo
 from rig.verification import VerificationSite
 
@@ -61,6 +63,8 @@ class WorldOptions:
     #: the centre's processing stage: "full" anti-forgery marks, or "layout" only (faster)
     marks: str = "full"
     ocsp_slow_seconds: float = 3.0
+    #: the run's topology; an external municipal issuance server replaces the emulated one
+    topology: Topology | None = None
 
 
 @dataclass
@@ -70,7 +74,7 @@ class World:
     options: WorldOptions
     tls: TlsMaterial
     authority: JpkiAuthority
-    municipal: MunicipalServer
+    municipal_server: MunicipalServer | None
     ocsp: OcspServer
     ocsp_faults: OcspFaultPlan
     centre: IssuanceCentre
@@ -85,6 +89,8 @@ class World:
     the_customer: Customer | None = None
     #: municipality code → its API base URL on the municipal server
     municipal_urls: dict[str, str] = field(default_factory=dict)
+    #: an external issuance server's test residents and cards (None: the emulated server)
+    test_data: MunicipalTestData | None = None
 
     @classmethod
     def build(
@@ -103,13 +109,30 @@ class World:
         tls = tls or TlsMaterial(folder / "tls", opts.seed)
         authority = authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed)
         started: list[Any] = []
+        external = opts.topology.municipal if opts.topology is not None else None
+        if external is not None and external.mode is not Mode.EXTERNAL:
+            external = None
+        test_data: MunicipalTestData | None = None
         try:
-            municipal = MunicipalServer(
-                clock, evidence, folder / "municipal", None, tls,
-                seed=opts.seed, cache_dir=opts.registry_cache,
-            )  # fmt: skip
-            municipal_urls = municipal.start()
-            started.append(municipal)
+            municipal: MunicipalServer | None = None
+            if external is None:
+                municipal = MunicipalServer(
+                    clock, evidence, folder / "municipal", None, tls,
+                    seed=opts.seed, cache_dir=opts.registry_cache,
+                )  # fmt: skip
+                municipal_urls = municipal.start()
+                started.append(municipal)
+            else:
+                assert external.url and external.tls and external.test_data  # validated
+                test_data = load_test_data(external.test_data)
+                base = external.url.rstrip("/")
+                municipal_urls = {"base": base}
+                municipal_urls.update({c: f"{base}/municipalities/{c}" for c in test_data.codes})
+                opts.centre_overrides = {
+                    "municipal_client": CertPair(external.tls.client_cert, external.tls.client_key),
+                    "municipal_ca": external.tls.ca_bundle,
+                    **opts.centre_overrides,
+                }
             ocsp_faults = OcspFaultPlan(slow_seconds=opts.ocsp_slow_seconds)
             responder = OcspResponder(
                 clock,
@@ -150,6 +173,7 @@ class World:
                 printer, cash, slot, verification, urls,
             )  # fmt: skip
             world.municipal_urls = municipal_endpoints
+            world.test_data = test_data
             if opts.with_kiosk:
                 if slot is None:
                     raise ValueError("the reference kiosk needs a card slot")
@@ -160,6 +184,16 @@ class World:
                 party.stop()
             raise
         return world
+
+    @property
+    def municipal(self) -> MunicipalServer:
+        """The emulated municipal issuance server (absent when the server is external)."""
+        if self.municipal_server is None:
+            raise RuntimeError(
+                "the municipal issuance server is external in this topology: this scenario "
+                "looks into the emulated one (mark it emulated_municipal)"
+            )
+        return self.municipal_server
 
     @property
     def kiosk(self) -> Any:
@@ -211,7 +245,15 @@ class World:
 
     # -- residents and their cards ---------------------------------------------------------
     def resident(self, code: str = CITY, trait: str = "eligible", index: int = 0) -> str:
+        if self.test_data is not None:
+            return self.test_data.resident(code, trait, index)
         return self.municipal.registry.find_resident(code, trait=trait, index=index)
+
+    def residents(self, code: str, trait: str) -> list[str]:
+        """Every resident of `trait` (for an external server: those its test data names)."""
+        if self.test_data is not None:
+            return self.test_data.residents(code, trait)
+        return self.municipal.registry.find_residents(code, trait)
 
     def issue_card(
         self,
@@ -221,7 +263,13 @@ class World:
         code: str = CITY,
         card_ap_pin: str = CARD_AP_PIN,
     ) -> BuiltCard:
-        """Build a card of `profile` and register it for `resident_id` (both methods)."""
+        """Build a card of `profile` and register it for `resident_id` (both methods).
+
+        With an external issuance server nothing can be registered there: the card carries
+        the JPKI serial and the card-AP identity its test data names for the resident.
+        """
+        if self.test_data is not None:
+            return self._issue_test_card(profile, resident_id, code)
         spec = load_profile(profile)
         info: CardApInfo | None = None
         if spec.card_ap is not None and resident_id is not None:
@@ -249,10 +297,74 @@ class World:
             card.pins["card_ap_pin"] = card_ap_pin
         return card
 
+    # -- the LGWAN side, as the centre presents itself to the issuance server --------------
+    def lgwan_client_cert(self) -> CertPair:
+        """The certificate the centre presents to the issuance server (LGPKI-style)."""
+        external = self._external_municipal()
+        if external is not None and external.tls is not None:
+            return CertPair(external.tls.client_cert, external.tls.client_key)
+        return self.tls.lgpki_client("issuance-centre")
+
+    def lgwan_ca(self) -> Path:
+        """The CA bundle the centre trusts for the issuance server's certificate."""
+        external = self._external_municipal()
+        if external is not None and external.tls is not None:
+            return external.tls.ca_bundle
+        return self.tls.server_ca
+
+    def _external_municipal(self) -> MunicipalParty | None:
+        topology = self.options.topology
+        if topology is None or topology.municipal.mode is not Mode.EXTERNAL:
+            return None
+        return topology.municipal
+
+    def registered_serial(self, code: str, resident_id: str) -> int:
+        """A JPKI authentication-certificate serial the issuance server maps to the resident
+        (for scenarios that speak LGWAN themselves, without a card)."""
+        if self.test_data is not None:
+            return self.test_data.municipality(code).jpki_serial(resident_id)
+        serial = int.from_bytes(resident_id.encode()[-7:], "big") | (1 << 62)
+        self.municipal.registry.register_jpki_user(serial, resident_id)
+        return serial
+
+    def _issue_test_card(self, profile: str, resident_id: str | None, code: str) -> BuiltCard:
+        assert self.test_data is not None
+        spec = load_profile(profile)
+        base = holder_spec(spec).holder()
+        info: CardApInfo | None = None
+        key: bytes | None = None
+        pin: str | None = None
+        serial = 0
+        if resident_id is not None:
+            municipality = self.test_data.municipality(code)
+            if spec.card_ap is not None:
+                user = municipality.card_ap_user(resident_id)
+                info = CardApInfo(code, user.user_id, user.key_version, user.card_kind)
+                key, pin = bytes.fromhex(user.key), user.pin
+            if spec.jpki is not None:
+                serial = municipality.jpki_serial(resident_id)
+        holder = replace(
+            base,
+            holder_id=f"{base.holder_id}@{resident_id}" if resident_id else base.holder_id,
+            key_id=base.holder_id,
+            auth_serial=serial,
+        )
+        card = build_card(
+            profile, self.authority, seed=self.options.seed, evidence=self.evidence,
+            holder=holder, card_ap_info=info, card_ap_key=key,
+        )  # fmt: skip
+        if card.credentials is not None and resident_id is not None:
+            self.centre.register_jpki_holder(card.credentials.auth_serial, code)
+        if pin is not None:
+            card.pins["card_ap_pin"] = pin
+        return card
+
     def stop(self) -> None:
         if self.robot_client is not None:
             self.robot_client.close()
-        parties: list[Any] = [self.printer, self.centre, self.ocsp, self.municipal]
+        parties: list[Any] = [self.printer, self.centre, self.ocsp]
+        if self.municipal_server is not None:
+            parties.append(self.municipal_server)
         if self.verification is not None:
             parties.append(self.verification)
         stops = [p.stop for p in parties] + [self.cash.close]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from rig.clock import RigClock
+from rig.config import Topology
 from rig.evidence import EvidenceStore
 from rig.pcsc import VirtualCardSlot
 from rig.pki.jpki import JpkiAuthority
@@ -66,10 +67,13 @@ def world(
     scenario_pki: JpkiAuthority,
     scenario_tls: TlsMaterial,
     registry_cache: Path,
+    topology: Topology,
     request: pytest.FixtureRequest,
 ) -> Iterator[World]:
     """Every party, the reference kiosk as the device under test."""
-    options = _options(request, seed=SCENARIO_SEED, registry_cache=registry_cache)
+    options = _options(
+        request, seed=SCENARIO_SEED, registry_cache=registry_cache, topology=topology
+    )
     w = World.build(
         tmp_path, rig_clock, evidence, slot=card_slot, authority=scenario_pki,
         tls=scenario_tls, options=options,
@@ -88,10 +92,14 @@ def backend(
     scenario_pki: JpkiAuthority,
     scenario_tls: TlsMaterial,
     registry_cache: Path,
+    topology: Topology,
     request: pytest.FixtureRequest,
 ) -> Iterator[World]:
     """Every party but the kiosk: the scenario plays the kiosk (and the card) itself."""
-    options = _options(request, seed=SCENARIO_SEED, registry_cache=registry_cache, with_kiosk=False)
+    options = _options(
+        request, seed=SCENARIO_SEED, registry_cache=registry_cache, with_kiosk=False,
+        topology=topology,
+    )  # fmt: skip
     w = World.build(
         tmp_path, rig_clock, evidence, slot=None, authority=scenario_pki, tls=scenario_tls,
         options=options,

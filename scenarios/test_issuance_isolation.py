@@ -16,13 +16,11 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
-from emulators.card import BuiltCard, build_card
-from rig.pki.jpki import Holder
+from emulators.card import BuiltCard
 from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
@@ -70,22 +68,9 @@ def kiosks() -> Iterator[list[KioskSide]]:
         kiosk.close()
 
 
-def jpki_card(world: World, resident_id: str, code: str, n: int) -> BuiltCard:
-    """A My Number card with a certificate of its own.
-
-    `World.issue_card` gives every card of a profile the same JPKI certificate (one holder per
-    profile), so the last card registered would win; concurrent applicants need their own.
-    The holder ids are fixed so the JPKI keys come from the scenario PKI cache after one run.
-    """
-    holder = Holder(f"iso-applicant-{n}", "試験 申請者", "さくら県みなと市", date(1980, 4, 1))
-    card = build_card(
-        "mynumber-valid", world.authority, seed=world.options.seed, evidence=world.evidence,
-        holder=holder,
-    )  # fmt: skip
-    assert card.credentials is not None
-    world.municipal.registry.register_jpki_user(card.credentials.auth_serial, resident_id)
-    world.centre.register_jpki_holder(card.credentials.auth_serial, code)
-    return card
+def jpki_card(world: World, resident_id: str, code: str) -> BuiltCard:
+    """A My Number card with the resident's own certificate (one serial per resident)."""
+    return world.issue_card("mynumber-valid", resident_id, code=code)
 
 
 def applicant(
@@ -101,7 +86,7 @@ def applicant(
 ) -> Applicant:
     rid = world.resident(code, trait, index=index)
     if method == "jpki":
-        card = jpki_card(world, rid, code, n)
+        card = jpki_card(world, rid, code)
     else:
         card = world.issue_card("juki-card-ap", rid, code=code)
     kiosk = KioskSide.connect(world, f"kiosk-{n:04d}", store_id=f"store-{n:04d}")
@@ -189,8 +174,11 @@ def test_many_kiosks_at_once_each_get_their_own(backend: World, kiosks: list[Kio
     people = [applicant(backend, kiosks, n + 1, *case, log_in=False) for n, case in enumerate(plan)]
     with ThreadPoolExecutor(len(people)) as pool:  # the kiosks' customers arrive together
         list(pool.map(Applicant.login, people))
-    households = {backend.municipal.registry.resident(p.resident_id).household_id for p in people}
-    assert len(households) == len(people), "the case needs one household per applicant"
+    if backend.test_data is None:  # an external server's test data vouches for this itself
+        households = {
+            backend.municipal.registry.resident(p.resident_id).household_id for p in people
+        }
+        assert len(households) == len(people), "the case needs one household per applicant"
     run_together(people)
     everyone = set().union(*(p.names for p in people))
     for person in people:

@@ -26,7 +26,12 @@ from rig.protocols.centre import CertTypeName
 from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide, resident_ids_in
 
-pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]
+# the issuance server's hours are judged on its clock: only the emulated one runs on the rig's
+pytestmark = [
+    pytest.mark.municipal_server,
+    pytest.mark.emulated_municipal,
+    pytest.mark.world(marks="layout"),
+]
 
 
 def at(text: str) -> datetime:

@@ -34,7 +34,7 @@ SERIAL = "c0ffee"
 def _client_of(world: World, kind: str) -> CertPair | None:
     tls = world.tls
     if kind == "lgpki":
-        return tls.lgpki_client()
+        return world.lgwan_client_cert()
     if kind == "kiosk_ca":
         return tls.kiosk_client("kiosk-0001")
     if kind == "self_signed":
@@ -58,7 +58,7 @@ def _client_of(world: World, kind: str) -> CertPair | None:
 def test_only_the_centres_certificate_is_served(backend: World, kind: str) -> None:
     for code, url in backend.municipal_urls.items():
         with https_client(
-            url, client=_client_of(backend, kind), server_ca=backend.tls.server_ca, timeout=5
+            url, client=_client_of(backend, kind), server_ca=backend.lgwan_ca(), timeout=5
         ) as client:
             if kind == "lgpki":
                 answer = client.get("/statistics")
@@ -76,15 +76,15 @@ def test_only_the_centres_certificate_is_served(backend: World, kind: str) -> No
 def lgwan(backend: World) -> Iterator[httpx.Client]:
     with https_client(
         backend.endpoints["municipal_base_url"],
-        client=backend.tls.lgpki_client(),
-        server_ca=backend.tls.server_ca,
+        client=backend.lgwan_client_cert(),
+        server_ca=backend.lgwan_ca(),
     ) as client:
         yield client
 
 
 def open_session(world: World, lgwan: httpx.Client, code: str = CITY) -> str:
-    world.municipal.registry.register_jpki_user(int(SERIAL, 16), world.resident(code))
-    opened = lgwan.post(f"/municipalities/{code}/auth/jpki", json={"cert_serial": SERIAL})
+    serial = world.registered_serial(code, world.resident(code))
+    opened = lgwan.post(f"/municipalities/{code}/auth/jpki", json={"cert_serial": f"{serial:x}"})
     assert opened.status_code == 201, opened.text
     sid: str = opened.json()["session_id"]
     return sid
@@ -223,7 +223,7 @@ def _raw_exchange(world: World, request: bytes) -> tuple[int, dict[str, Any]]:
     """Send raw bytes over TLS with the LGPKI certificate; the status and the JSON body."""
     url = urlsplit(world.endpoints["municipal_base_url"])
     assert url.hostname is not None and url.port is not None
-    ctx: ssl.SSLContext = client_ssl_context(world.tls.lgpki_client(), world.tls.server_ca)
+    ctx: ssl.SSLContext = client_ssl_context(world.lgwan_client_cert(), world.lgwan_ca())
     with (
         socket.create_connection((url.hostname, url.port), timeout=5) as raw,
         ctx.wrap_socket(raw, server_hostname=url.hostname) as tls,

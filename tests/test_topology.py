@@ -30,7 +30,7 @@ def test_shipped_examples_load(file: str, external: list[str]) -> None:
     ("text", "messages"),
     [
         ("name: x\nkiosk: {mode: external}\n", ["kiosk", "robot_url is required"]),
-        ("name: x\nmunicipal: {mode: external}\n", ["needs url, municipality_code, tls"]),
+        ("name: x\nmunicipal: {mode: external}\n", ["needs url, tls, test_data"]),
         ("name: x\nprinter: {mode: external}\n", ["printer.mode"]),
         ("name: x\nmunicipal: {municipalities: ['12ab']}\n", ["not 6 digits"]),
         ("name: x\nclock: {start: '2026-11-24T10:00:00'}\n", ["needs a UTC offset"]),

@@ -232,9 +232,14 @@ def build_card(
     holder: Holder | None = None,
     my_number: str | None = None,
     card_ap_info: CardApInfo | None = None,
+    card_ap_key: bytes | None = None,
     path: Path = PROFILES_FILE,
 ) -> BuiltCard:
-    """Build the virtual card of profile `name`; `seed` derives the card-AP master keys."""
+    """Build the virtual card of profile `name`; `seed` derives the card-AP master keys.
+
+    `card_ap_key` gives the card-AP key outright (a test card an external issuance server
+    registered) instead of deriving it from the seed's master key.
+    """
     profile = load_profile(name, path)
     spec = holder_spec(profile, path)
     person = holder or spec.holder()
@@ -309,8 +314,10 @@ def build_card(
             card_kind="JUKI" if profile.form is Form.JUKI_CARD else "MYNA",
         )
     if info is not None:
-        master = world_master_key(seed, info.municipality_code)
-        apps.append(CardApApplication.build(info, derive_card_key(master, info)))
+        key = card_ap_key
+        if key is None:
+            key = derive_card_key(world_master_key(seed, info.municipality_code), info)
+        apps.append(CardApApplication.build(info, key))
 
     atr = bytes.fromhex(profile.atr) if profile.atr else ATR_JPKI
     if profile.jpki is None and profile.atr is None:

@@ -36,7 +36,7 @@ from rig.calendar import CentreHours, IncidentSchedule
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
 from rig.https import JsonHttpsServer
-from rig.pki.tls import TlsMaterial
+from rig.pki.tls import CertPair, TlsMaterial
 from rig.protocols.centre import API_PREFIX
 
 Marks = Literal["layout", "full"]
@@ -71,7 +71,11 @@ class IssuanceCentre:
         ocsp_timeout: float = 10.0,
         municipal_timeout: float = 30.0,
         hours: CentreHours | None = None,
+        municipal_client: CertPair | None = None,
+        municipal_ca: Path | None = None,
     ):
+        """`municipal_client` / `municipal_ca`: the certificate the centre presents on LGWAN and
+        the CA it trusts there, for an external issuance server (default: the rig's own)."""
         self.clock = clock
         self.evidence = evidence
         self.state_dir = Path(state_dir)
@@ -89,8 +93,8 @@ class IssuanceCentre:
         monitor = FaultMonitor(self.notices, evidence)
         self.link = MunicipalLink(
             municipal_endpoints,
-            tls_material.lgpki_client("issuance-centre"),
-            tls_material.server_ca,
+            municipal_client or tls_material.lgpki_client("issuance-centre"),
+            municipal_ca or tls_material.server_ca,
             clock.now,
             self.incidents,
             timeout=municipal_timeout,

@@ -59,6 +59,8 @@ TRAITS: dict[str, str] = {
     "honseki_elsewhere_pending": "本籍 in another rig municipality, registration not yet available",
     "honseki_elsewhere_unregistered": "本籍 in another rig municipality, not registered",
     "honseki_outside_rig": "本籍 in a municipality the rig does not emulate",
+    "every_type": "an eligible resident who can get every type the municipality offers "
+    "(registered seal, tax record, 戸籍 held here)",
 }
 
 
@@ -315,6 +317,13 @@ class Registry:
                 eligible(p) and elsewhere(p) and p.id not in regs
             ),
             "honseki_outside_rig": lambda p: eligible(p) and p.honseki_code is None,
+            "every_type": lambda p: (
+                eligible(p)
+                and any(x.cancelled_on is None for x in seals.get(p.id, []))
+                and p.id in taxed
+                and p.honseki_code == municipality
+                and p.koseki_id is not None
+            ),
         }
 
         def of_size(n: int) -> Callable[[Person], bool]:

@@ -79,6 +79,9 @@ class Holder:
     #: (cached) keys spares a pure-Python prime search per card, while every card still gets
     #: its own certificates and serials. Real JPKI keys are per card.
     key_id: str = ""
+    #: the authentication certificate's serial, when a party outside the rig fixed it (an
+    #: external issuance server registers serials before the rig issues the cards); 0 = derived
+    auth_serial: int = 0
 
 
 @dataclass(frozen=True)
@@ -320,7 +323,7 @@ class JpkiAuthority:
 
         auth_key = self._keys.get(f"user\x00{key_tag}\x00auth")
         sign_key = self._keys.get(f"user\x00{key_tag}\x00sign")
-        auth_serial = self._serial("auth", tag)
+        auth_serial = holder.auth_serial or self._serial("auth", tag)
         sign_serial = self._serial("sign", tag)
         auth_cert = self._user_cert(
             auth_key, auth_serial, not_before, not_after, signature=False, holder=holder, tag=tag

@@ -1,0 +1,223 @@
+"""The municipal-server plan against an issuance server outside the rig's process.
+
+The emulated server runs stand-alone (`rig municipal-server`, a separate process on a fixed
+port with its own clock) and hands over its test data, TLS files and a topology; `rig run`
+then drives it over the network as it would a municipality's server. Also: the test-data
+file format and the refusals of `rig run` for what it cannot drive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rig.config import TopologyError, load_topology
+from rig.municipal_test_data import (
+    MunicipalDataError,
+    MunicipalTestData,
+    NotInTestData,
+    load_test_data,
+)
+from rig.runner import check_runnable
+
+ROOT = Path(__file__).resolve().parents[1]
+RIG = [str(Path(sys.executable).parent / "rig")]
+#: one scenario per kind of check that applies to an external server, and one that does not
+SELECTION = (
+    "test_every_type_is_issued_to_the_applicant and resident_record-jpki"
+    " or test_every_type_is_issued_to_the_applicant and resident_record-card_ap"
+    " or test_only_the_centres_certificate_is_served"
+    " or test_refused_at_authentication"
+    " or test_a_wrong_pin_is_refused_and_may_be_tried_again"
+    " or test_many_kiosks_at_once_each_get_their_own"
+    " or test_removed_persons_are_left_out"
+    " or test_koseki_hours"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("standalone-municipal")
+    port = _free_port()
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen(
+        [*RIG, "municipal-server", "--port", str(port), "--work-dir", str(folder / "srv")],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    topology = folder / "srv" / "topology.yaml"
+    deadline = time.monotonic() + 240
+    try:
+        while not topology.exists() or "running" not in (folder / "server.log").read_text():
+            assert proc.poll() is None, (folder / "server.log").read_text()
+            assert time.monotonic() < deadline, "the stand-alone server did not come up"
+            time.sleep(0.5)
+        yield {"folder": folder / "srv", "topology": topology, "port": port, "proc": proc}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_standalone_server_hands_over_what_an_external_one_would(
+    standalone: dict[str, Any],
+) -> None:
+    topology = load_topology(standalone["topology"])
+    assert topology.external_parties() == ["municipal"]
+    assert topology.municipal.url == f"https://127.0.0.1:{standalone['port']}/v1"
+    assert topology.municipal.test_data is not None
+    data = load_test_data(topology.municipal.test_data)
+    assert data.codes == ["991015", "993026", "993034"]
+    city = data.municipality("991015")
+    assert city.residents["eligible"] and city.residents["every_type"]
+    listed = {rid for ids in city.residents.values() for rid in ids}
+    assert set(city.jpki_users) == listed == {u.resident for u in city.card_ap_users}
+    check_runnable("municipal-server", topology)  # no complaint
+
+
+def test_municipal_server_plan_against_the_external_server(
+    standalone: dict[str, Any], tmp_path: Path
+) -> None:
+    report = tmp_path / "report"
+    done = subprocess.run(
+        [
+            *RIG, "run", "--plan", "municipal-server", "--topology",
+            str(standalone["topology"]), "--report-dir", str(report), "-k", SELECTION,
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    results = json.loads((report / "results.json").read_text(encoding="utf-8"))
+    outcomes = {t["nodeid"].split("::")[-1]: t for t in results["tests"]}
+    passed = [n for n, t in outcomes.items() if t["outcome"] == "passed"]
+    skipped = {n: t["message"] for n, t in outcomes.items() if t["outcome"] == "skipped"}
+    assert summary["totals"].get("failed", 0) == 0
+    assert any(n.startswith("test_every_type_is_issued_to_the_applicant") for n in passed)
+    assert any(n.startswith("test_only_the_centres_certificate_is_served") for n in passed)
+    assert "test_many_kiosks_at_once_each_get_their_own" in passed
+    assert any(n.startswith("test_refused_at_authentication") for n in passed)
+    # looking into the emulated server is not applicable to an external one
+    not_applicable = [n for n, m in skipped.items() if "not applicable" in m]
+    assert any(n.startswith("test_removed_persons_are_left_out") for n in not_applicable)
+    assert any(n.startswith("test_koseki_hours") for n in not_applicable)
+    # the issuances really went over the network to the other process, with the rig's
+    # centre certificate
+    requests = [
+        json.loads(line)
+        for line in (standalone["folder"] / "evidence" / "municipal-http.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
+    issued = [
+        r for r in requests
+        if r.get("event") == "request" and r.get("path", "").endswith("/certificates")
+        and r.get("status") == 201
+    ]  # fmt: skip
+    assert issued and {r["peer"] for r in issued} == {"issuance-centre"}
+
+
+# -- refusals of rig run, and the test-data file --------------------------------------------
+
+
+def test_only_the_municipal_server_plan_drives_an_external_server(
+    standalone: dict[str, Any],
+) -> None:
+    topology = load_topology(standalone["topology"])
+    with pytest.raises(TopologyError, match="--plan municipal-server"):
+        check_runnable("full", topology)
+
+
+def test_an_external_kiosk_is_refused_with_the_way_forward() -> None:
+    topology = load_topology(ROOT / "rig" / "topologies" / "external-kiosk.yaml")
+    with pytest.raises(TopologyError, match="rig serve"):
+        check_runnable("pseudo-store", topology)
+
+
+def test_a_missing_test_data_file_stops_the_run(tmp_path: Path) -> None:
+    text = yaml.safe_dump(
+        {
+            "name": "t",
+            "municipal": {
+                "mode": "external",
+                "url": "https://127.0.0.1:1/v1",
+                "test_data": "absent.yaml",
+                "tls": {"ca_bundle": "a", "client_cert": "b", "client_key": "c"},
+            },
+        }
+    )
+    (tmp_path / "t.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(TopologyError, match=r"absent\.yaml: cannot read"):
+        check_runnable("municipal-server", load_topology(tmp_path / "t.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"municipalities": []}, "name at least one municipality"),
+        ({"municipalities": [{"code": "131016"}]}, "not a rig test municipality"),
+        ({"municipalities": [{"code": "991015"}, {"code": "991015"}]}, "listed twice"),
+        ({"municipalities": [{"code": "991015", "jpki_users": {"R1": "xyz"}}]}, "not hex"),
+        (
+            {
+                "municipalities": [
+                    {
+                        "code": "991015",
+                        "card_ap_users": [
+                            {"resident": "R1", "user_id": "X1", "pin": "12", "key": "00"}
+                        ],
+                    }
+                ]
+            },
+            "card_ap_users.0.user_id",
+        ),
+        ({"municipalities": [{"code": "991015", "extra": 1}]}, "Extra inputs"),
+        ([1, 2], "expected a mapping"),
+    ],
+)
+def test_a_broken_test_data_file_names_the_problem(tmp_path: Path, data: Any, message: str) -> None:
+    path = tmp_path / "data.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(MunicipalDataError) as err:
+        load_test_data(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_what_the_test_data_does_not_name_is_not_in_test_data() -> None:
+    data = MunicipalTestData.model_validate(
+        {"municipalities": [{"code": "991015", "residents": {"eligible": ["R1"]}}]}
+    )
+    assert data.resident("991015", "eligible") == "R1"
+    with pytest.raises(NotInTestData, match="needs #2"):
+        data.resident("991015", "eligible", index=1)
+    with pytest.raises(NotInTestData, match="trait 'deceased'"):
+        data.resident("991015", "deceased")
+    with pytest.raises(NotInTestData, match="hosts no test municipality 993026"):
+        data.resident("993026", "eligible")
+    with pytest.raises(NotInTestData, match="JPKI"):
+        data.municipality("991015").jpki_serial("R1")
+    with pytest.raises(NotInTestData, match="card-AP"):
+        data.municipality("991015").card_ap_user("R1")
