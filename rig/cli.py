@@ -186,6 +186,56 @@ def municipal_server(
     raise typer.Exit(code)
 
 
+@app.command("kiosk-kit")
+def kiosk_kit(
+    topology: Annotated[str, typer.Option(help="topology YAML with an external kiosk")],
+) -> None:
+    """Write the kiosk kit (kiosk.json, TLS files) an external kiosk is configured with."""
+    from rig.config import Mode, TopologyError, load_topology
+    from rig.kiosk_kit import write_kit
+    from rig.pcsc import ReaderStack
+
+    try:
+        loaded = load_topology(topology)
+        if loaded.kiosk.mode is not Mode.EXTERNAL:
+            raise TopologyError(f"{topology}: the kiosk is not external; nothing to configure")
+        readers = loaded.card_readers
+        name = ""
+        if readers.vicc_host in ("127.0.0.1", "localhost"):
+            name = ReaderStack.shared().reader_at(readers.port_base)
+        path = write_kit(loaded, name)
+    except (TopologyError, ValueError, RuntimeError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(path.read_text(encoding="utf-8").rstrip())
+    console.print(f"kiosk kit written: {path}")
+
+
+@app.command()
+def kiosk(
+    kit: Annotated[Path, typer.Option(help="the kiosk kit folder")] = Path("build/kiosk-kit"),
+    port: Annotated[int, typer.Option(help="robot protocol port on 127.0.0.1")] = 8700,
+    work_dir: Annotated[Path, typer.Option(help="the kiosk's state and evidence")] = Path(
+        "build/kiosk"
+    ),
+) -> None:
+    """Run the reference kiosk stand-alone from a kiosk kit (a stand-in for a vendor kiosk)."""
+    import signal
+    import threading
+
+    from rig.kiosk_standalone import run_kiosk
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        code = run_kiosk(kit, port=port, work_dir=work_dir, out=console.print, stop=stop)
+    except (OSError, ValueError, RuntimeError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
+
+
 @app.command()
 def soak(
     transactions: Annotated[int, typer.Option(help="customers over the simulated week")] = 1000,

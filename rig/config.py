@@ -36,9 +36,21 @@ class _Party(BaseModel):
 
 
 class KioskParty(_Party):
-    """The device under test for kiosk vendors; `robot_url` is its kiosk-adapter endpoint."""
+    """The device under test for kiosk vendors; `robot_url` is its kiosk-adapter endpoint.
+
+    An external kiosk is configured once, so every scenario's world serves it at the same
+    addresses: the centre on `centre_port`, the IPP printer on `ipp_port`, the cash unit's
+    serial ports as pty links in `kit` (transport pty) or on `bill_validator_tcp_port` /
+    `coin_tcp_port` (transport tcp). `kit` also keeps the kiosk's TLS files and
+    `kiosk.json` (`rig kiosk-kit`, docs/harness.md).
+    """
 
     robot_url: str | None = None
+    kit: Path = Path("build/kiosk-kit")
+    centre_port: int = Field(default=18443, ge=1024, le=65535)
+    ipp_port: int = Field(default=18631, ge=1024, le=65535)
+    bill_validator_tcp_port: int = Field(default=18701, ge=1024, le=65535)
+    coin_tcp_port: int = Field(default=18702, ge=1024, le=65535)
 
     @model_validator(mode="after")
     def _external_needs_robot(self) -> KioskParty:
@@ -186,8 +198,15 @@ def _relative_to(topology: Topology, base: Path) -> Topology:
         )
         municipal = municipal.model_copy(update={"tls": tls})
     municipal = municipal.model_copy(update={"test_data": _resolve(municipal.test_data, base)})
+    kiosk = topology.kiosk
+    if "kit" in kiosk.model_fields_set:  # the default stays relative to the working folder
+        kiosk = kiosk.model_copy(update={"kit": _resolve(kiosk.kit, base)})
     return topology.model_copy(
-        update={"incidents": _resolve(topology.incidents, base), "municipal": municipal}
+        update={
+            "incidents": _resolve(topology.incidents, base),
+            "municipal": municipal,
+            "kiosk": kiosk,
+        }
     )
 
 

@@ -3,7 +3,9 @@
 Options: `--rig-topology`, `--rig-plan`, `--rig-results`, `--rig-evidence-dir`.
 Markers: `requirement("ID", ...)` (what a scenario verifies, checked against the catalogue at
 collection), `smoke`, `municipal_server`, `emulated_municipal` (looks into the emulated issuance
-server: skipped as not applicable when the topology's issuance server is external).
+server: skipped as not applicable when the topology's issuance server is external),
+`reference_kiosk` (likewise for an external kiosk; so is a scenario whose `world` marker
+sets `kiosk_overrides`).
 A scenario that asks an external server's test data for a resident or card it does not name
 (`rig.municipal_test_data.NotInTestData`) is reported skipped, "not run: no test data".
 Fixtures: `rig_clock`, `evidence` (per-test folder, attached to allure when it runs),
@@ -68,6 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "emulated_municipal: needs the emulated issuance server (its registry or its clock)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "reference_kiosk: looks into the reference kiosk (its state, audit log or settings)",
     )
     plan_name = config.getoption("--rig-plan")
     plan: Plan | None = None
@@ -143,15 +149,24 @@ def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
         topology = load_topology(path)
     except TopologyError as exc:
         raise pytest.UsageError(str(exc)) from exc
-    if topology.municipal.mode is not Mode.EXTERNAL:
-        return
-    reason = (
-        f"not applicable to topology {topology.name}: looks into the emulated issuance "
-        "server (its registry or its clock), which an external server does not expose"
-    )
-    for item in items:
-        if item.get_closest_marker("emulated_municipal") is not None:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    if topology.municipal.mode is Mode.EXTERNAL:
+        reason = (
+            f"not applicable to topology {topology.name}: looks into the emulated issuance "
+            "server (its registry or its clock), which an external server does not expose"
+        )
+        for item in items:
+            if item.get_closest_marker("emulated_municipal") is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
+    if topology.kiosk.mode is Mode.EXTERNAL:
+        reason = (
+            f"not applicable to topology {topology.name}: looks into or reconfigures the "
+            "reference kiosk, which an external kiosk does not expose"
+        )
+        for item in items:
+            world = item.get_closest_marker("world")
+            reconfigures = world is not None and "kiosk_overrides" in world.kwargs
+            if reconfigures or item.get_closest_marker("reference_kiosk") is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -326,9 +341,23 @@ def reader_stack() -> ReaderStack:
 
 
 @pytest.fixture
-def card_slot(reader_stack: ReaderStack, evidence: EvidenceStore) -> Iterator[VirtualCardSlot]:
-    """A virtual reader of this test's own; APDUs are traced to the test's evidence."""
-    slot = reader_stack.acquire()
+def card_slot(
+    reader_stack: ReaderStack, evidence: EvidenceStore, topology: Topology
+) -> Iterator[VirtualCardSlot]:
+    """A virtual reader of this test's own; APDUs are traced to the test's evidence.
+
+    With an external kiosk: the kiosk's reader (its vpcd at the topology's `card_readers`).
+    """
+    from rig.config import Mode
+    from rig.pcsc import VirtualCardSlot
+
+    if topology.kiosk.mode is Mode.EXTERNAL:
+        readers = topology.card_readers
+        local = readers.vicc_host in ("127.0.0.1", "localhost")
+        name = reader_stack.reader_at(readers.port_base) if local else ""
+        slot = VirtualCardSlot.remote(readers.vicc_host, readers.port_base, name)
+    else:
+        slot = reader_stack.acquire()
     slot.evidence = evidence
     try:
         yield slot

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reports.builder import FAILED, build_report, now_stamp
 from rig.config import Mode, Topology, TopologyError, load_topology
+from rig.kiosk_kit import KIOSK_JSON
 from rig.municipal_test_data import MunicipalDataError, load_test_data
 from rig.plans import load_plan
 
@@ -113,10 +114,10 @@ def run_plan(
     plan = load_plan(plan_name)  # fail fast with a clear message
     topology = load_topology(topology_path)
     check_runnable(plan.name, topology)
-    if topology.municipal.mode is Mode.EXTERNAL and workers:
-        # an external server's statistics and PIN counters are shared by every scenario:
-        # one at a time, so each scenario's counts are its own
-        console.print("external issuance server: scenarios run one at a time (--workers ignored)")
+    if topology.external_parties() and workers:
+        # one kiosk, or one server whose statistics and PIN counters every scenario shares:
+        # one scenario at a time, so each scenario's state is its own
+        console.print("external device under test: scenarios run one at a time (--workers ignored)")
         workers = 0
     report_dir.mkdir(parents=True, exist_ok=True)
     results = report_dir / "results.json"
@@ -166,14 +167,21 @@ def run_plan(
 
 def check_runnable(plan_name: str, topology: Topology) -> None:
     """Refuse, with the way forward, a plan this topology cannot run (docs/harness.md)."""
-    unsupported = [p for p in topology.external_parties() if p != "municipal"]
-    if unsupported:
-        # each scenario builds its own world on fresh ports; an external kiosk needs a
-        # long-lived world on fixed ports
+    external = topology.external_parties()
+    if "jpki" in external:
         raise TopologyError(
-            f"{topology.name}: rig run cannot yet drive an external "
-            f"{', '.join(unsupported)}; use `rig serve` for a live session (docs/harness.md)"
+            f"{topology.name}: rig run cannot drive an external JPKI responder; the rig's "
+            "centre checks certificates against the rig's own (docs/harness.md)"
         )
+    if "kiosk" in external and "municipal" in external:
+        raise TopologyError(f"{topology.name}: one device under test per run: kiosk or server")
+    if "kiosk" in external:
+        if plan_name != "pseudo-store":
+            raise TopologyError(
+                f"{topology.name}: the kiosk is external; the pseudo-store plan drives one "
+                f"(not {plan_name!r}): --plan pseudo-store"
+            )
+        check_kiosk_reachable(topology)
     if topology.municipal.mode is Mode.EXTERNAL:
         if plan_name != "municipal-server":
             raise TopologyError(
@@ -185,6 +193,26 @@ def check_runnable(plan_name: str, topology: Topology) -> None:
             load_test_data(topology.municipal.test_data)  # fail fast, naming every problem
         except MunicipalDataError as exc:
             raise TopologyError(str(exc)) from exc
+
+
+def check_kiosk_reachable(topology: Topology) -> None:
+    """The kiosk must already run, configured from the kit: say how, if it does not answer."""
+    import httpx  # here: imported before pytest.main, it would escape assertion rewriting
+
+    from rig.drivers.robot_client import RobotClient, RobotError
+
+    url = topology.kiosk.robot_url
+    assert url is not None  # validated with the topology
+    kit = topology.kiosk.kit / KIOSK_JSON
+    try:
+        with RobotClient(url, timeout=5) as robot:
+            robot.info()
+    except (httpx.HTTPError, RobotError, ValueError) as exc:
+        raise TopologyError(
+            f"{topology.name}: the kiosk's robot adapter at {url} does not answer "
+            f"({type(exc).__name__}). Configure the kiosk from {kit} "
+            f"(`rig kiosk-kit --topology FILE` writes it) and start it first."
+        ) from exc
 
 
 def build_allure_html(report_dir: Path, console: Console) -> None:

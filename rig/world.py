@@ -32,6 +32,7 @@ from emulators.printer import VirtualPrinter
 from rig.clock import RigClock
 from rig.config import Mode, MunicipalParty, Topology
 from rig.evidence import EvidenceStore
+from rig.kiosk_kit import cash_link_dir, cash_tcp_ports, cash_transport, kit_tls
 from rig.municipal_test_data import MunicipalTestData, load_test_data
 from rig.pcsc import VirtualCardSlot
 from rig.pki.jpki import JpkiAuthority
@@ -106,6 +107,19 @@ class World:
     ) -> World:
         opts = options or WorldOptions()
         folder = Path(folder)
+        topology = opts.topology
+        external_kiosk = topology is not None and topology.kiosk.mode is Mode.EXTERNAL
+        fixed: dict[str, int] = {}
+        cash_settings: dict[str, Any] = {}
+        if topology is not None and external_kiosk:
+            # the kiosk was configured once (rig kiosk-kit): same addresses, same TLS files
+            tls = kit_tls(topology)
+            fixed = {"centre": topology.kiosk.centre_port, "ipp": topology.kiosk.ipp_port}
+            cash_settings = {
+                "link_dir": cash_link_dir(topology),
+                "tcp_ports": cash_tcp_ports(topology),
+            }
+            opts.cash_transport = cash_transport(topology)
         tls = tls or TlsMaterial(folder / "tls", opts.seed)
         authority = authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed)
         started: list[Any] = []
@@ -150,16 +164,18 @@ class World:
             centre_settings: dict[str, Any] = {"marks": opts.marks, **opts.centre_overrides}
             centre = IssuanceCentre(
                 clock, evidence, folder / "centre", tls, municipal_endpoints, ocsp.url,
-                authority.auth_ca_cert, seed=opts.seed, **centre_settings,
+                authority.auth_ca_cert, fixed.get("centre", 0), seed=opts.seed,
+                **centre_settings,
             )  # fmt: skip
             urls.update(centre.start())
             started.append(centre)
-            printer = VirtualPrinter(clock, evidence, folder / "capture")
+            printer = VirtualPrinter(clock, evidence, folder / "capture", port=fixed.get("ipp", 0))
             urls.update(printer.start())
             started.append(printer)
             cash = CashUnit(
-                clock, evidence, folder / "cash", opts.cash_transport, faults=opts.cash_faults
-            )
+                clock, evidence, folder / "cash", opts.cash_transport, faults=opts.cash_faults,
+                **cash_settings,
+            )  # fmt: skip
             urls.update(cash.start())
             started.append(cash)
             verification: VerificationSite | None = None
@@ -174,7 +190,11 @@ class World:
             )  # fmt: skip
             world.municipal_urls = municipal_endpoints
             world.test_data = test_data
-            if opts.with_kiosk:
+            if opts.with_kiosk and topology is not None and external_kiosk:
+                if slot is None:
+                    raise ValueError("the kiosk under test needs a card slot")
+                world._connect_external_kiosk(topology, slot)
+            elif opts.with_kiosk:
                 if slot is None:
                     raise ValueError("the reference kiosk needs a card slot")
                 world._start_kiosk(folder, slot)
@@ -216,6 +236,19 @@ class World:
         if part is None:
             raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
         return part
+
+    def _connect_external_kiosk(self, topology: Topology, slot: VirtualCardSlot) -> None:
+        """The kiosk under test: back to standby with its devices reopened on this world."""
+        from rig.drivers.robot_client import Customer, RobotClient
+
+        assert topology.kiosk.robot_url is not None  # validated with the topology
+        self.robot_client = RobotClient(topology.kiosk.robot_url)
+        self.robot_client.reset()
+        info = self.robot_client.info()
+        self.the_customer = Customer(
+            self.robot_client, card_slot=slot, cash=self.cash.customer, printer=self.printer,
+            clock=self.clock, follows_rig_clock=info.follows_rig_clock,
+        )  # fmt: skip
 
     def _start_kiosk(self, folder: Path, slot: VirtualCardSlot) -> None:
         from emulators.kiosk import KioskConfig, ReferenceKiosk

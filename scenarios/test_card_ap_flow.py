@@ -93,6 +93,7 @@ def test_juki_card_resident_record_walks_the_card_ap_screens_in_order(world: Wor
     assert world.robot.held().empty
 
 
+@pytest.mark.reference_kiosk
 @pytest.mark.requirement("CARDAP-FLOW-002")
 @pytest.mark.parametrize("profile", ["juki-card-ap", "mynumber-card-ap"])
 def test_card_ap_is_authenticated_on_the_reader_before_removal(world: World, profile: str) -> None:

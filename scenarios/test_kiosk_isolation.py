@@ -159,6 +159,7 @@ def test_job_from_a_failed_session_is_not_printed_later(world: World) -> None:
     assert world.printer.tray_empty()
 
 
+@pytest.mark.reference_kiosk
 @pytest.mark.requirement("OPS-010", "PRIV-002")
 @LAYOUT
 def test_restart_during_payment(world: World) -> None:
@@ -190,6 +191,7 @@ def test_restart_during_payment(world: World) -> None:
     assert taken and world.robot.held().empty
 
 
+@pytest.mark.reference_kiosk
 @pytest.mark.requirement("OPS-010", "ISO-004")
 @LAYOUT
 def test_restart_during_printing(world: World) -> None:

@@ -166,6 +166,7 @@ def _files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
 
 
+@pytest.mark.reference_kiosk
 @pytest.mark.requirement("PRIV-009")
 @LAYOUT
 def test_no_pin_my_number_or_name_in_evidence_or_kiosk_state(world: World) -> None:

@@ -53,6 +53,9 @@ from rig.protocols.robot import ScreenId
 from rig.world import CARD_AP_PIN, KIOSK_ID, World, WorldOptions
 from scenarios.conftest import SCENARIO_SEED
 
+# the kiosk is pointed at a tap or a wrong centre per scenario: only the reference kiosk can be
+pytestmark = pytest.mark.reference_kiosk
+
 KioskWorld = Callable[..., World]
 #: The centre's kiosk API base path (docs/api/centre.openapi.yaml).
 CENTRE_BASE_PATH = "/v1"

@@ -294,10 +294,15 @@ class _SocketWriter:
 
 
 def open_port(
-    link: Link, transport: str, *, host: str = "127.0.0.1", symlink: Path | None = None
+    link: Link,
+    transport: str,
+    *,
+    host: str = "127.0.0.1",
+    symlink: Path | None = None,
+    port: int = 0,
 ) -> PtyPort | TcpPort:
     if transport == "pty":
         return PtyPort(link, symlink)
     if transport in ("socket", "rfc2217"):
-        return TcpPort(link, transport, host)
+        return TcpPort(link, transport, host, port)
     raise TransportError(f"unknown transport {transport!r}: use one of {TRANSPORTS}")

@@ -42,7 +42,14 @@ class CashUnit:
         faults: FaultPlan | dict[str, Any] | None = None,
         local_echo: bool = False,
         host: str = "127.0.0.1",
+        link_dir: Path | None = None,
+        tcp_ports: dict[str, int] | None = None,
     ) -> None:
+        """`link_dir`: where the pty links `<port key>.tty` go (default `state_dir`);
+        `tcp_ports`: a fixed TCP port per endpoint key (default: any free port). An external
+        kiosk is configured once with these, so every world serves the same addresses."""
+        self.link_dir = Path(link_dir) if link_dir is not None else None
+        self.tcp_ports = dict(tcp_ports or {})
         if transport not in TRANSPORTS:
             raise TransportError(f"unknown transport {transport!r}: use one of {TRANSPORTS}")
         self.clock = clock
@@ -95,8 +102,13 @@ class CashUnit:
                 (COIN_PORT, self.cctalk_link),
             ]
             for key, link in links:
-                symlink = self.state_dir / f"{key}.tty" if self.transport == "pty" else None
-                port = open_port(link, self.transport, host=self.host, symlink=symlink)
+                links_at = self.link_dir or self.state_dir
+                links_at.mkdir(parents=True, exist_ok=True)
+                symlink = links_at / f"{key}.tty" if self.transport == "pty" else None
+                port = open_port(
+                    link, self.transport, host=self.host, symlink=symlink,
+                    port=self.tcp_ports.get(key, 0),
+                )  # fmt: skip
                 self._ports.append(port)
                 self.endpoints[key] = port.start()
         except Exception:

@@ -8,6 +8,7 @@ kiosk.stop()
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from emulators.kiosk.audit import AuditLog
@@ -21,7 +22,7 @@ from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.robot_server import RobotServer
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
-from rig.protocols.robot import HeldData, KioskInfo
+from rig.protocols.robot import HeldData, KioskInfo, ScreenView
 
 
 class ReferenceKiosk:
@@ -34,14 +35,19 @@ class ReferenceKiosk:
         state_dir: Path,
         config: KioskConfig,
         port: int = 0,
+        *,
+        follows_rig_clock: bool = True,
     ):
+        """`follows_rig_clock`: False when the kiosk runs on a clock of its own (stand-alone,
+        `rig kiosk`), so scenarios wait its time-outs out in real time."""
         self.clock = clock
+        self.follows_rig_clock = follows_rig_clock
         self.evidence = evidence
         self.state_dir = Path(state_dir)
         self.config = config
         self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, evidence)
         self.engine = KioskEngine(self.audit, tick_s=config.tick_s)
-        self.robot = RobotServer(self.engine, self.info, port, evidence)
+        self.robot = RobotServer(self.engine, self.info, port, evidence, on_reset=self.reset)
         self.reader = CardReader(config.reader_name)
         self.cash = CashDesk(config.bill_validator_port, config.coin_port)
         self.printer = PrintStation(config.ipp_uri, config.ipp_receipt_uri)
@@ -53,11 +59,43 @@ class ReferenceKiosk:
             vendor=self.config.vendor,
             model=self.config.model,
             software_version=self.config.software_version,
-            follows_rig_clock=True,
+            follows_rig_clock=self.follows_rig_clock,
             timeouts_s={k.value: v for k, v in self.config.timeouts.items()},
         )
 
-    def start(self) -> dict[str, str]:
+    def start(self, *, open_devices: bool = True) -> dict[str, str]:
+        """Serve the robot and, with `open_devices`, open the devices and show standby.
+
+        Without it (a stand-alone kiosk started before the rig's parties are up) the robot
+        answers 503 `kiosk_unavailable` until the first `POST /reset`.
+        """
+        if open_devices:
+            self._start_engine()
+        url = self.robot.start()
+        return {"robot_url": url}
+
+    def reset(self) -> ScreenView:
+        """`POST /reset`: abandon whatever is going on, reopen every device, show standby.
+
+        The rig calls it at the start of each scenario against an external kiosk: its
+        parties come up afresh (same addresses), so the devices are opened again. Data of
+        an abandoned transaction is erased with it (spool included).
+        """
+        self.engine.stop()
+        self._close_devices()
+        shutil.rmtree(self.spool_dir, ignore_errors=True)
+        self._start_engine()
+        self.audit.record("kiosk_reset")
+        return self.engine.view()
+
+    def _close_devices(self) -> None:
+        self.cash.close()
+        self.reader.close()
+        if self.centre is not None:
+            self.centre.close()
+            self.centre = None
+
+    def _start_engine(self) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         centre = CentreLink(self.config)
         self.centre = centre
@@ -79,17 +117,11 @@ class ReferenceKiosk:
 
         self.engine.start(make_flow)
         self.audit.record("kiosk_started", reader=self.config.reader_name)
-        url = self.robot.start()
-        return {"robot_url": url}
 
     def stop(self) -> None:
         self.robot.stop()
         self.engine.stop()
-        self.cash.close()
-        self.reader.close()
-        if self.centre is not None:
-            self.centre.close()
-            self.centre = None
+        self._close_devices()
 
     def __enter__(self) -> ReferenceKiosk:
         self.start()

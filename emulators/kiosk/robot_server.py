@@ -28,6 +28,7 @@ from rig.protocols.robot import (
     Keys,
     KioskInfo,
     RobotError,
+    ScreenView,
     Tap,
 )
 
@@ -55,8 +56,10 @@ class RobotServer:
         info: Callable[[], KioskInfo],
         port: int = 0,
         evidence: EvidenceStore | None = None,
+        on_reset: Callable[[], ScreenView] | None = None,
     ):
         self.engine = engine
+        self.on_reset = on_reset
         self.info = info
         self.port = port
         self.evidence = evidence
@@ -100,6 +103,7 @@ class RobotServer:
             ("POST", "/tap"): self._tap,
             ("POST", "/keys"): self._keys,
             ("GET", "/held"): lambda q, b: self.engine.call(lambda flow: flow.held()),
+            ("POST", "/reset"): self._reset,
         }
         if not path.startswith(BASE_PATH + "/"):
             raise _Problem(404, "not_found", f"the robot protocol lives under {BASE_PATH}/")
@@ -111,6 +115,17 @@ class RobotServer:
                 raise _Problem(405, "method_not_allowed", f"use {', '.join(allowed)}")
             raise _Problem(404, "not_found", f"no route {sub}")
         return route(query, body)
+
+    def _reset(self, query: dict[str, str], body: bytes) -> Any:
+        if self.on_reset is None:
+            raise _Problem(404, "not_found", "this kiosk cannot be reset")
+        try:
+            return self.on_reset()
+        except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
+            # a device the kiosk could not open again: the rig's parties are not up
+            raise _Problem(
+                503, RobotError.KIOSK_UNAVAILABLE, f"devices not ready: {exc}"
+            ) from None
 
     def _screen(self, query: dict[str, str], body: bytes) -> Any:
         after = _int(query, "after", -1)

@@ -59,9 +59,7 @@ def plain_vicc_samples(slot: VirtualCardSlot, count: int) -> list[float]:
     """The same card behind vsmartcard's own VirtualICC, unmodified but for its OS object."""
     from virtualsmartcard.VirtualSmartcard import VirtualICC
 
-    vicc = VirtualICC(
-        None, "iso7816", slot.stack.config.vicc_host, slot.port, logginglevel=logging.ERROR
-    )
+    vicc = VirtualICC(None, "iso7816", slot.vicc_host, slot.port, logginglevel=logging.ERROR)
     vicc.os = LoopbackCard(keep=False)
 
     def serve() -> None:

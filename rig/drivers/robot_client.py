@@ -116,6 +116,10 @@ class RobotClient:
     def held(self) -> HeldData:
         return HeldData.model_validate(self._get("/held"))
 
+    def reset(self) -> ScreenView:
+        """Abandon any transaction, reopen the kiosk's devices, show standby (`POST /reset`)."""
+        return ScreenView.model_validate(self._post("/reset", {}))
+
     def wait_for(self, *screens: ScreenId, timeout: float = 30.0) -> ScreenView:
         """Long-poll until one of `screens` shows (busy screens such as ⑬ included)."""
         deadline = time.monotonic() + timeout

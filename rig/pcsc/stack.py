@@ -78,7 +78,15 @@ def wait_reader_state(reader: str, wanted: int, timeout: float) -> int:
 class VirtualCardSlot:
     """One virtual reader of the rig: insert and remove virtual cards as a person would."""
 
-    def __init__(self, stack: ReaderStack, index: int, reader_name: str, port: int, lock: IO[str]):
+    def __init__(
+        self,
+        stack: ReaderStack | None,
+        index: int,
+        reader_name: str,
+        port: int,
+        lock: IO[str] | None,
+        vicc_host: str | None = None,
+    ):
         self.stack = stack
         self.index = index
         self.reader_name = reader_name
@@ -86,6 +94,19 @@ class VirtualCardSlot:
         self._lock = lock
         self._link: ViccLink | None = None
         self.evidence: EvidenceStore | None = None
+        self.vicc_host = vicc_host or (stack.config.vicc_host if stack else "127.0.0.1")
+        #: whether this machine's PC/SC sees the reader (insert and remove wait for it)
+        self.observable = stack is not None or reader_name in list_readers()
+
+    @classmethod
+    def remote(cls, vicc_host: str, port: int, reader_name: str = "") -> VirtualCardSlot:
+        """The reader of an external kiosk: its vpcd at `vicc_host:port`.
+
+        The rig holds no lock on it (the kiosk owns the reader); when this machine's pcscd
+        does not list `reader_name` (a kiosk elsewhere), insert and remove do not wait for
+        PC/SC to report the change: the kiosk's screen is what a scenario waits for.
+        """
+        return cls(None, -1, reader_name or f"vpcd {vicc_host}:{port}", port, None, vicc_host)
 
     def __repr__(self) -> str:
         return f"VirtualCardSlot({self.reader_name!r}, port={self.port})"
@@ -100,14 +121,14 @@ class VirtualCardSlot:
             raise PcscStackError(f"{self.reader_name}: a card is already inserted")
         link = ViccLink(
             card,
-            self.stack.config.vicc_host,
+            self.vicc_host,
             self.port,
             mode=LinkMode.MUTE if mute else LinkMode.NORMAL,
             on_apdu=self._trace,
         )
         link.open()
         self._link = link
-        if wait:
+        if wait and self.observable:
             wait_reader_state(self.reader_name, SCARD_STATE_PRESENT | SCARD_STATE_MUTE, 10)
 
     def remove(self, *, wait: bool = True) -> None:
@@ -118,7 +139,7 @@ class VirtualCardSlot:
         link.close()
         if link.error is not None:
             raise PcscStackError(f"{self.reader_name}: the card link failed: {link.error!r}")
-        if wait:
+        if wait and self.observable:
             wait_reader_state(self.reader_name, SCARD_STATE_EMPTY, 10)
 
     def pull_out_mid_command(self) -> None:
@@ -140,6 +161,8 @@ class VirtualCardSlot:
         """Remove any card and give the reader back."""
         with contextlib.suppress(PcscStackError, TimeoutError):
             self.remove()
+        if self.stack is None or self._lock is None:
+            return
         self.stack._give_back(self)
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
@@ -203,6 +226,13 @@ class ReaderStack:
 
     def readers(self) -> list[str]:
         return list(self._readers)
+
+    def reader_at(self, port: int) -> str:
+        """The rig reader whose vpcd listens on `port`."""
+        for reader in self._readers:
+            if self.reader_port(reader) == port:
+                return reader
+        raise PcscStackError(f"no rig reader on vpcd port {port}")
 
     def acquire(self, index: int | None = None, timeout: float = 30.0) -> VirtualCardSlot:
         """A free reader (or reader number `index`), exclusively this process's until release."""

@@ -15,6 +15,7 @@ Routes, relative to the robot base URL (e.g. ``http://127.0.0.1:8700/robot``):
 | POST | ``/tap`` | `Tap` → `ScreenView` |
 | POST | ``/keys`` | `Keys` → `ScreenView` |
 | GET | ``/held`` | → `HeldData` |
+| POST | ``/reset`` | ``{}`` → `ScreenView` (standby; the devices reopened) |
 
 Every error is an RFC 9457 problem document with a stable ``code`` (`RobotError`).
 Physical acts (a card on the reader, a bill in the slot, paper out of the tray) are not in
@@ -29,7 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"  # 1.1: POST /reset
 #: Default base path of the protocol on the kiosk (the topology's ``robot_url`` ends with it).
 BASE_PATH = "/robot"
 #: Longest long-poll a client may ask for with ``GET /screen?wait=``.

@@ -15,6 +15,12 @@ from hypothesis import strategies as st
 
 from rig.drivers.robot_client import RobotError
 from rig.fuzz import examples
+from rig.kiosk_steps import (
+    apply_and_pay,
+    authenticate,
+    choose_through_to_confirmation,
+    take_everything,
+)
 from rig.protocols.robot import PROTOCOL_VERSION, ScreenId
 from rig.world import World as KioskWorld
 
@@ -121,3 +127,31 @@ def test_fuzz_robot_protocol(world: KioskWorld) -> None:
     assert world.kiosk.engine.faults == 0
     view = world.robot.screen()
     assert view.screen in (ScreenId.CARD_HOLD, ScreenId.NOTICE)
+
+
+def test_reset_abandons_the_transaction_and_reopens_the_devices(world: KioskWorld) -> None:
+    """`POST /reset` (what `rig run` calls on an external kiosk before each scenario)."""
+    card = world.issue_card("mynumber-valid", world.resident(trait="household_of_3"))
+    authenticate(world, card)
+    choose_through_to_confirmation(world, "resident_record")
+    world.customer.tap("apply")
+    world.customer.wait_for(ScreenId.PAYMENT)
+    assert world.robot.held().documents == 1
+    view = world.robot.reset()
+    assert view.screen is ScreenId.CARD_HOLD
+    held = world.kiosk.held()
+    assert held.empty and held.files == [], "the abandoned transaction's data is erased"
+    assert "kiosk_reset" in [e["event"] for e in world.kiosk.audit.entries()]
+    # the devices work again: a whole issuance after the reset
+    authenticate(world, card)
+    choose_through_to_confirmation(world, "resident_record")
+    apply_and_pay(world)
+    take_everything(world)
+    assert world.robot.screen().screen is ScreenId.CARD_HOLD
+
+
+def test_reset_when_the_devices_cannot_open_is_503(world: KioskWorld) -> None:
+    world.cash.stop()  # the serial ports are gone: the kiosk cannot reopen them
+    answer = world.robot.http.post("/reset", json={})
+    assert answer.status_code == 503
+    assert _problem(answer) == "kiosk_unavailable"

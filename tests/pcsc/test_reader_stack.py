@@ -282,12 +282,14 @@ def run_child(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_processes_never_share_a_reader(card_slot: VirtualCardSlot) -> None:
+    assert card_slot.stack is not None
     held = card_slot.stack.readers().index(card_slot.reader_name)
     result = run_child(str(held), "1")
     assert "BUSY PcscStackError" in result.stdout, result.stdout + result.stderr
 
 
 def test_child_process_leaves_no_strays(card_slot: VirtualCardSlot) -> None:
+    assert card_slot.stack is not None
     pcscd_before = running_pcscd_pid()
     result = run_child("any", "60")
     assert result.returncode == 0, result.stderr
