@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -126,15 +129,11 @@ def serve(
     ] = None,
 ) -> None:
     """Bring up the emulated world for an external kiosk; print and write its endpoints."""
-    from datetime import datetime
-
     from rig.config import TopologyError
     from rig.serve import serve as run_serve
 
     try:
-        begin = datetime.fromisoformat(start) if start else None
-        if begin is not None and begin.tzinfo is None:
-            raise ValueError("--start needs a UTC offset, e.g. 2026-11-24T10:00:00+09:00")
+        begin = _clock_start(start)
         code = run_serve(
             topology_path=topology,
             endpoints_file=endpoints,
@@ -164,19 +163,11 @@ def municipal_server(
 ) -> None:
     """Run the emulated issuance server stand-alone, as an external one to test with
     `rig run --plan municipal-server --topology WORK_DIR/topology.yaml`."""
-    import signal
-    import threading
-    from datetime import datetime
-
     from rig.municipal_standalone import run_standalone
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     try:
-        begin = datetime.fromisoformat(start) if start else None
-        if begin is not None and begin.tzinfo is None:
-            raise ValueError("--start needs a UTC offset, e.g. 2026-11-24T10:00:00+09:00")
+        begin = _clock_start(start)
         code = run_standalone(
             work_dir, port=port, seed=seed, start=begin, out=console.print, stop=stop
         )
@@ -220,14 +211,9 @@ def kiosk(
     ),
 ) -> None:
     """Run the reference kiosk stand-alone from a kiosk kit (a stand-in for a vendor kiosk)."""
-    import signal
-    import threading
-
     from rig.kiosk_standalone import run_kiosk
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     try:
         code = run_kiosk(kit, port=port, work_dir=work_dir, out=console.print, stop=stop)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -271,6 +257,21 @@ def card_list() -> None:
 
     for name in profile_names():
         console.print(f"{name}: {load_profile(name).description}")
+
+
+def _clock_start(start: str | None) -> datetime | None:
+    begin = datetime.fromisoformat(start) if start else None
+    if begin is not None and begin.tzinfo is None:
+        raise ValueError("--start needs a UTC offset, e.g. 2026-11-24T10:00:00+09:00")
+    return begin
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM: a stand-alone party runs until then."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def main() -> None:

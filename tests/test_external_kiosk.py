@@ -9,12 +9,6 @@ the kit's fixed addresses, as it would a vendor's kiosk.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +20,8 @@ from rig.config import TopologyError, load_topology
 from rig.pcsc import ReaderStack
 from rig.runner import check_runnable
 
-ROOT = Path(__file__).resolve().parents[1]
-RIG = [str(Path(sys.executable).parent / "rig")]
+from .rig_process import free_ports, rig, rig_party, run_plan
+
 SELECTION = (
     "test_pseudo_store_issuance_by_each_method"
     " or test_restart_during_payment"
@@ -35,19 +29,8 @@ SELECTION = (
 )
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def _topology(folder: Path, reader_port: int, robot_port: int) -> Path:
-    centre, ipp = _free_ports(2)
+    centre, ipp = free_ports(2)
     path = folder / "topology.yaml"
     document = {
         "name": "separate-process-kiosk",
@@ -70,36 +53,15 @@ def kiosk_process(
 ) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("separate-kiosk")
     reader = reader_stack.readers()[-1]
-    (robot_port,) = _free_ports(1)
+    (robot_port,) = free_ports(1)
     topology = _topology(folder, reader_stack.reader_port(reader), robot_port)
-    kit = subprocess.run(
-        [*RIG, "kiosk-kit", "--topology", str(topology)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    kit = rig("kiosk-kit", "--topology", str(topology), timeout=120)
     assert kit.returncode == 0, kit.stdout + kit.stderr
-    log_path = folder / "kiosk.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            *RIG, "kiosk", "--kit", str(folder / "kit"), "--port", str(robot_port),
-            "--work-dir", str(folder / "kiosk"),
-        ],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    try:
-        while "running" not in log_path.read_text():
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the kiosk process did not come up"
-            time.sleep(0.3)
-        yield {"folder": folder, "topology": topology, "reader": reader, "proc": proc}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with rig_party(
+        "kiosk", "--kit", str(folder / "kit"), "--port", str(robot_port),
+        "--work-dir", str(folder / "kiosk"), log=folder / "kiosk.log",
+    ):  # fmt: skip
+        yield {"folder": folder, "topology": topology, "reader": reader}
 
 
 def test_the_kit_names_what_the_kiosk_is_configured_with(kiosk_process: dict[str, Any]) -> None:
@@ -117,17 +79,7 @@ def test_the_kit_names_what_the_kiosk_is_configured_with(kiosk_process: dict[str
 def test_pseudo_store_plan_against_the_separate_kiosk(
     kiosk_process: dict[str, Any], tmp_path: Path
 ) -> None:
-    report = tmp_path / "report"
-    done = subprocess.run(
-        [
-            *RIG, "run", "--plan", "pseudo-store", "--topology",
-            str(kiosk_process["topology"]), "--report-dir", str(report), "-k", SELECTION,
-        ],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads((report / "results.json").read_text(encoding="utf-8"))
-    outcomes = {t["nodeid"].split("::")[-1]: t for t in results["tests"]}
+    outcomes = run_plan("pseudo-store", kiosk_process["topology"], tmp_path / "r", SELECTION)
     passed = [n for n, t in outcomes.items() if t["outcome"] == "passed"]
     assert len([n for n in passed if n.startswith("test_pseudo_store_issuance")]) == 2
     # looking into, or reconfiguring, the reference kiosk is not applicable to this one
@@ -151,7 +103,7 @@ def test_pseudo_store_plan_against_the_separate_kiosk(
 
 
 def test_run_refuses_a_kiosk_that_does_not_answer(tmp_path: Path) -> None:
-    (robot_port,) = _free_ports(1)
+    (robot_port,) = free_ports(1)
     topology = load_topology(_topology(tmp_path, 40100, robot_port))
     with pytest.raises(TopologyError, match="does not answer") as err:
         check_runnable("pseudo-store", topology)
@@ -159,7 +111,7 @@ def test_run_refuses_a_kiosk_that_does_not_answer(tmp_path: Path) -> None:
 
 
 def test_only_the_pseudo_store_plan_drives_an_external_kiosk(tmp_path: Path) -> None:
-    (robot_port,) = _free_ports(1)
+    (robot_port,) = free_ports(1)
     topology = load_topology(_topology(tmp_path, 40100, robot_port))
     with pytest.raises(TopologyError, match="--plan pseudo-store"):
         check_runnable("full", topology)

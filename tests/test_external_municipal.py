@@ -9,12 +9,6 @@ file format and the refusals of `rig run` for what it cannot drive.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,8 +25,8 @@ from rig.municipal_test_data import (
 )
 from rig.runner import check_runnable
 
-ROOT = Path(__file__).resolve().parents[1]
-RIG = [str(Path(sys.executable).parent / "rig")]
+from .rig_process import free_ports, rig_party, run_plan
+
 #: one scenario per kind of check that applies to an external server, and one that does not
 SELECTION = (
     "test_every_type_is_issued_to_the_applicant and resident_record-jpki"
@@ -46,40 +40,15 @@ SELECTION = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("standalone-municipal")
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [*RIG, "municipal-server", "--port", str(port), "--work-dir", str(folder / "srv")],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    topology = folder / "srv" / "topology.yaml"
-    deadline = time.monotonic() + 240
-    try:
-        while not topology.exists() or "running" not in (folder / "server.log").read_text():
-            assert proc.poll() is None, (folder / "server.log").read_text()
-            assert time.monotonic() < deadline, "the stand-alone server did not come up"
-            time.sleep(0.5)
-        yield {"folder": folder / "srv", "topology": topology, "port": port, "proc": proc}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    (port,) = free_ports(1)
+    with rig_party(
+        "municipal-server", "--port", str(port), "--work-dir", str(folder / "srv"),
+        log=folder / "server.log",
+    ):  # fmt: skip
+        yield {"folder": folder / "srv", "topology": folder / "srv" / "topology.yaml", "port": port}
 
 
 def test_standalone_server_hands_over_what_an_external_one_would(
@@ -102,17 +71,8 @@ def test_municipal_server_plan_against_the_external_server(
     standalone: dict[str, Any], tmp_path: Path
 ) -> None:
     report = tmp_path / "report"
-    done = subprocess.run(
-        [
-            *RIG, "run", "--plan", "municipal-server", "--topology",
-            str(standalone["topology"]), "--report-dir", str(report), "-k", SELECTION,
-        ],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    outcomes = run_plan("municipal-server", standalone["topology"], report, SELECTION)
     summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
-    results = json.loads((report / "results.json").read_text(encoding="utf-8"))
-    outcomes = {t["nodeid"].split("::")[-1]: t for t in results["tests"]}
     passed = [n for n, t in outcomes.items() if t["outcome"] == "passed"]
     skipped = {n: t["message"] for n, t in outcomes.items() if t["outcome"] == "skipped"}
     assert summary["totals"].get("failed", 0) == 0
@@ -151,10 +111,12 @@ def test_only_the_municipal_server_plan_drives_an_external_server(
         check_runnable("full", topology)
 
 
-def test_an_external_kiosk_is_refused_with_the_way_forward() -> None:
-    topology = load_topology(ROOT / "rig" / "topologies" / "external-kiosk.yaml")
-    with pytest.raises(TopologyError, match="rig serve"):
-        check_runnable("pseudo-store", topology)
+def test_an_external_jpki_responder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "name: t\njpki: {mode: external, ocsp_url: 'http://192.0.2.30/ocsp'}\n", encoding="utf-8"
+    )
+    with pytest.raises(TopologyError, match="external JPKI responder"):
+        check_runnable("full", load_topology(tmp_path / "t.yaml"))
 
 
 def test_a_missing_test_data_file_stops_the_run(tmp_path: Path) -> None:

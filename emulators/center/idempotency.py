@@ -67,10 +67,17 @@ class IdempotencyStore:
             return len(self._entries)
 
     def _sweep(self, now: datetime) -> None:
-        old = [
-            k for k, e in self._entries.items() if e.done.is_set() and now - e.created > self.ttl
-        ]
-        for k in old:
+        # Entries sit in creation order (dicts keep insertion order; the rig clock does not
+        # run backwards), so the expired ones are at the front: stop at the first that is
+        # not. A scan of every entry on every request made a busy centre slower by the hour
+        # (16,000 kept answers after 20 rounds of 200 customers).
+        expired = []
+        for k, e in self._entries.items():
+            if now - e.created <= self.ttl:
+                break
+            if e.done.is_set():
+                expired.append(k)
+        for k in expired:
             del self._entries[k]
 
     def run(self, scope: str, key: str, print_: str, fn: Callable[[], Response]) -> Response:

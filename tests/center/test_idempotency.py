@@ -97,3 +97,29 @@ def test_keys_are_per_kiosk(world: CentreWorld) -> None:
     ra = a.request_certificate(sid_a, "resident_record", idempotency_key="shared-key")
     rb = b.request_certificate(sid_b, "resident_record", idempotency_key="shared-key")
     assert ra.request_id != rb.request_id and not rb.replayed
+
+
+def test_kept_answers_are_forgotten_after_their_ttl_of_rig_time() -> None:
+    from datetime import timedelta
+
+    from emulators.center.idempotency import IdempotencyStore
+    from rig.clock import RigClock
+    from rig.https import Response
+
+    clock = RigClock()
+    store = IdempotencyStore(clock.now, ttl=timedelta(hours=1))
+    calls: list[str] = []
+
+    def answer(name: str) -> Response:
+        calls.append(name)
+        return Response(status=201, json={"n": name})
+
+    store.run("kiosk-1", "key-aaaaaaaa", "p", lambda: answer("a"))
+    clock.advance(1800)
+    store.run("kiosk-1", "key-bbbbbbbb", "p", lambda: answer("b"))
+    assert len(store) == 2
+    clock.advance(1801)  # a's hour is over, b's is not
+    replay = store.run("kiosk-1", "key-bbbbbbbb", "p", lambda: answer("b again"))
+    assert replay.headers.get("Idempotent-Replayed") == "true" and len(store) == 1
+    store.run("kiosk-1", "key-aaaaaaaa", "p", lambda: answer("a again"))
+    assert calls == ["a", "b", "a again"]
