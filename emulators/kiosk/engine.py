@@ -39,10 +39,13 @@ class KioskEngine:
         self._published_seq = -1
         self.faults = 0
         self.last_fault = ""
+        #: one per started flow: timers armed by an earlier flow never reach a later one
+        self._generation = 0
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self, make_flow: Callable[[], KioskFlow]) -> None:
         ready: Future[None] = Future()
+        self._generation += 1  # before the flow exists: it may arm a timer while it is built
 
         def run() -> None:
             try:
@@ -85,7 +88,15 @@ class KioskEngine:
         self._queue.put((fn, None))
 
     def arm_timeout(self, delay: float, token: int, clock: Any) -> None:
-        clock.call_later(delay, lambda: self.post(lambda flow: flow.timeout(token)))
+        # A timer outlives a reset (`POST /reset` starts a new flow whose tokens count from
+        # the start again): it may only ever reach the flow that armed it.
+        generation = self._generation
+
+        def fire(flow: KioskFlow) -> None:
+            if self._generation == generation:
+                flow.timeout(token)
+
+        clock.call_later(delay, lambda: self.post(fire))
 
     # -- reading ---------------------------------------------------------------------------
     def view(self) -> ScreenView:

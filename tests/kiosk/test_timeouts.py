@@ -3,11 +3,18 @@ the kiosk reacts (cancels, returns the money, asks for the card back, forgets ev
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import cast
+
 import pytest
 
 from emulators.kiosk import DEFAULT_TIMEOUTS
+from emulators.kiosk.audit import AuditLog
+from emulators.kiosk.engine import KioskEngine
+from emulators.kiosk.flow import KioskFlow
 from emulators.kiosk.screens import guidance
 from emulators.printer import Fault, FaultKind
+from rig.clock import RigClock
 from rig.kiosk_steps import authenticate, choose_through_to_confirmation
 from rig.protocols.robot import ScreenId
 from rig.world import World as KioskWorld
@@ -148,3 +155,39 @@ def test_forgotten_certificate_and_receipt(world: KioskWorld) -> None:
     forgotten = [e for e in world.kiosk.audit.entries() if e["event"] == "forgotten"]
     assert forgotten and forgotten[0]["items"] == ["certificate", "receipt"]
     assert world.robot.held().empty
+
+
+class _RecordingFlow:
+    """Just enough of a KioskFlow for the engine: it records the time-outs that reach it."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.timeouts: list[int] = []
+
+    def tick(self) -> None:
+        pass
+
+    def timeout(self, token: int) -> None:
+        self.timeouts.append(token)
+
+
+def test_a_timer_armed_before_a_reset_never_reaches_the_new_flow(tmp_path: Path) -> None:
+    """After `POST /reset` the new flow counts its tokens from the start again: a time-out
+    armed by the old flow with the same token must not abort the new flow's customer."""
+    clock = RigClock()
+    engine = KioskEngine(AuditLog(tmp_path / "audit.jsonl", clock))
+    old, new = _RecordingFlow(), _RecordingFlow()
+    engine.start(lambda: cast(KioskFlow, old))
+    engine.arm_timeout(60, 1, clock)
+    engine.stop()
+    engine.start(lambda: cast(KioskFlow, new))
+    engine.arm_timeout(90, 1, clock)
+    try:
+        clock.advance(61)
+        engine.call(lambda flow: None)  # everything posted so far has run
+        assert old.timeouts == [] and new.timeouts == []
+        clock.advance(30)
+        engine.call(lambda flow: None)
+        assert new.timeouts == [1]
+    finally:
+        engine.stop()
