@@ -133,7 +133,7 @@ def test_card_leaves_before_the_choice_and_no_pin_while_it_is_there(world: World
     view = c.wait_for(ScreenId.CARD_REMOVAL, ScreenId.NOTICE, ScreenId.PIN)
     assert view.screen is ScreenId.CARD_REMOVAL
     assert view.keypad is None, "no PIN pad while the card is on the reader"
-    world.clock.advance(20)
+    world.customer.wait(20)
     view = world.robot.screen(after=view.seq, wait=0.5)
     assert view.screen is ScreenId.CARD_REMOVAL, "still waiting for the card to leave"
     assert ScreenId.PIN not in screens(world)

@@ -267,7 +267,7 @@ def test_card_removal_screen_reminds_and_holds_until_the_card_is_gone(
         view = world.customer.enter_pin(card.pins["auth_pin"])
     assert view.screen is ScreenId.CARD_REMOVAL
     assert "カードをお取りください。" in view.text
-    world.clock.advance(30)
+    world.customer.wait(30)
     view = world.robot.screen(after=view.seq, wait=0.5)
     assert view.screen is ScreenId.CARD_REMOVAL
     assert not any(o.id == "resident_record" for o in view.options)

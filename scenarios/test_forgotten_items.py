@@ -30,7 +30,7 @@ def test_take_reminder_holds_while_certificates_wait_in_the_tray(world: World) -
     assert "証明書をお取りください。" in view.text
     assert "お釣りをお取りください。" in view.text, "change was paid: the customer is told"
     assert not world.printer.tray_empty()
-    world.clock.advance(30)
+    world.customer.wait(30)
     assert world.customer.sees().screen is ScreenId.TAKE_REMINDER, "still warning at 30 s"
     world.customer.take_certificates()
     view = world.customer.wait_for(ScreenId.RECEIPT)
@@ -44,10 +44,10 @@ def test_forgotten_certificates_and_receipt(world: World) -> None:
     """Nobody takes anything: ⑭ and ⑮ time out and the kiosk returns to ① with nothing
     of the customer on screen and nothing held."""
     paid_and_printed(world)
-    world.clock.advance(61)
+    world.customer.wait_out(ScreenId.TAKE_REMINDER)
     view = world.customer.wait_for(ScreenId.RECEIPT)
     assert "領収書をお取りください。" in view.text
-    world.clock.advance(61)
+    world.customer.wait_out(ScreenId.RECEIPT)
     view = world.customer.wait_for(ScreenId.CARD_HOLD)
     assert view.facts.get("fee_yen") is None and view.method is None
     assert world.robot.held().empty
@@ -64,7 +64,7 @@ def test_forgotten_receipt_only(world: World) -> None:
     assert "領収書をお取りください。" in view.text
     world.robot.screen(after=view.seq, wait=0.5)
     assert world.customer.sees().screen is ScreenId.RECEIPT, "waits for the receipt to be taken"
-    world.clock.advance(61)
+    world.customer.wait_out(ScreenId.RECEIPT)
     world.customer.wait_for(ScreenId.CARD_HOLD)
     assert world.robot.held().empty
     books(world, 200)

@@ -189,7 +189,7 @@ def test_certificate_choice_only_once_the_card_has_left(world: World) -> None:
     view = c.enter_pin(card.pins["auth_pin"])
     view = c.wait_for(ScreenId.CARD_REMOVAL)
     assert view.seed_number == "④"
-    world.clock.advance(20)  # well inside the screen's time-out
+    world.customer.wait(20)  # well inside the screen's time-out
     view = world.robot.screen(after=view.seq, wait=0.5)
     assert view.screen is ScreenId.CARD_REMOVAL, "the card is still there: no ⑤ yet"
     assert all(o.id != "resident_record" for o in view.options)

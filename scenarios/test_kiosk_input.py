@@ -63,7 +63,7 @@ def test_stopped_mid_job_resumes_when_fixed_in_time(world: World, fault: Fault) 
     world.customer.pay(100, 100)
     view = wait_view(world, lambda v: bool(v.facts.get("printer_problem")))
     assert view.screen is ScreenId.PRINTING
-    world.clock.advance(60)
+    world.customer.wait(60)
     assert world.customer.sees().screen is ScreenId.PRINTING
     world.printer.faults.refill()
     world.printer.faults.clear_jam()
@@ -88,7 +88,7 @@ def test_printer_offline_mid_job_ends_with_a_refund(world: World) -> None:
     world.customer.pay(100, 100)
     wait_view(world, lambda v: bool(v.facts.get("printer_problem")))
     world.printer.inject(Fault(FaultKind.OFFLINE))
-    world.clock.advance(181)
+    world.customer.wait_out(ScreenId.PRINTING)
     view = world.customer.wait_for(ScreenId.NOTICE, timeout=30)
     assert view.facts["code"] == "print_failed" and view.facts["refund_yen"] == 200
     books(world, 0)

@@ -99,7 +99,7 @@ def test_print_wait_time_out_cancels_the_whole_issuance(world: World, fault: Fau
     world.printer.inject(fault)
     world.customer.pay(100, 100)
     wait_view(world, lambda v: bool(v.facts.get("printer_problem")))
-    world.clock.advance(181)
+    world.customer.wait_out(ScreenId.PRINTING)
     assert world.customer.wait_for(ScreenId.NOTICE).facts["code"] == "print_failed"
     books(world, 0)
     world.printer.faults.refill()
@@ -124,9 +124,9 @@ def test_sheets_left_behind_never_reach_the_next_applicant(world: World) -> None
     to_payment(world, "resident_record", trait="household_of_1", index=0)
     world.customer.pay(100, 100)
     world.customer.wait_for(ScreenId.TAKE_REMINDER)
-    world.clock.advance(61)
+    world.customer.wait_out(ScreenId.TAKE_REMINDER)
     world.customer.wait_for(ScreenId.RECEIPT)
-    world.clock.advance(61)
+    world.customer.wait_out(ScreenId.RECEIPT)
     world.customer.wait_for(ScreenId.CARD_HOLD)
     first_job = print_jobs(world)[0]["job_id"]
     taken = second_applicant(world)
@@ -145,7 +145,7 @@ def test_job_from_a_failed_session_is_not_printed_later(world: World) -> None:
     world.customer.pay(100, 100)
     wait_view(world, lambda v: bool(v.facts.get("printer_problem")))
     world.printer.inject(Fault(FaultKind.OFFLINE))
-    world.clock.advance(181)
+    world.customer.wait_out(ScreenId.PRINTING)
     view = world.customer.wait_for(ScreenId.NOTICE, timeout=30)
     assert view.facts["code"] == "print_failed" and view.facts["refund_yen"] == 200
     world.printer.faults.go_online()

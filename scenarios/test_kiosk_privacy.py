@@ -77,12 +77,12 @@ def test_data_erased_however_the_session_ends(world: World, ending: str) -> None
         authenticate(
             world, world.issue_card("mynumber-valid", world.resident(CITY, "household_of_3"))
         )
-        world.clock.advance(61)
+        world.customer.wait_out(ScreenId.CERTIFICATE_CHOICE)
     elif ending == "timeout-payment":
         to_payment(world, "resident_record", trait="household_of_3")
         c.pay(100)
         wait_paid(world, 100)
-        world.clock.advance(121)
+        world.customer.wait_out(ScreenId.PAYMENT)
     else:
         to_payment(world, "resident_record", trait="household_of_3")
         world.printer.inject(Fault(FaultKind.OFFLINE))
@@ -102,11 +102,11 @@ def test_screen_cleared_when_the_session_ends(world: World, ending: str) -> None
     names = household_names(world, world.resident(CITY, "household_of_3"))
     assert len(names) == 3
     if ending == "timeout":
-        world.clock.advance(61)
+        world.customer.wait_out(ScreenId.HOUSEHOLD_SELECTION)
     else:
         world.customer.cancel()
     notice = world.customer.wait_for(ScreenId.NOTICE)
-    world.clock.advance(31)
+    world.customer.wait_out(ScreenId.NOTICE)
     idle = world.customer.wait_for(ScreenId.CARD_HOLD)
     for view in (notice, idle):
         text = shown(view)

@@ -169,9 +169,9 @@ def test_a_print_longer_than_two_minutes_is_not_aborted(world: World, seconds: i
         world, lambda v: v.screen is ScreenId.PRINTING and bool(v.facts.get("printer_problem"))
     )
     for _ in range(seconds // 10):
-        world.clock.advance(10)
+        world.customer.wait(10)
         assert world.customer.sees().screen is ScreenId.PRINTING
-    world.clock.advance(seconds % 10 + 1)
+    world.customer.wait(seconds % 10 + 1)
     finish(world)
     assert world.customer.certificates, "the certificate was delivered"
     books(world, 200)
@@ -196,7 +196,7 @@ def test_printer_fault_stops_tells_and_cancels(world: World, fault: Fault, reaso
         world, lambda v: v.screen is ScreenId.PRINTING and bool(v.facts.get("printer_problem"))
     )
     assert reason in str(view.facts["printer_problem"]), "⑬ tells the customer why"
-    world.clock.advance(181)
+    world.customer.wait_out(ScreenId.PRINTING)
     view = world.customer.wait_for(ScreenId.NOTICE)
     assert view.facts["code"] == "print_failed" and view.facts["refund_yen"] == 200
     ended = records(world, "printer-print", "job-ended")

@@ -177,6 +177,7 @@ class Customer:
         self.printer = printer
         self.clock = clock
         self._follows = follows_rig_clock
+        self._timeouts: dict[str, float] | None = None
         self.certificates: list[Any] = []
         self.receipts: list[Any] = []
         self.change: list[Any] = []
@@ -266,12 +267,28 @@ class Customer:
 
     def wait(self, seconds: float) -> None:
         """Stand still for `seconds` of kiosk time: the rig clock, or real time for a kiosk
-        that keeps its own clock (docs/kiosk-adapter.md)."""
+        that keeps its own clock (docs/kiosk-adapter.md); the rig's parties then age by the
+        same `seconds` of rig time, so both sides stay in step."""
         if self.follows_rig_clock():
             assert self.clock is not None, "a kiosk on the rig clock needs the clock"
             self.clock.advance(seconds)
-        else:
-            time.sleep(seconds)
+            return
+        time.sleep(seconds)
+        if self.clock is not None:
+            self.clock.advance(seconds)
+
+    def timeout_of(self, screen: ScreenId) -> float:
+        """The kiosk's inactivity time-out on `screen`, as its `/info` declares it."""
+        if self._timeouts is None:
+            self._timeouts = dict(self.robot.info().timeouts_s)
+        try:
+            return float(self._timeouts[screen.value])
+        except KeyError:
+            raise AssertionError(f"the kiosk declares no time-out for {screen.value}") from None
+
+    def wait_out(self, screen: ScreenId) -> None:
+        """Stand still until just past the kiosk's time-out on `screen`."""
+        self.wait(self.timeout_of(screen) + 1)
 
 
 __all__ = [
