@@ -131,6 +131,11 @@ def build_summary(
             for t in expected_failed
         ],
         "requirements": {"counts": dict(verdict_counts), "matrix": matrix},
+        "not_run": [
+            {"nodeid": t["nodeid"], "reason": t.get("message", "")}
+            for t in tests
+            if t["outcome"] == "skipped"
+        ],
         "trend": history[-20:],
     }
 
@@ -257,6 +262,20 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
         for t in summary["expected_failures"]:
             parts.append(
                 f"<tr><td><code>{_e(t['nodeid'])}</code></td><td>{_e(t['reason'])}</td></tr>"
+            )
+        parts.append("</table>")
+    if summary.get("not_run"):
+        reasons = Counter(t["reason"] for t in summary["not_run"])
+        parts.append("<h2>Not run</h2><p>Scenarios that did not judge the device under test, ")
+        parts.append("by reason (none of them counts as passed).</p><table>")
+        parts.append("<tr><th>reason</th><th>scenarios</th></tr>")
+        for reason, count in reasons.most_common():
+            names = [
+                t["nodeid"].split("::")[-1] for t in summary["not_run"] if t["reason"] == reason
+            ]
+            parts.append(
+                f"<tr><td>{_e(reason)}</td><td>{count}: <small>{_e(', '.join(names))}</small>"
+                "</td></tr>"
             )
         parts.append("</table>")
     parts.append("<h2>By area</h2><table><tr><th>area</th><th>passed</th><th>failed</th>")

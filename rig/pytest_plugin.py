@@ -222,7 +222,10 @@ class RunResults:
                 outcome = "error"
             if entry["outcome"] in ("passed",) or outcome in ("failed", "error"):
                 entry["outcome"] = outcome
-            if report.failed or report.skipped:
+            if report.skipped and isinstance(report.longrepr, tuple):
+                # why it did not run: not applicable to the topology, no test data, ...
+                entry["message"] = str(report.longrepr[2]).removeprefix("Skipped: ")
+            elif report.failed or report.skipped:
                 entry["message"] = _short(report)
 
     @pytest.hookimpl(tryfirst=True)

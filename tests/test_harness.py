@@ -127,4 +127,33 @@ def test_rig_run_refuses_an_external_topology_with_a_clear_message(tmp_path: Pat
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "use `rig serve`" in result.stdout.replace("\n", " ")
+    assert "--plan pseudo-store" in result.stdout.replace("\n", " ")
+
+
+def test_what_did_not_run_is_reported_with_its_reason(
+    pytester: pytest.Pytester, two_ids: tuple[str, str], tmp_path: Path
+) -> None:
+    """A scenario asking an external server's test data for what it lacks is "not run",
+    never passed; the report lists every such scenario under its reason."""
+    a, _ = two_ids
+    scenarios = pytester.mkdir("scenarios")
+    (scenarios / "test_refusals.py").write_text(
+        "import pytest\n"
+        "from rig.municipal_test_data import NotInTestData\n"
+        f"@pytest.mark.requirement({a!r})\n"
+        "def test_needs_a_deceased_resident():\n"
+        "    raise NotInTestData(\"991015: no resident with trait 'deceased'\")\n"
+        f"@pytest.mark.requirement({a!r})\n"
+        "def test_ok():\n    pass\n",
+        encoding="utf-8",
+    )
+    results = tmp_path / "run" / "results.json"
+    result = pytester.runpytest("scenarios", "--rig-plan=full", f"--rig-results={results}")
+    result.assert_outcomes(passed=1, skipped=1)
+    summary = build_report(results, tmp_path / "run", meta={"finished_at": "t1"})
+    assert summary["verdict"] == "pass"
+    [not_run] = summary["not_run"]
+    assert not_run["nodeid"].endswith("test_needs_a_deceased_resident")
+    assert not_run["reason"] == "not run, no test data: 991015: no resident with trait 'deceased'"
+    html = (tmp_path / "run" / "index.html").read_text()
+    assert "<h2>Not run</h2>" in html and "no test data" in html
