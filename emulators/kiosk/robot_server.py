@@ -123,9 +123,7 @@ class RobotServer:
             return self.on_reset()
         except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
             # a device the kiosk could not open again: the rig's parties are not up
-            raise _Problem(
-                503, RobotError.KIOSK_UNAVAILABLE, f"devices not ready: {exc}"
-            ) from None
+            raise _Problem(503, RobotError.KIOSK_UNAVAILABLE, f"devices not ready: {exc}") from None
 
     def _screen(self, query: dict[str, str], body: bytes) -> Any:
         after = _int(query, "after", -1)

@@ -164,8 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if reply.status >= 400 and self.command == "POST" and not self._body_consumed:
             self.close_connection = True  # the unread body would be taken as the next request
-        with contextlib.suppress(OSError):
-            self._send(reply)
+        # recorded before the answer leaves, so a client never outruns the evidence
         self.owner._record(
             "request",
             method=self.command,
@@ -176,6 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
             bytes=self._body_length,
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
+        with contextlib.suppress(OSError):
+            self._send(reply)
 
     def handle_one_request(self) -> None:
         self._body_consumed = False
