@@ -44,6 +44,7 @@ def test_short_soak_reconciles_and_meets_the_incidents(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # ~22 min of wall time; `make soak` runs it as `rig soak` instead
 def test_full_soak_a_week_of_traffic(tmp_path: Path) -> None:
     report = run_soak(1000, tmp_path)
     assert report.ok, "\n".join(report.lines())
