@@ -17,7 +17,7 @@ from types import FrameType
 from typing import Any
 
 from rig.clock import JST, ClockDriver, RigClock
-from rig.config import load_topology
+from rig.config import Mode, TopologyError, load_topology
 from rig.evidence import EvidenceStore
 from rig.pcsc import ReaderStack, VirtualCardSlot
 from rig.world import CITY, World, WorldOptions
@@ -36,6 +36,12 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     topology = load_topology(topology_path)
+    external_kiosk = topology.kiosk.mode is Mode.EXTERNAL
+    if external_kiosk and (with_kiosk or len(cards) > 1):
+        raise TopologyError(
+            f"{topology.name}: the kiosk is external: no reference kiosk, and one card (in "
+            "its reader)"
+        )
     stop = stop or threading.Event()
     # wall time only picks the starting instant of a live session; decisions use the rig clock
     begin = start or topology.clock.start or datetime.now(JST).replace(microsecond=0)
@@ -43,15 +49,24 @@ def serve(
     evidence = EvidenceStore(work_dir / "evidence", now=clock.now)
     stack: ReaderStack | None = None
     slots: list[VirtualCardSlot] = []
-    if cards or with_kiosk:
+    if external_kiosk and cards:
+        # the kiosk kit's addresses: its reader gets the card
+        readers = topology.card_readers
+        stack = ReaderStack.shared()
+        local = readers.vicc_host in ("127.0.0.1", "localhost")
+        name = stack.reader_at(readers.port_base) if local else ""
+        slots = [VirtualCardSlot.remote(readers.vicc_host, readers.port_base, name)]
+    elif cards or with_kiosk:
         stack = ReaderStack.shared()
         slots = [stack.acquire() for _ in range(max(1, len(cards)))]
+    # with an external kiosk in the topology the world serves the kiosk kit's fixed
+    # addresses and TLS files, so a kiosk configured for `rig run` works here unchanged
     world = World.build(
         work_dir / "world",
         clock,
         evidence,
         slot=slots[0] if slots else None,
-        options=WorldOptions(with_kiosk=with_kiosk),
+        options=WorldOptions(with_kiosk=with_kiosk, topology=topology),
     )
     driver = ClockDriver(clock)
     driver.start()
@@ -68,7 +83,7 @@ def serve(
             "cards": [],
         }
         if slots:
-            endpoints["vpcd_host"] = stack.config.vicc_host if stack else "127.0.0.1"
+            endpoints["vpcd_host"] = slots[0].vicc_host
             endpoints["readers"] = [
                 {"reader_name": s.reader_name, "vpcd_port": s.port} for s in slots
             ]

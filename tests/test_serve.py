@@ -77,3 +77,47 @@ def test_serve_brings_up_every_party_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0, out
     assert "rig serve: stopping" in out
     assert os.environ.get("PCSCLITE_CSOCK_NAME") is None  # the machine's pcscd, nothing private
+
+
+def test_serve_with_an_external_kiosk_uses_the_kiosk_kit(tmp_path: Path) -> None:
+    """A kiosk configured from the kit for `rig run` finds the same addresses and trust
+    anchor under `rig serve`: a live session needs no reconfiguration."""
+    import yaml
+
+    from rig.config import load_topology
+    from rig.kiosk_kit import kit_tls
+
+    from .rig_process import free_ports, rig_party
+
+    centre, ipp, robot = free_ports(3)
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(
+        yaml.safe_dump(
+            {
+                "name": "kit-serve",
+                "kiosk": {
+                    "mode": "external", "robot_url": f"http://127.0.0.1:{robot}/robot",
+                    "kit": "kit", "centre_port": centre, "ipp_port": ipp,
+                },
+            }
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    endpoints_file = tmp_path / "endpoints.json"
+    with rig_party(
+        "serve", "--topology", str(topology), "--work-dir", str(tmp_path / "w"),
+        "--endpoints", str(endpoints_file), log=tmp_path / "serve.log",
+    ):  # fmt: skip
+        ep = json.loads(endpoints_file.read_text(encoding="utf-8"))
+        assert ep["center_url"] == f"https://127.0.0.1:{centre}/v1"
+        assert ep["ipp_uri"] == f"ipp://127.0.0.1:{ipp}/ipp/print"
+        kit = kit_tls(load_topology(topology))
+        assert Path(ep["ca_bundle"]) == Path(kit.server_ca).resolve()
+        assert ep["bill_validator_port"].startswith("/dev/pts/")
+        assert Path(tmp_path / "kit" / "cash" / "bill_validator_port.tty").resolve() == Path(
+            ep["bill_validator_port"]
+        )
+        tls = ssl.create_default_context(cafile=ep["ca_bundle"])
+        tls.load_cert_chain(ep["kiosk_client_cert"], ep["kiosk_client_key"])
+        with httpx.Client(verify=tls) as client:
+            assert client.get(ep["center_url"] + "/health").status_code == 200
