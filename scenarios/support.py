@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from pypdf import PdfReader
 
 from emulators.card import BuiltCard
-from rig.drivers.centre_client import CentreClient, RequestReceipt, SessionInfo
+from rig.drivers.centre_client import CentreApiError, CentreClient, RequestReceipt, SessionInfo
 from rig.protocols import card_ap
 from rig.protocols.apdu import select_aid
 from rig.protocols.centre import CertTypeName
@@ -86,6 +86,18 @@ class KioskSide:
         self.client.confirm_payment(session_id, receipt.request_id, receipt.total_fee)
         done = self.client.complete(session_id, receipt.request_id, "printed", copies)
         return done, pdf
+
+
+def jpki_refusal(world: World, card: BuiltCard) -> CentreApiError | None:
+    """Log in with the card's JPKI at a fresh kiosk: the refusal, or None when let in."""
+    kiosk = KioskSide.connect(world)
+    try:
+        kiosk.login_jpki(card)
+    except CentreApiError as exc:
+        return exc
+    finally:
+        kiosk.close()
+    return None
 
 
 def resident_ids_in(pdf: bytes) -> list[str]:

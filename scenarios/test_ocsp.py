@@ -29,20 +29,9 @@ from emulators.jpki.faults import OcspFault
 from rig.drivers.centre_client import CentreApiError, CentreClient
 from rig.protocols.ocsp import request_nonce
 from rig.world import CITY, KIOSK_ID, World
-from scenarios.support import KioskSide
+from scenarios.support import KioskSide, jpki_refusal
 
 pytestmark = pytest.mark.world(marks="layout")
-
-
-def login(world: World, card: BuiltCard) -> CentreApiError | None:
-    kiosk = KioskSide.connect(world)
-    try:
-        kiosk.login_jpki(card)
-    except CentreApiError as exc:
-        return exc
-    finally:
-        kiosk.close()
-    return None
 
 
 def card_of(world: World, index: int = 0) -> BuiltCard:
@@ -60,7 +49,7 @@ def lgwan_calls(world: World, path: str) -> list[dict[str, object]]:
 def test_the_certificate_is_checked_before_the_municipality_hears(backend: World) -> None:
     card = card_of(backend)
     assert card.credentials is not None
-    assert login(backend, card) is None
+    assert jpki_refusal(backend, card) is None
     assert backend.evidence is not None
     serial = f"{card.credentials.auth_serial:x}"
     answers = [r for r in backend.evidence.records("ocsp") if r.get("serial") == serial]
@@ -247,7 +236,7 @@ def test_an_unacceptable_answer_is_never_taken_as_good(
     card = card_of(backend)
     now = backend.clock.now()
     backend.ocsp_faults.add(fault, now, now + timedelta(hours=1))
-    refused = login(backend, card)
+    refused = jpki_refusal(backend, card)
     assert refused is not None
     assert refused.status == 502
     assert refused.problem["code"] == "ocsp_check_failed"
@@ -318,7 +307,7 @@ def test_card_ap_issues_during_a_jpki_outage(backend: World) -> None:
     from scenarios.support import resident_ids_in
 
     assert set(resident_ids_in(pdf)) == {resident}
-    assert login(backend, card_of(backend)) is not None  # JPKI is refused meanwhile
+    assert jpki_refusal(backend, card_of(backend)) is not None  # JPKI is refused meanwhile
 
 
 @pytest.mark.requirement("OCSP-009")
@@ -333,7 +322,7 @@ def test_jpki_resumes_after_the_outage_without_restart(backend: World, kind: str
     else:
         backend.centre.faults.jpki_outage(now, end)
     backend.clock.advance(1)
-    refused = login(backend, card)
+    refused = jpki_refusal(backend, card)
     assert refused is not None and refused.problem["code"] == "jpki_unavailable"
     backend.clock.set(end + timedelta(seconds=1))
-    assert login(backend, card) is None
+    assert jpki_refusal(backend, card) is None

@@ -9,7 +9,7 @@ import pytest
 from rig.clock import JST
 from rig.drivers.centre_client import CentreApiError
 from rig.world import World
-from scenarios.support import KioskSide
+from scenarios.support import jpki_refusal
 
 
 def at(text: str) -> datetime:
@@ -17,15 +17,7 @@ def at(text: str) -> datetime:
 
 
 def try_login(backend: World) -> CentreApiError | None:
-    card = backend.issue_card("mynumber-valid", backend.resident())
-    kiosk = KioskSide.connect(backend)
-    try:
-        kiosk.login_jpki(card)
-    except CentreApiError as exc:
-        return exc
-    finally:
-        kiosk.close()
-    return None
+    return jpki_refusal(backend, backend.issue_card("mynumber-valid", backend.resident()))
 
 
 @pytest.mark.requirement("HOURS-001", "HOURS-009")

@@ -7,14 +7,14 @@ statistics, or the municipal RefusalCode for relayed refusals).
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 from rig.https import Problem
-from rig.protocols.centre import CentreCode, Reason
+from rig.protocols.centre import CentreCode
+from rig.protocols.reasons import Reason, ReasonCode
 
 
-class AccessCode(Enum):
+class AccessCode(ReasonCode):
     """Refusals of the statistics routes and of the operator binding (STAT-004, STAT-005).
 
     Kept apart from `CentreCode` because only statistics readers and operator-bound kiosks
@@ -37,14 +37,6 @@ class AccessCode(Enum):
     OPERATOR_CERTIFICATE_MISMATCH = Reason(
         403, "operator_id differs from the client certificate", "この端末は利用できません。"
     )
-
-    @property
-    def code(self) -> str:
-        return self.name.lower()
-
-    @property
-    def status(self) -> int:
-        return self.value.status
 
 
 class CentreError(Exception):

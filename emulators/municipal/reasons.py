@@ -5,21 +5,13 @@ The kiosk shows guidance per code, so codes never change meaning. docs/municipal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from rig.https import Problem
+from rig.protocols.reasons import Reason, ReasonCode
 
 
-@dataclass(frozen=True)
-class Reason:
-    status: int
-    title: str
-    message_ja: str
-
-
-class RefusalCode(Enum):
+class RefusalCode(ReasonCode):
     # -- time (service hours, closures) -------------------------------------------------
     YEAR_END_CLOSURE = Reason(
         503, "Closed for the year end", "年末年始(12月29日～1月3日)は交付できません。"
@@ -82,10 +74,6 @@ class RefusalCode(Enum):
     DOCUMENT_NOT_FOUND = Reason(404, "Document not found", "証明書データがありません。")
     # -- the server ---------------------------------------------------------------------
     SERVICE_UNAVAILABLE = Reason(503, "Service unavailable (fault)", "現在交付できません。")
-
-    @property
-    def code(self) -> str:
-        return self.name.lower()
 
     def problem(self, detail: str | None = None, **extensions: Any) -> Problem:
         reason = self.value

@@ -12,13 +12,12 @@ docs/api/municipal.openapi.yaml, `RefusalCode`) and `"source": "municipality"`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from enum import Enum
 from typing import Literal
 
 from pydantic import Field
 
 from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel
+from rig.protocols.reasons import Reason, ReasonCode
 
 API_PREFIX = "/v1"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -80,14 +79,7 @@ class Completion(_Strict):
     copies_printed: int = Field(ge=0, le=99)
 
 
-@dataclass(frozen=True)
-class Reason:
-    status: int
-    title: str
-    message_ja: str
-
-
-class CentreCode(Enum):
+class CentreCode(ReasonCode):
     """Every error the centre raises itself: HTTP status, title, kiosk guidance."""
 
     # -- hours and availability -----------------------------------------------------------
@@ -189,14 +181,6 @@ class CentreCode(Enum):
         "しばらくお待ちください。",
     )
     INVALID_REQUEST = Reason(422, "Invalid request", "端末の設定を確認してください。")
-
-    @property
-    def code(self) -> str:
-        return self.name.lower()
-
-    @property
-    def status(self) -> int:
-        return self.value.status
 
 
 #: Codes the HTTPS layer (rig.https) answers with before the centre sees a request.
