@@ -182,19 +182,15 @@ def kiosk_kit(
     topology: Annotated[str, typer.Option(help="topology YAML with an external kiosk")],
 ) -> None:
     """Write the kiosk kit (kiosk.json, TLS files) an external kiosk is configured with."""
-    from rig.config import Mode, TopologyError, load_topology
-    from rig.kiosk_kit import write_kit
+    from rig.config import TopologyError, load_topology
+    from rig.kiosk_kit import kiosk_reader_name, write_kit
     from rig.pcsc import ReaderStack
 
     try:
         loaded = load_topology(topology)
-        if loaded.kiosk.mode is not Mode.EXTERNAL:
+        if loaded.external_kiosk is None:
             raise TopologyError(f"{topology}: the kiosk is not external; nothing to configure")
-        readers = loaded.card_readers
-        name = ""
-        if readers.vicc_host in ("127.0.0.1", "localhost"):
-            name = ReaderStack.shared().reader_at(readers.port_base)
-        path = write_kit(loaded, name)
+        path = write_kit(loaded, kiosk_reader_name(loaded, ReaderStack.shared()))
     except (TopologyError, ValueError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

@@ -155,6 +155,16 @@ class Topology(BaseModel):
     clock: ClockSettings = ClockSettings()
     incidents: Path | None = None
 
+    @property
+    def external_kiosk(self) -> KioskParty | None:
+        """The kiosk under test, when it is not the rig's reference kiosk."""
+        return self.kiosk if self.kiosk.mode is Mode.EXTERNAL else None
+
+    @property
+    def external_municipal(self) -> MunicipalParty | None:
+        """The issuance server under test, when it is not the rig's emulated one."""
+        return self.municipal if self.municipal.mode is Mode.EXTERNAL else None
+
     def external_parties(self) -> list[str]:
         return [
             name

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rig.config import Topology
+from rig.pcsc import ReaderStack, VirtualCardSlot
 from rig.pki.tls import TlsMaterial
 
 #: the kit's TLS seed: fixed, so the kiosk's certificate stays valid from run to run
@@ -52,6 +53,21 @@ def cash_link_dir(topology: Topology) -> Path:
 def cash_tcp_ports(topology: Topology) -> dict[str, int]:
     kiosk = topology.kiosk
     return {BILL_VALIDATOR_PORT: kiosk.bill_validator_tcp_port, COIN_PORT: kiosk.coin_tcp_port}
+
+
+def kiosk_reader_name(topology: Topology, stack: ReaderStack) -> str:
+    """The rig reader whose vpcd the kiosk's reader is; "" for a kiosk on another machine."""
+    readers = topology.card_readers
+    if readers.vicc_host not in ("127.0.0.1", "localhost"):
+        return ""
+    return stack.reader_at(readers.port_base)
+
+
+def kiosk_card_slot(topology: Topology, stack: ReaderStack) -> VirtualCardSlot:
+    """Where the rig puts a customer's card for the kiosk under test: its own reader."""
+    readers = topology.card_readers
+    name = kiosk_reader_name(topology, stack)
+    return VirtualCardSlot.remote(readers.vicc_host, readers.port_base, name)
 
 
 def kiosk_endpoints(topology: Topology, reader_name: str) -> dict[str, Any]:

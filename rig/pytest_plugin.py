@@ -140,7 +140,7 @@ def pytest_collection_modifyitems(
 
 
 def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from rig.config import Mode, TopologyError, load_topology
+    from rig.config import TopologyError, load_topology
 
     path = config.getoption("--rig-topology")
     if not path:
@@ -149,7 +149,7 @@ def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
         topology = load_topology(path)
     except TopologyError as exc:
         raise pytest.UsageError(str(exc)) from exc
-    if topology.municipal.mode is Mode.EXTERNAL:
+    if topology.external_municipal is not None:
         reason = (
             f"not applicable to topology {topology.name}: looks into the emulated issuance "
             "server (its registry or its clock), which an external server does not expose"
@@ -157,7 +157,7 @@ def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
         for item in items:
             if item.get_closest_marker("emulated_municipal") is not None:
                 item.add_marker(pytest.mark.skip(reason=reason))
-    if topology.kiosk.mode is Mode.EXTERNAL:
+    if topology.external_kiosk is not None:
         reason = (
             f"not applicable to topology {topology.name}: looks into or reconfigures the "
             "reference kiosk, which an external kiosk does not expose"
@@ -351,14 +351,10 @@ def card_slot(
 
     With an external kiosk: the kiosk's reader (its vpcd at the topology's `card_readers`).
     """
-    from rig.config import Mode
-    from rig.pcsc import VirtualCardSlot
+    from rig.kiosk_kit import kiosk_card_slot
 
-    if topology.kiosk.mode is Mode.EXTERNAL:
-        readers = topology.card_readers
-        local = readers.vicc_host in ("127.0.0.1", "localhost")
-        name = reader_stack.reader_at(readers.port_base) if local else ""
-        slot = VirtualCardSlot.remote(readers.vicc_host, readers.port_base, name)
+    if topology.external_kiosk is not None:
+        slot = kiosk_card_slot(topology, reader_stack)
     else:
         slot = reader_stack.acquire()
     slot.evidence = evidence

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reports.builder import FAILED, build_report, now_stamp
-from rig.config import Mode, Topology, TopologyError, load_topology
+from rig.config import Topology, TopologyError, load_topology
 from rig.kiosk_kit import KIOSK_JSON
 from rig.municipal_test_data import MunicipalDataError, load_test_data
 from rig.plans import load_plan
@@ -167,30 +167,30 @@ def run_plan(
 
 def check_runnable(plan_name: str, topology: Topology) -> None:
     """Refuse, with the way forward, a plan this topology cannot run (docs/harness.md)."""
-    external = topology.external_parties()
-    if "jpki" in external:
+    kiosk, municipal = topology.external_kiosk, topology.external_municipal
+    if "jpki" in topology.external_parties():
         raise TopologyError(
             f"{topology.name}: rig run cannot drive an external JPKI responder; the rig's "
             "centre checks certificates against the rig's own (docs/harness.md)"
         )
-    if "kiosk" in external and "municipal" in external:
+    if kiosk is not None and municipal is not None:
         raise TopologyError(f"{topology.name}: one device under test per run: kiosk or server")
-    if "kiosk" in external:
+    if kiosk is not None:
         if plan_name != "pseudo-store":
             raise TopologyError(
                 f"{topology.name}: the kiosk is external; the pseudo-store plan drives one "
                 f"(not {plan_name!r}): --plan pseudo-store"
             )
         check_kiosk_reachable(topology)
-    if topology.municipal.mode is Mode.EXTERNAL:
+    if municipal is not None:
         if plan_name != "municipal-server":
             raise TopologyError(
                 f"{topology.name}: the issuance server is external; only the municipal-server "
                 f"plan drives one (not {plan_name!r}): --plan municipal-server"
             )
-        assert topology.municipal.test_data is not None  # validated with the topology
+        assert municipal.test_data is not None  # validated with the topology
         try:
-            load_test_data(topology.municipal.test_data)  # fail fast, naming every problem
+            load_test_data(municipal.test_data)  # fail fast, naming every problem
         except MunicipalDataError as exc:
             raise TopologyError(str(exc)) from exc
 

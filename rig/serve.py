@@ -17,8 +17,9 @@ from types import FrameType
 from typing import Any
 
 from rig.clock import JST, ClockDriver, RigClock
-from rig.config import Mode, TopologyError, load_topology
+from rig.config import TopologyError, load_topology
 from rig.evidence import EvidenceStore
+from rig.kiosk_kit import kiosk_card_slot
 from rig.pcsc import ReaderStack, VirtualCardSlot
 from rig.world import CITY, World, WorldOptions
 
@@ -36,7 +37,7 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     topology = load_topology(topology_path)
-    external_kiosk = topology.kiosk.mode is Mode.EXTERNAL
+    external_kiosk = topology.external_kiosk is not None
     if external_kiosk and (with_kiosk or len(cards) > 1):
         raise TopologyError(
             f"{topology.name}: the kiosk is external: no reference kiosk, and one card (in "
@@ -50,12 +51,8 @@ def serve(
     stack: ReaderStack | None = None
     slots: list[VirtualCardSlot] = []
     if external_kiosk and cards:
-        # the kiosk kit's addresses: its reader gets the card
-        readers = topology.card_readers
         stack = ReaderStack.shared()
-        local = readers.vicc_host in ("127.0.0.1", "localhost")
-        name = stack.reader_at(readers.port_base) if local else ""
-        slots = [VirtualCardSlot.remote(readers.vicc_host, readers.port_base, name)]
+        slots = [kiosk_card_slot(topology, stack)]  # the card goes into the kiosk's reader
     elif cards or with_kiosk:
         stack = ReaderStack.shared()
         slots = [stack.acquire() for _ in range(max(1, len(cards)))]

@@ -19,7 +19,7 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from emulators.card import BuiltCard, build_card, load_profile
 from emulators.card.profiles import holder_spec
@@ -28,9 +28,10 @@ from emulators.center import IssuanceCentre
 from emulators.center.server import antiforgery_key
 from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
 from emulators.municipal import MunicipalServer
+from emulators.municipal.test_data import registration_serial
 from emulators.printer import VirtualPrinter
 from rig.clock import RigClock
-from rig.config import Mode, MunicipalParty, Topology
+from rig.config import MunicipalParty, Topology
 from rig.evidence import EvidenceStore
 from rig.kiosk_kit import cash_link_dir, cash_tcp_ports, cash_transport, kit_tls
 from rig.municipal_test_data import MunicipalTestData, load_test_data
@@ -42,6 +43,15 @@ from rig.verification import VerificationSite
 
 if TYPE_CHECKING:
     from rig.drivers.robot_client import Customer, RobotClient
+
+_T = TypeVar("_T")
+
+
+def _required(value: _T | None) -> _T:
+    """A topology field its validation made required for this party's mode."""
+    assert value is not None, "validated with the topology"
+    return value
+
 
 #: The default world seed: municipal card-AP master keys and card keys derive from it.
 WORLD_SEED = "konbini-world"
@@ -108,28 +118,28 @@ class World:
         opts = options or WorldOptions()
         folder = Path(folder)
         topology = opts.topology
-        external_kiosk = topology is not None and topology.kiosk.mode is Mode.EXTERNAL
+        kiosk_party = topology.external_kiosk if topology is not None else None
+        municipal_party = topology.external_municipal if topology is not None else None
         fixed: dict[str, int] = {}
         cash_settings: dict[str, Any] = {}
-        if topology is not None and external_kiosk:
+        cash_transport_name = opts.cash_transport
+        if topology is not None and kiosk_party is not None:
             # the kiosk was configured once (rig kiosk-kit): same addresses, same TLS files
             tls = kit_tls(topology)
-            fixed = {"centre": topology.kiosk.centre_port, "ipp": topology.kiosk.ipp_port}
+            fixed = {"centre": kiosk_party.centre_port, "ipp": kiosk_party.ipp_port}
             cash_settings = {
                 "link_dir": cash_link_dir(topology),
                 "tcp_ports": cash_tcp_ports(topology),
             }
-            opts.cash_transport = cash_transport(topology)
+            cash_transport_name = cash_transport(topology)
         tls = tls or TlsMaterial(folder / "tls", opts.seed)
         authority = authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed)
+        centre_settings: dict[str, Any] = {"marks": opts.marks}
         started: list[Any] = []
-        external = opts.topology.municipal if opts.topology is not None else None
-        if external is not None and external.mode is not Mode.EXTERNAL:
-            external = None
         test_data: MunicipalTestData | None = None
         try:
             municipal: MunicipalServer | None = None
-            if external is None:
+            if municipal_party is None:
                 municipal = MunicipalServer(
                     clock, evidence, folder / "municipal", None, tls,
                     seed=opts.seed, cache_dir=opts.registry_cache,
@@ -137,16 +147,14 @@ class World:
                 municipal_urls = municipal.start()
                 started.append(municipal)
             else:
-                assert external.url and external.tls and external.test_data  # validated
-                test_data = load_test_data(external.test_data)
-                base = external.url.rstrip("/")
+                test_data = load_test_data(_required(municipal_party.test_data))
+                base = _required(municipal_party.url).rstrip("/")
                 municipal_urls = {"base": base}
                 municipal_urls.update({c: f"{base}/municipalities/{c}" for c in test_data.codes})
-                opts.centre_overrides = {
-                    "municipal_client": CertPair(external.tls.client_cert, external.tls.client_key),
-                    "municipal_ca": external.tls.ca_bundle,
-                    **opts.centre_overrides,
-                }
+                lgwan = _required(municipal_party.tls)
+                centre_settings["municipal_client"] = CertPair(lgwan.client_cert, lgwan.client_key)
+                centre_settings["municipal_ca"] = lgwan.ca_bundle
+            centre_settings.update(opts.centre_overrides)
             ocsp_faults = OcspFaultPlan(slow_seconds=opts.ocsp_slow_seconds)
             responder = OcspResponder(
                 clock,
@@ -161,7 +169,6 @@ class World:
             started.append(ocsp)
             municipal_endpoints = {c: u for c, u in municipal_urls.items() if c != "base"}
             urls["municipal_base_url"] = municipal_urls["base"]
-            centre_settings: dict[str, Any] = {"marks": opts.marks, **opts.centre_overrides}
             centre = IssuanceCentre(
                 clock, evidence, folder / "centre", tls, municipal_endpoints, ocsp.url,
                 authority.auth_ca_cert, fixed.get("centre", 0), seed=opts.seed,
@@ -173,7 +180,7 @@ class World:
             urls.update(printer.start())
             started.append(printer)
             cash = CashUnit(
-                clock, evidence, folder / "cash", opts.cash_transport, faults=opts.cash_faults,
+                clock, evidence, folder / "cash", cash_transport_name, faults=opts.cash_faults,
                 **cash_settings,
             )  # fmt: skip
             urls.update(cash.start())
@@ -190,10 +197,10 @@ class World:
             )  # fmt: skip
             world.municipal_urls = municipal_endpoints
             world.test_data = test_data
-            if opts.with_kiosk and topology is not None and external_kiosk:
+            if opts.with_kiosk and kiosk_party is not None:
                 if slot is None:
                     raise ValueError("the kiosk under test needs a card slot")
-                world._connect_external_kiosk(topology, slot)
+                world._connect_external_kiosk(_required(kiosk_party.robot_url), slot)
             elif opts.with_kiosk:
                 if slot is None:
                     raise ValueError("the reference kiosk needs a card slot")
@@ -237,12 +244,11 @@ class World:
             raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
         return part
 
-    def _connect_external_kiosk(self, topology: Topology, slot: VirtualCardSlot) -> None:
+    def _connect_external_kiosk(self, robot_url: str, slot: VirtualCardSlot) -> None:
         """The kiosk under test: back to standby with its devices reopened on this world."""
         from rig.drivers.robot_client import Customer, RobotClient
 
-        assert topology.kiosk.robot_url is not None  # validated with the topology
-        self.robot_client = RobotClient(topology.kiosk.robot_url)
+        self.robot_client = RobotClient(robot_url)
         self.robot_client.reset()
         info = self.robot_client.info()
         self.the_customer = Customer(
@@ -301,33 +307,46 @@ class World:
         With an external issuance server nothing can be registered there: the card carries
         the JPKI serial and the card-AP identity its test data names for the resident.
         """
-        if self.test_data is not None:
-            return self._issue_test_card(profile, resident_id, code)
         spec = load_profile(profile)
         info: CardApInfo | None = None
-        if spec.card_ap is not None and resident_id is not None:
+        key: bytes | None = None  # None: derived from the world seed's master key
+        pin: str | None = None
+        serial = 0  # 0: derived by the authority
+        if resident_id is not None and self.test_data is not None:
+            municipality = self.test_data.municipality(code)
+            if spec.card_ap is not None:
+                user = municipality.card_ap_user(resident_id)
+                info = CardApInfo(code, user.user_id, user.key_version, user.card_kind)
+                key, pin = bytes.fromhex(user.key), user.pin
+            if spec.jpki is not None:
+                serial = municipality.jpki_serial(resident_id)
+        elif resident_id is not None and spec.card_ap is not None:
             kind = "JUKI" if spec.form.value == "juki_card" else "MYNA"
             user_id = f"KIOSK{next(_card_users):011d}"
             info = self.municipal.registry.register_card_ap_user(
                 user_id, resident_id, card_ap_pin, card_kind=kind
             )
+            pin = card_ap_pin
         # one certificate (serial) per resident and profile, the profile's cached key pair
         base = holder_spec(spec).holder()
         holder = replace(
             base,
             holder_id=f"{base.holder_id}@{resident_id}" if resident_id else base.holder_id,
             key_id=base.holder_id,
+            auth_serial=serial,
         )
         card = build_card(
             profile, self.authority, seed=self.options.seed, evidence=self.evidence,
-            holder=holder, card_ap_info=info,
+            holder=holder, card_ap_info=info, card_ap_key=key,
         )  # fmt: skip
         if card.credentials is not None and resident_id is not None:
-            serial = card.credentials.auth_serial
-            self.municipal.registry.register_jpki_user(serial, resident_id)
-            self.centre.register_jpki_holder(serial, code)
-        if info is not None:
-            card.pins["card_ap_pin"] = card_ap_pin
+            if self.test_data is None:
+                self.municipal.registry.register_jpki_user(
+                    card.credentials.auth_serial, resident_id
+                )
+            self.centre.register_jpki_holder(card.credentials.auth_serial, code)
+        if pin is not None:
+            card.pins["card_ap_pin"] = pin
         return card
 
     # -- the LGWAN side, as the centre presents itself to the issuance server --------------
@@ -347,50 +366,16 @@ class World:
 
     def _external_municipal(self) -> MunicipalParty | None:
         topology = self.options.topology
-        if topology is None or topology.municipal.mode is not Mode.EXTERNAL:
-            return None
-        return topology.municipal
+        return topology.external_municipal if topology is not None else None
 
     def registered_serial(self, code: str, resident_id: str) -> int:
         """A JPKI authentication-certificate serial the issuance server maps to the resident
         (for scenarios that speak LGWAN themselves, without a card)."""
         if self.test_data is not None:
             return self.test_data.municipality(code).jpki_serial(resident_id)
-        serial = int.from_bytes(resident_id.encode()[-7:], "big") | (1 << 62)
+        serial = registration_serial(self.options.seed, resident_id)
         self.municipal.registry.register_jpki_user(serial, resident_id)
         return serial
-
-    def _issue_test_card(self, profile: str, resident_id: str | None, code: str) -> BuiltCard:
-        assert self.test_data is not None
-        spec = load_profile(profile)
-        base = holder_spec(spec).holder()
-        info: CardApInfo | None = None
-        key: bytes | None = None
-        pin: str | None = None
-        serial = 0
-        if resident_id is not None:
-            municipality = self.test_data.municipality(code)
-            if spec.card_ap is not None:
-                user = municipality.card_ap_user(resident_id)
-                info = CardApInfo(code, user.user_id, user.key_version, user.card_kind)
-                key, pin = bytes.fromhex(user.key), user.pin
-            if spec.jpki is not None:
-                serial = municipality.jpki_serial(resident_id)
-        holder = replace(
-            base,
-            holder_id=f"{base.holder_id}@{resident_id}" if resident_id else base.holder_id,
-            key_id=base.holder_id,
-            auth_serial=serial,
-        )
-        card = build_card(
-            profile, self.authority, seed=self.options.seed, evidence=self.evidence,
-            holder=holder, card_ap_info=info, card_ap_key=key,
-        )  # fmt: skip
-        if card.credentials is not None and resident_id is not None:
-            self.centre.register_jpki_holder(card.credentials.auth_serial, code)
-        if pin is not None:
-            card.pins["card_ap_pin"] = pin
-        return card
 
     def stop(self) -> None:
         if self.robot_client is not None:
