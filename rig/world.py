@@ -31,7 +31,7 @@ from emulators.municipal import MunicipalServer
 from emulators.municipal.test_data import registration_serial
 from emulators.printer import VirtualPrinter
 from rig.clock import RigClock
-from rig.config import MunicipalParty, Topology
+from rig.config import Topology
 from rig.evidence import EvidenceStore
 from rig.kiosk_kit import cash_link_dir, cash_tcp_ports, cash_transport, kit_tls
 from rig.municipal_test_data import MunicipalTestData, load_test_data
@@ -352,21 +352,11 @@ class World:
     # -- the LGWAN side, as the centre presents itself to the issuance server --------------
     def lgwan_client_cert(self) -> CertPair:
         """The certificate the centre presents to the issuance server (LGPKI-style)."""
-        external = self._external_municipal()
-        if external is not None and external.tls is not None:
-            return CertPair(external.tls.client_cert, external.tls.client_key)
-        return self.tls.lgpki_client("issuance-centre")
+        return self.centre.municipal_client
 
     def lgwan_ca(self) -> Path:
         """The CA bundle the centre trusts for the issuance server's certificate."""
-        external = self._external_municipal()
-        if external is not None and external.tls is not None:
-            return external.tls.ca_bundle
-        return self.tls.server_ca
-
-    def _external_municipal(self) -> MunicipalParty | None:
-        topology = self.options.topology
-        return topology.external_municipal if topology is not None else None
+        return self.centre.municipal_ca
 
     def registered_serial(self, code: str, resident_id: str) -> int:
         """A JPKI authentication-certificate serial the issuance server maps to the resident

@@ -91,10 +91,13 @@ class IssuanceCentre:
         self.records = CentreRecords(self.state_dir / STATE_FILE)
         self.notices = NoticeBoard(clock.now, self.incidents, evidence)
         monitor = FaultMonitor(self.notices, evidence)
+        #: what the centre presents on LGWAN, and the CA it trusts there
+        self.municipal_client = municipal_client or tls_material.lgpki_client("issuance-centre")
+        self.municipal_ca = municipal_ca or tls_material.server_ca
         self.link = MunicipalLink(
             municipal_endpoints,
-            municipal_client or tls_material.lgpki_client("issuance-centre"),
-            municipal_ca or tls_material.server_ca,
+            self.municipal_client,
+            self.municipal_ca,
             clock.now,
             self.incidents,
             timeout=municipal_timeout,
