@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from emulators.card import BuiltCard, build_card, load_profile
 from emulators.card.profiles import holder_spec
 from emulators.cash import CashUnit
-from emulators.center import IssuanceCentre
-from emulators.center.server import antiforgery_key
+from emulators.centre import IssuanceCentre
+from emulators.centre.server import antiforgery_key
 from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
 from emulators.municipal import MunicipalServer
 from emulators.municipal.test_data import registration_serial

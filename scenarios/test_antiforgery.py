@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from scipy import ndimage
 
-from emulators.center.server import antiforgery_key
+from emulators.centre.server import antiforgery_key
 from rig.antiforgery import (
     INVISIBLE_BELOW,
     VISIBLE_ABOVE,

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from emulators.card import BuiltCard
-from emulators.center import IssuanceCentre
+from emulators.centre import IssuanceCentre
 from rig.clock import JST
 from rig.drivers.centre_client import CentreApiError, CentreClient
 from rig.pki.tls import CertPair

@@ -24,7 +24,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 from emulators.card import BuiltCard
-from emulators.center import IssuanceCentre
+from emulators.centre import IssuanceCentre
 from emulators.jpki.faults import OcspFault
 from rig.drivers.centre_client import CentreApiError, CentreClient
 from rig.protocols.ocsp import request_nonce

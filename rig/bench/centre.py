@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from emulators.center import IssuanceCentre
+from emulators.centre import IssuanceCentre
 from emulators.jpki import OcspResponder, OcspServer, ResponderIdentity
 from emulators.municipal import MunicipalServer
 from rig.bench import Figure

@@ -1,6 +1,6 @@
 """The issuance centre's kiosk API (証明書交付センター): request bodies and error codes.
 
-Both ends import this module: the emulated centre (emulators/center) validates what kiosks
+Both ends import this module: the emulated centre (emulators/centre) validates what kiosks
 send with these models, and the kiosk side (rig/drivers/centre_client.py) builds its bodies
 with them. docs/api/centre.openapi.yaml is the public contract; tests keep the three in step.
 

@@ -21,17 +21,17 @@ from typing import Any, Literal
 
 from cryptography import x509
 
-from emulators.center.api import ClientCas, build_routes
-from emulators.center.burden import MunicipalityKind, annual_burden
-from emulators.center.faults import CentreFaults
-from emulators.center.hours import ServiceWindow
-from emulators.center.idempotency import IdempotencyStore
-from emulators.center.jpki import JpkiVerifier
-from emulators.center.lgwan import MunicipalLink
-from emulators.center.notices import FaultMonitor, NoticeBoard
-from emulators.center.processing import MarkStage, antiforgery_stage, layout_stage
-from emulators.center.service import CentreService
-from emulators.center.statistics import CentreRecords
+from emulators.centre.api import ClientCas, build_routes
+from emulators.centre.burden import MunicipalityKind, annual_burden
+from emulators.centre.faults import CentreFaults
+from emulators.centre.hours import ServiceWindow
+from emulators.centre.idempotency import IdempotencyStore
+from emulators.centre.jpki import JpkiVerifier
+from emulators.centre.lgwan import MunicipalLink
+from emulators.centre.notices import FaultMonitor, NoticeBoard
+from emulators.centre.processing import MarkStage, antiforgery_stage, layout_stage
+from emulators.centre.service import CentreService
+from emulators.centre.statistics import CentreRecords
 from rig.calendar import CentreHours, IncidentSchedule
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore

@@ -19,9 +19,9 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulators.center.access import CENTRE_READER_CN, Reader, operator_of, reader_for
-from emulators.center.errors import AccessCode, CentreError
-from emulators.center.statistics import IssuanceRow
+from emulators.centre.access import CENTRE_READER_CN, Reader, operator_of, reader_for
+from emulators.centre.errors import AccessCode, CentreError
+from emulators.centre.statistics import IssuanceRow
 from rig.clock import JST
 from rig.drivers.centre_client import CentreApiError, CentreClient
 from rig.fuzz import examples

@@ -11,7 +11,7 @@ import yaml
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel
 
-from emulators.center.notices import MunicipalReport
+from emulators.centre.notices import MunicipalReport
 from rig.protocols import centre as proto
 from tests.openapi_checks import documented_routes, undeclared_path_parameters
 

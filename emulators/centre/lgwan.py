@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from emulators.center.errors import CentreError, MunicipalRefusal
-from emulators.center.notices import FaultMonitor, NoticeKind
+from emulators.centre.errors import CentreError, MunicipalRefusal
+from emulators.centre.notices import FaultMonitor, NoticeKind
 from rig.calendar import IncidentKind, IncidentSchedule
 from rig.evidence import EvidenceStore
 from rig.https import PROBLEM_CONTENT_TYPE, client_ssl_context

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from emulators.center.errors import CentreError
+from emulators.centre.errors import CentreError
 from rig.https import Response
 from rig.protocols.centre import IDEMPOTENCY_KEY_PATTERN, CentreCode
 

@@ -10,7 +10,7 @@ Transport: `api` (kiosk routes), `lgwan` (client to municipalities), `server`
 (`IssuanceCentre`). Faults: `faults`. See docs/centre.md.
 """
 
-from emulators.center.processing import (
+from emulators.centre.processing import (
     MarkStage,
     PageFacts,
     ProcessedDocument,
@@ -19,7 +19,7 @@ from emulators.center.processing import (
     antiforgery_stage,
     layout_stage,
 )
-from emulators.center.server import IssuanceCentre
+from emulators.centre.server import IssuanceCentre
 
 __all__ = [
     "IssuanceCentre",

@@ -4,7 +4,7 @@ The transport (rig.https) has required and verified a client certificate from on
 centre's trusted CAs. Here each route also says which CA it serves: kiosk routes take only
 kiosk-CA certificates (the kiosk id is the certificate's CN), the settlement route only
 LGPKI-style ones (municipalities); anything else gets 403 `client_not_allowed`. Which
-statistics a certificate may read is decided in `emulators.center.access`.
+statistics a certificate may read is decided in `emulators.centre.access`.
 Bodies are validated with the strict models of rig.protocols.centre: wrong shapes and types
 give 422 `invalid_request` listing the failing fields (never the values sent).
 """
@@ -19,19 +19,19 @@ from typing import Any, Literal, TypeVar
 from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
-from emulators.center.access import (
+from emulators.centre.access import (
     MUNICIPALITY_CODE,
     OPERATOR_ID,
     ClientKind,
     check_session_operator,
     reader_for,
 )
-from emulators.center.burden import annual_burden
-from emulators.center.errors import CentreError, MunicipalRefusal
-from emulators.center.idempotency import IdempotencyStore, check_key, fingerprint
-from emulators.center.notices import MunicipalReport, NoticeBoard
-from emulators.center.service import CentreService
-from emulators.center.statistics import CentreRecords
+from emulators.centre.burden import annual_burden
+from emulators.centre.errors import CentreError, MunicipalRefusal
+from emulators.centre.idempotency import IdempotencyStore, check_key, fingerprint
+from emulators.centre.notices import MunicipalReport, NoticeBoard
+from emulators.centre.service import CentreService
+from emulators.centre.statistics import CentreRecords
 from rig.https import Request, Response, Route
 from rig.protocols.centre import (
     API_PREFIX,

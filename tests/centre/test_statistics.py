@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from emulators.center import IssuanceCentre
-from emulators.center.statistics import CentreRecords, IssuanceRow
+from emulators.centre import IssuanceCentre
+from emulators.centre.statistics import CentreRecords, IssuanceRow
 from rig.clock import JST
 from rig.protocols.centre import COMMISSION_PER_COPY_YEN
 

@@ -23,7 +23,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from emulators.center.errors import AccessCode, CentreError
+from emulators.centre.errors import AccessCode, CentreError
 from rig.protocols.centre import CentreCode
 
 ClientKind = Literal["kiosk", "lgpki"]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from emulators.center.hours import GRACE, SESSION_LIFETIME
+from emulators.centre.hours import GRACE, SESSION_LIFETIME
 from rig.clock import JST
 from rig.drivers.centre_client import CentreApiError
 

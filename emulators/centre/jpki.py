@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 
-from emulators.center.errors import CentreError
-from emulators.center.notices import FaultMonitor, NoticeKind
+from emulators.centre.errors import CentreError
+from emulators.centre.notices import FaultMonitor, NoticeKind
 from rig.evidence import EvidenceStore
 from rig.protocols.centre import CentreCode
 from rig.protocols.ocsp import (

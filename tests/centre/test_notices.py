@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from emulators.center.notices import MunicipalReport, NoticeBoard, NoticeKind
+from emulators.centre.notices import MunicipalReport, NoticeBoard, NoticeKind
 from rig.calendar import Incident, IncidentKind, IncidentSchedule
 from rig.clock import JST, RigClock
 from rig.evidence import EvidenceStore

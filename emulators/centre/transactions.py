@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from emulators.center.errors import CentreError
+from emulators.centre.errors import CentreError
 from rig.protocols.centre import CentreCode
 
 MAX_TOMBSTONES = 100_000

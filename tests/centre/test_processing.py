@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A3, A4, A5
 from reportlab.pdfgen.canvas import Canvas
 
-from emulators.center.processing import (
+from emulators.centre.processing import (
     FULL_MARKS,
     LAYOUT_MARKS,
     ProcessedDocument,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from emulators.center.errors import CentreError
+from emulators.centre.errors import CentreError
 from rig.calendar import CentreHours, IncidentKind, IncidentSchedule
 from rig.protocols.centre import CentreCode
 

@@ -18,18 +18,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from emulators.center.errors import CentreError, MunicipalRefusal
-from emulators.center.hours import ServiceWindow
-from emulators.center.jpki import JpkiVerifier
-from emulators.center.lgwan import MunicipalLink
-from emulators.center.processing import (
+from emulators.centre.errors import CentreError, MunicipalRefusal
+from emulators.centre.hours import ServiceWindow
+from emulators.centre.jpki import JpkiVerifier
+from emulators.centre.lgwan import MunicipalLink
+from emulators.centre.processing import (
     MarkStage,
     ProcessedDocument,
     ProcessingError,
     StageContext,
 )
-from emulators.center.statistics import CentreRecords, IssuanceRow
-from emulators.center.transactions import (
+from emulators.centre.statistics import CentreRecords, IssuanceRow
+from emulators.centre.transactions import (
     IssuedRequest,
     KioskSession,
     RequestState,

@@ -102,7 +102,7 @@ def test_keys_are_per_kiosk(world: CentreWorld) -> None:
 def test_kept_answers_are_forgotten_after_their_ttl_of_rig_time() -> None:
     from datetime import timedelta
 
-    from emulators.center.idempotency import IdempotencyStore
+    from emulators.centre.idempotency import IdempotencyStore
     from rig.clock import RigClock
     from rig.https import Response
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from emulators.center import IssuanceCentre
+from emulators.centre import IssuanceCentre
 from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
 from emulators.municipal import MunicipalServer
 from emulators.municipal.card_ap import card_key
