@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -48,8 +48,8 @@ BLOCKS: dict[IncidentKind, tuple[str, ...]] = {
 }
 
 
-def _minutes(t: datetime | date | object) -> int:
-    return t.hour * 60 + t.minute  # type: ignore[attr-defined,no-any-return]
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
 
 
 @dataclass(frozen=True)

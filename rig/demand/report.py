@@ -78,7 +78,7 @@ def plots(out: Path, s: Series, title: str) -> list[str]:
     use_japanese_font()
     names = []
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    ax.plot(s.grid.days, s.daily(s.copies), lw=0.8)
+    ax.plot(np.asarray(s.grid.days, dtype="datetime64[D]"), s.daily(s.copies), lw=0.8)
     ax.set_title(f"{title}: copies issued per day")
     ax.set_ylabel("copies")
     names.append(_save(fig, out / "daily.png"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rig.demand.costs import construction_reference, year_costs
-from rig.demand.params import Costs
+from rig.demand.params import CertType, Costs
 
-FEES = {
+FEES: dict[CertType, int] = {
     "resident_record": 200,
     "seal_registration": 200,
     "tax_certificate": 200,

@@ -19,7 +19,7 @@ from .conftest import municipality
 
 
 def _times(result_series: np.ndarray, setup: Setup) -> list[datetime]:
-    return [setup.grid.time_of(b) for b in np.nonzero(result_series)[0]]
+    return [setup.grid.time_of(int(b)) for b in np.nonzero(result_series)[0]]
 
 
 def test_the_expected_year_adds_up_to_the_volume_parameters() -> None:
