@@ -23,7 +23,6 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-err = Console(stderr=True)
 
 MunicipalityOpt = Annotated[
     Path, typer.Option("--municipality", "-m", help="municipality YAML (see examples/)")
@@ -36,7 +35,7 @@ SeedOpt = Annotated[int, typer.Option(help="random seed of the per-applicant run
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]{message}[/red]", highlight=False, markup=False)
+    typer.echo(message, err=True)  # one unwrapped line: FILE: FIELD: PROBLEM
     raise typer.Exit(2)
 
 

@@ -81,9 +81,8 @@ class Population:
     @property
     def store_factor(self) -> float:
         vol = self.params.volume
-        if self.stores_per_10k <= 0:
-            return 0.0
-        return float((self.stores_per_10k / vol.national_stores_per_10k) ** vol.store_elasticity)
+        ratio = max(self.stores_per_10k / vol.national_stores_per_10k, vol.min_store_ratio)
+        return float(ratio**vol.store_elasticity)
 
     @property
     def latent_applicants(self) -> float:

@@ -87,6 +87,7 @@ class Volume(_Strict):
     copies_per_holder_per_year: float = Rate
     store_elasticity: float = Rate
     national_stores_per_10k: float = Field(gt=0, allow_inf_nan=False)
+    min_store_ratio: float = Field(gt=0, le=1, allow_inf_nan=False)
 
 
 class MovingPeak(_Strict):
