@@ -330,7 +330,8 @@ def _merge(base: Any, over: Any) -> Any:
 
 def _first_error(path: Path, exc: ValidationError) -> DemandInputError:
     err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    # pydantic marks a bad mapping key with a "[key]" step: the key itself names the field
+    field = ".".join(str(p) for p in err["loc"] if p != "[key]") or "(top level)"
     problem = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "literal_error" and "input" in err:
         problem = f"unknown value {err['input']!r}: {problem}"
