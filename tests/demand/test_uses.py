@@ -121,3 +121,41 @@ def test_expected_settlement_is_fees_minus_123_per_copy() -> None:
     )
     with pytest.raises(ValueError, match="not in FY2026"):
         expected_settlement(m, "2028-01")
+
+
+def test_what_if_a_jpki_outage_counts_refused_returners_and_counter() -> None:
+    from rig.demand.whatif import parse_span, what_if
+
+    m = municipality(population=150_000, stores=66, kind="city", offers_card_ap=True)
+    day = date(2026, 6, 10)
+    outage = parse_span(day, "10:00-12:00", IncidentKind.JPKI_OUTAGE)
+    result = what_if(m, day, [outage], seed=2)
+    assert result["refused_by_incidents"] > 0
+    assert result["came_back"] + result["went_to_counter"] == result["refused_by_incidents"]
+    assert 0 <= result["came_back_same_day"] <= result["came_back"]
+    # the same applicants turned up; fewer were served that day, none extra
+    assert result["baseline"]["turned_up"] == result["with_incidents"]["turned_up"]
+    lost = result["baseline"]["issued_that_day"] - result["with_incidents"]["issued_that_day"]
+    assert lost == result["refused_by_incidents"] - result["came_back_same_day"]
+    with pytest.raises(ValueError, match="5-minute"):
+        parse_span(day, "10:02-11:00", IncidentKind.JPKI_OUTAGE)
+
+
+def test_rig_demand_trace_writes_the_visits_and_rates(tmp_path: Path) -> None:
+    out = tmp_path / "trace.json"
+    result = runner.invoke(
+        __import__("rig.cli", fromlist=["app"]).app,
+        ["demand", "trace", "-m", str(EXAMPLES / "town-12k.yaml"), "--date", "2026-06-10",
+         "--out", str(out), "--step", "300"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["rate_step_s"] == 300 and len(data["rate_per_s"]) == 288
+    assert len(data["visits"]) == round(sum(r for _, r in data["rate_per_s"]) * 300)
+    bad = runner.invoke(
+        __import__("rig.cli", fromlist=["app"]).app,
+        ["demand", "trace", "-m", str(EXAMPLES / "town-12k.yaml"), "--date", "2030-06-10",
+         "--out", str(tmp_path / "no.json")],
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "FY2026" in bad.output
+    assert not (tmp_path / "no.json").exists()
