@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from rig.demand.cli import app as demand_app
+
 app = typer.Typer(
     help="Konbini issuance rig: emulation and conformance test rig for コンビニ交付.",
     no_args_is_help=True,
@@ -276,3 +278,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+app.add_typer(demand_app, name="demand")

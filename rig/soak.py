@@ -30,6 +30,7 @@ from typing import Any
 
 from emulators.card import BuiltCard
 from rig.clock import JST, RigClock
+from rig.demand.uses import arrival_times
 from rig.drivers.robot_client import ScreenTimeout
 from rig.evidence import EvidenceStore
 from rig.kiosk_steps import choose_through_to_confirmation, coins_for
@@ -268,15 +269,14 @@ def top_up_hoppers(world: World, full_levels: dict[int, int], below: float = 0.5
 def arrivals(
     rng: random.Random, count: int, start: datetime, days: int
 ) -> list[tuple[datetime, str]]:
-    """`count` arrival times inside the centre's hours across `days`, sorted, with a kind each."""
+    """`count` arrivals across `days` from `start`, sorted, with a kind each.
+
+    The times come from the demand model (rig/demand: hour of day, weekday, season, inside
+    the centre's hours, none in the last 10 minutes before closing); the kinds are the soak's
+    own test behaviours (MIX).
+    """
     kinds, weights = zip(*MIX, strict=True)
-    open_seconds = (23 * 60 - (6 * 60 + 30)) * 60
-    times = []
-    for _ in range(count):
-        day = rng.randrange(days)
-        offset = rng.uniform(0, open_seconds - 600)  # leave 10 minutes before closing
-        times.append(start + timedelta(days=day, seconds=offset))
-    times.sort()
+    times = arrival_times(rng, count, start, days, margin_s=600)
     return [(t, rng.choices(kinds, weights)[0]) for t in times]
 
 

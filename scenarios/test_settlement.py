@@ -7,16 +7,20 @@ LGPKI certificate; what the kiosk paid is what the kiosk API confirmed.
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rig.demand.uses import day_trace, settlement_of
 from rig.drivers.centre_client import CentreClient, RequestReceipt
 from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout")
 COMMISSION = 123
+DEMAND_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "city-150k.yaml"
 
 
 def municipal(world: World, code: str) -> CentreClient:
@@ -140,3 +144,20 @@ def test_real_store_test_issuances_are_settled_as_live(backend: World) -> None:
     assert row["copies"] == 3
     assert row["fees"] == (live.paid_yen or 0) + (test.paid_yen or 0)
     assert row["net"] == row["fees"] - COMMISSION * 3
+
+
+@pytest.mark.requirement("SETTLE-001", "SETTLE-003")
+def test_applicants_drawn_from_the_demand_model_settle_as_it_expects(backend: World) -> None:
+    # the first 住民票 applicants of a modelled day (examples/city-150k.yaml), with the copies
+    # the model drew for them, issued through the pipeline at this world's fee
+    trace = day_trace(DEMAND_EXAMPLE, date(2026, 11, 24), seed=3)
+    drawn = [v.copies for v in trace.visits if v.served and v.certificate == "resident_record"][:3]
+    assert drawn
+    for copies in drawn:
+        issue(backend, CITY, copies)
+    fee = backend.municipal.service.configs[CITY].fees["resident_record"]
+    expected = settlement_of([("resident_record", n) for n in drawn], {"resident_record": fee})
+    row = invoice(backend, CITY)
+    assert (row["copies"], row["fees"], row["commission"], row["net"]) == (
+        expected.copies, expected.fees_yen, expected.commission_yen, expected.net_yen,
+    )  # fmt: skip

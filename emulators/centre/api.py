@@ -26,12 +26,12 @@ from emulators.centre.access import (
     check_session_operator,
     reader_for,
 )
-from emulators.centre.burden import annual_burden
 from emulators.centre.errors import CentreError, MunicipalRefusal
 from emulators.centre.idempotency import IdempotencyStore, check_key, fingerprint
 from emulators.centre.notices import MunicipalReport, NoticeBoard
 from emulators.centre.service import CentreService
 from emulators.centre.statistics import CentreRecords
+from rig.burden import annual_burden
 from rig.https import Request, Response, Route
 from rig.protocols.centre import (
     API_PREFIX,

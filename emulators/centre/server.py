@@ -22,7 +22,6 @@ from typing import Any, Literal
 from cryptography import x509
 
 from emulators.centre.api import ClientCas, build_routes
-from emulators.centre.burden import MunicipalityKind, annual_burden
 from emulators.centre.faults import CentreFaults
 from emulators.centre.hours import ServiceWindow
 from emulators.centre.idempotency import IdempotencyStore
@@ -32,6 +31,7 @@ from emulators.centre.notices import FaultMonitor, NoticeBoard
 from emulators.centre.processing import MarkStage, antiforgery_stage, layout_stage
 from emulators.centre.service import CentreService
 from emulators.centre.statistics import CentreRecords
+from rig.burden import MunicipalityKind, annual_burden
 from rig.calendar import CentreHours, IncidentSchedule
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore

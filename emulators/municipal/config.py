@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from emulators.municipal.identifiers import local_government_check_digit
 
 BUNDLED = Path(__file__).with_name("municipalities")
-HOLIDAYS_FILE = Path(__file__).with_name("national_holidays.yaml")
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -143,8 +142,3 @@ def load_municipalities(paths: list[Path] | None = None) -> list[MunicipalityCon
     if len(set(codes)) != len(codes):
         raise ValueError(f"duplicate municipality codes in {files}")
     return configs
-
-
-def national_holidays() -> frozenset[date]:
-    data = yaml.safe_load(HOLIDAYS_FILE.read_text(encoding="utf-8"))
-    return frozenset(date.fromisoformat(str(d)) for d in data["holidays"])

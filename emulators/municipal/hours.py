@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from emulators.municipal.config import WEEKDAYS, MunicipalityConfig, national_holidays
+from emulators.municipal.config import WEEKDAYS, MunicipalityConfig
 from emulators.municipal.reasons import Refusal, RefusalCode
 from rig.clock import JST
+from rig.holidays import national_holidays
 
 KOSEKI_TYPES = frozenset({"koseki", "fuhyo"})
 _HOLIDAYS = national_holidays()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulators.centre.burden import MunicipalityKind, annual_burden
+from rig.burden import MunicipalityKind, annual_burden
 
 from .conftest import CentreWorld
 
