@@ -169,7 +169,8 @@ class RunRecord:
                     report=str(report_dir),
                 )
             )
-        entries = self.ledger.entries(self.key)
+        # an unstaged plan (smoke, full) has no place in the order: its run never reads the ledger
+        entries = self.ledger.entries(self.key) if self.plan.stage is not None else []
         kind = self.plan.device.value if self.plan.device else str(self.device.get("kind"))
         write_marker(
             report_dir,

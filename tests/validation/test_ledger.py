@@ -215,3 +215,13 @@ def test_stages_outside_the_rig_are_recorded_in_order(tmp_path: Path) -> None:
     assert order["sequence"][0] == "pre-evaluation"
     shown = cli.invoke(app, ["ledger", "show", "--ledger", str(ledger), "--device", SERVER])
     assert "OUT OF ORDER (missing pseudo-store)" in " ".join(shown.output.split())
+
+
+def test_unstaged_plans_neither_read_nor_write_the_ledger(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.jsonl"
+    ledger.write_text("{not a ledger\n", encoding="utf-8")
+    finish_run(tmp_path / "r", ledger, plan="full")
+    marker = read_marker(tmp_path / "r")
+    assert marker["order"]["stage"] is None and marker["order"]["ledger"] == []
+    assert marker["device"]["kind"] == "reference-world"
+    assert ledger.read_text(encoding="utf-8") == "{not a ledger\n"
