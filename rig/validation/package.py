@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import json
 import os
@@ -33,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from rig.validation.digests import sha256_stream
 from rig.validation.marker import MARKER, MarkerError, changes_since_finish, read_marker
@@ -68,8 +70,6 @@ class _HashingReader(io.RawIOBase):
     """Hands a file to tarfile while hashing exactly the bytes archived."""
 
     def __init__(self, fh: IO[bytes]):
-        import hashlib
-
         self.fh, self.digest, self.size = fh, hashlib.sha256(), 0
 
     def readable(self) -> bool:
@@ -173,17 +173,11 @@ def create_package(
             body = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
             _add_bytes(tar, MANIFEST, body, mtime)
             _add_bytes(tar, SIGNATURE, base64.b64encode(sign(key, body)) + b"\n", mtime)
-            _add_bytes(tar, SIGNER, cert.public_bytes(_pem()), mtime)
+            _add_bytes(tar, SIGNER, cert.public_bytes(Encoding.PEM), mtime)
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
     return manifest
-
-
-def _pem() -> Any:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return Encoding.PEM
 
 
 @dataclass
@@ -228,6 +222,11 @@ def _read_archive(archive: Path, result: Verification) -> tuple[dict[str, str], 
                     digests[name] = ""
                 else:
                     digests[name] = sha256_stream(fh)[0]
+            # tarfile stops at the end-of-archive blocks; reading on checks the gzip trailer
+            # (CRC, length) and catches bytes after it
+            rest = tar.fileobj
+            while rest is not None and rest.read(1 << 20):
+                pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         result.problems.append(f"{archive}: not a readable package archive ({exc})")
     return digests, meta
