@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.builder import now_stamp
-from rig.config import DEFAULT_TOPOLOGY, Topology
+from rig.config import DEFAULT_TOPOLOGY, Topology, TopologyError
 from rig.plans import Plan
 from rig.validation.ledger import (
     FAILED,
@@ -60,11 +60,19 @@ def device_identity(plan: Plan, topology: Topology) -> dict[str, Any]:
     server by its URL, otherwise the rig's reference device(s)."""
     kiosk, municipal = topology.external_kiosk, topology.external_municipal
     if kiosk is not None:
-        from rig.drivers.robot_client import RobotClient
+        import httpx
+
+        from rig.drivers.robot_client import RobotClient, RobotError
 
         assert kiosk.robot_url is not None  # validated with the topology
-        with RobotClient(kiosk.robot_url, timeout=5) as robot:
-            info = robot.info()
+        try:
+            with RobotClient(kiosk.robot_url, timeout=5) as robot:
+                info = robot.info()
+        except (httpx.HTTPError, RobotError, ValueError) as exc:
+            raise TopologyError(
+                f"{topology.name}: the kiosk's GET /info at {kiosk.robot_url} failed "
+                f"({type(exc).__name__}: {exc}); the run needs the kiosk's identity"
+            ) from exc
         return {
             "kind": DeviceKind.KIOSK.value,
             "vendor": info.vendor,
