@@ -148,7 +148,7 @@ def create_package(
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     files: dict[str, dict[str, Any]] = {}
     try:
-        with tarfile.open(tmp, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        with tarfile.open(tmp, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
             for rel in sorted([*marker["files"], MARKER]):
                 files[f"report/{rel}"] = _add_file(tar, f"report/{rel}", report_dir / rel, mtime)
             for name, data in _run_files(marker).items():
