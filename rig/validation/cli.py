@@ -87,6 +87,13 @@ def verify(
         f"{escape(manifest['signer']['subject'])} trusted; plan {manifest.get('plan')}, "
         f"verdict {manifest.get('verdict')}, device {escape(str(device.get('key')))}"
     )
+    order = manifest.get("order") or {}
+    if order.get("stage"):
+        where = "OUT OF ORDER" if order.get("out_of_order") else "in order"
+        passed = " → ".join(str(p.get("stage")) for p in order.get("passed_in_order") or [])
+        console.print(
+            f"stage {order['stage']} ({where}); stages passed, in order: {passed or 'none'}"
+        )
 
 
 @ledger_app.command("show")

@@ -167,6 +167,7 @@ def create_package(
                 "plan": (marker.get("plan") or {}).get("name"),
                 "verdict": marker.get("verdict"),
                 "device": marker.get("device"),
+                "order": _order_summary(marker.get("order")),
                 "signer": {"subject": cert.subject.rfc4514_string(), "sha256": fingerprint(cert)},
                 "files": dict(sorted(files.items())),
             }
@@ -178,6 +179,14 @@ def create_package(
     finally:
         tmp.unlink(missing_ok=True)
     return manifest
+
+
+def _order_summary(order: Any) -> dict[str, Any] | None:
+    """The plan order in brief, for the manifest (the full ledger is in run/plan-order.json)."""
+    if not isinstance(order, dict):
+        return None
+    keep = ("stage", "out_of_order", "missing", "outcome", "passed_in_order")
+    return {k: order.get(k) for k in keep if k in order}
 
 
 @dataclass
@@ -279,6 +288,10 @@ def verify_package(archive: Path, trust_paths: list[Path]) -> Verification:
         for name in sorted(digests):
             if name not in listed and name not in META_FILES:
                 result.problems.append(f"added: {name}")
+        if f"report/{MARKER}" not in listed:
+            result.problems.append(
+                f"not the package of a finished run: the manifest lists no report/{MARKER}"
+            )
         result.manifest = manifest
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import tarfile
@@ -77,6 +78,32 @@ def test_round_trip_holds_the_run_and_verifies(package: Path, signer: Signer) ->
     code, output = rig("package", "verify", package, "--trust", signer.cert)
     assert code == 0, output
     assert "OK" in output and "kiosk-conformance" in output
+    assert (
+        "stage kiosk-conformance (in order); stages passed, in order: kiosk-conformance" in output
+    )
+    assert manifest["order"]["outcome"] == "passed"
+
+
+def test_a_signed_manifest_without_the_finished_run_marker_is_refused(
+    package: Path, signer: Signer
+) -> None:
+    """Even the trusted signer cannot vouch for a report with no finished-run marker."""
+    from rig.validation.signing import load_signing_key, sign
+
+    def change(files: dict[str, bytes]) -> None:
+        manifest = json.loads(files["MANIFEST.json"])
+        del manifest["files"][f"report/{MARKER}"]
+        files.pop(f"report/{MARKER}")
+        files["MANIFEST.json"] = json.dumps(manifest).encode()
+        signature = sign(load_signing_key(signer.key), files["MANIFEST.json"])
+        files["MANIFEST.sig"] = base64.b64encode(signature)
+
+    rewrite(package, change)
+    code, output = rig("package", "verify", package, "--trust", signer.cert)
+    assert code == 1
+    assert problems(output.split(f"{package}:")[0]) == [
+        f"not the package of a finished run: the manifest lists no report/{MARKER}"
+    ]
 
 
 @pytest.mark.parametrize(
