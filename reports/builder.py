@@ -351,7 +351,9 @@ def _plan_heading(run: dict[str, Any]) -> list[str]:
             f"the device passed {_e(', '.join(order.get('missing', [])))} (seed II.5)</p>"
         )
     elif order.get("stage"):
-        parts.append(f"<p class='meta'>stage {_e(order['stage'])} of the seed's order (II.5)</p>")
+        parts.append(
+            f"<p class='meta'>stage {_e(order['stage'])} in the order of tests (seed II.5)</p>"
+        )
     return parts
 
 

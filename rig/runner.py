@@ -140,7 +140,7 @@ def run_plan(
     results = report_dir / "results.json"
     args = [
         str(SCENARIOS),
-        f"--rig-plan={plan_name}",
+        f"--rig-plan={DEPRECATED_ALIASES.get(plan_name, plan_name)}",
         f"--rig-results={results}",
         f"--rig-evidence-dir={report_dir / 'evidence'}",
         f"--junitxml={report_dir / 'junit.xml'}",
