@@ -225,3 +225,35 @@ def test_unstaged_plans_neither_read_nor_write_the_ledger(tmp_path: Path) -> Non
     assert marker["order"]["stage"] is None and marker["order"]["ledger"] == []
     assert marker["device"]["kind"] == "reference-world"
     assert ledger.read_text(encoding="utf-8") == "{not a ledger\n"
+
+
+def test_rig_run_out_of_order_runs_and_marks_report_ledger_and_package(tmp_path: Path) -> None:
+    """A real `rig run` of a later stage (its scenarios: the fast ones of this feature)."""
+    from rig.runner import run_plan
+    from tests.validation.conftest import write_signer
+
+    plan = tmp_path / "centre-rehearsal.yaml"
+    plan.write_text(
+        "name: centre-rehearsal\ntitle: Centre connection rehearsal\nstage: centre-connection\n"
+        "select:\n  areas: [validation]\n",
+        encoding="utf-8",
+    )
+    report, ledger = tmp_path / "reports" / "latest", tmp_path / "reports" / "plan-ledger.jsonl"
+    outcome = run_plan(str(plan), None, report, ledger=ledger, out_of_order=True)
+    assert outcome.exit_code == 0 and outcome.summary["tests"] == 2
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert "Centre connection rehearsal" in page
+    assert (
+        "OUT OF ORDER: stage centre-connection ran before the device passed pre-evaluation" in page
+    )
+    [entry] = Ledger(ledger).entries()
+    assert (entry.stage, entry.outcome, entry.in_order) == ("centre-connection", "passed", False)
+    signer = write_signer(tmp_path / "pki", "operator")
+    cli = CliRunner()
+    archive = str(tmp_path / "p.tar.gz")
+    made = cli.invoke(app, ["package", "create", str(report), "--output", archive,
+                            "--key", str(signer.key), "--cert", str(signer.cert)])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    checked = cli.invoke(app, ["package", "verify", archive, "--trust", str(signer.cert)])
+    assert checked.exit_code == 0, checked.output
+    assert "stage centre-connection (OUT OF ORDER)" in " ".join(checked.output.split())
