@@ -259,9 +259,10 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     totals = summary["totals"]
     parts = [
         "<!doctype html><html lang='ja'><head><meta charset='utf-8'>",
-        "<title>Konbini rig conformance report</title>",
+        f"<title>{_e(run.get('plan_title') or 'Konbini rig conformance report')}</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>コンビニ交付 conformance report</h1>",
+        *_plan_heading(run),
         f"<p><span class='verdict {summary['verdict']}'>{summary['verdict'].upper()}</span> ",
         f"plan <b>{_e(run.get('plan'))}</b>, topology <b>{_e(run.get('topology'))}</b>, ",
         f"{summary['tests']} scenarios: ",
@@ -353,6 +354,32 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
         parts.append("</table>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _plan_heading(run: dict[str, Any]) -> list[str]:
+    """The plan's title (which test this is, for whom), the device, and the seed order."""
+    parts = []
+    if run.get("plan_title"):
+        parts.append(f"<h2 class='plan-title'>{_e(run['plan_title'])}</h2>")
+    device = run.get("device") or {}
+    if device:
+        shown = ", ".join(
+            f"{k} {_e(device[k])}"
+            for k in ("kind", "vendor", "model", "software_version", "build_hash", "url", "name")
+            if device.get(k)
+        )
+        parts.append(f"<p class='meta'>device under test: {shown}</p>")
+    order = run.get("order") or {}
+    if order.get("out_of_order"):
+        parts.append(
+            f"<p class='verdict fail'>OUT OF ORDER: stage {_e(order.get('stage'))} ran before "
+            f"the device passed {_e(', '.join(order.get('missing', [])))} (seed II.5)</p>"
+        )
+    elif order.get("stage"):
+        parts.append(
+            f"<p class='meta'>stage {_e(order['stage'])} in the order of tests (seed II.5)</p>"
+        )
+    return parts
 
 
 def now_stamp() -> str:

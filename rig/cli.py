@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from rig.demand.cli import app as demand_app
+from rig.validation import cli as _validation_cli
 
 app = typer.Typer(
     help="Konbini issuance rig: emulation and conformance test rig for コンビニ交付.",
@@ -47,7 +48,8 @@ def doctor() -> None:
 @app.command()
 def run(
     plan: Annotated[
-        str, typer.Option(help="smoke, full, pseudo-store, municipal-server or a YAML path")
+        str,
+        typer.Option(help="smoke, full, kiosk-conformance, municipal-server or a YAML path"),
     ] = "full",
     topology: Annotated[
         str | None, typer.Option(help="topology YAML (default: everything emulated)")
@@ -65,18 +67,26 @@ def run(
         str | None,
         typer.Option("--keyword", "-k", help="only the plan's scenarios matching (pytest -k)"),
     ] = None,
+    ledger: Annotated[
+        Path | None, typer.Option(help="plan ledger (default: plan-ledger.jsonl beside the report)")
+    ] = None,
+    out_of_order: Annotated[
+        bool, typer.Option(help="run a later stage before an earlier one passed (marked)")
+    ] = False,
 ) -> None:
     """Run a test plan and write the conformance report; exit 1 on any unexpected failure."""
     from rig.config import TopologyError
     from rig.plans import PlanError
     from rig.runner import run_plan
+    from rig.validation.ledger import LedgerError, OrderError
 
     try:
         outcome = run_plan(
             plan, topology, report_dir, expected_failures=expected_failures, workers=workers,
-            extra_args=["-k", keyword] if keyword else None,
+            extra_args=["-k", keyword] if keyword else None, ledger=ledger,
+            out_of_order=out_of_order,
         )  # fmt: skip
-    except (PlanError, TopologyError) as exc:
+    except (PlanError, TopologyError, LedgerError, OrderError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     raise typer.Exit(outcome.exit_code)
@@ -233,6 +243,8 @@ def soak(
 
 card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
+app.add_typer(_validation_cli.package_app, name="package")
+app.add_typer(_validation_cli.ledger_app, name="ledger")
 
 
 @card_app.command("insert")

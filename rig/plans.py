@@ -5,9 +5,14 @@ area (the module `scenarios/test_<area>.py`) and/or by marker. Shipped plans:
 
 - `smoke`: a quick health check (marker `smoke`), under 30 s;
 - `full`: every scenario (the nightly run, `make run`);
-- `pseudo-store`: the seed's 擬似店舗 test, a kiosk against centre and municipal server;
+- `kiosk-conformance`: a kiosk vendor's test of its kiosk against the rig's centre, municipal
+  server, card, cash and printer (formerly `pseudo-store`, still accepted with a deprecation
+  note: it is not the seed's システム確認試験(疑似店舗), docs/harness.md "Which test is which");
 - `municipal-server`: the seed's 事前評価ツール role, the rig as centre and kiosks against an
   issuance server (marker `municipal_server`).
+
+A plan may name its `title` (the report's heading) and its `stage` in the seed's order of
+tests (rig/validation/stages.py), with `device` where the stage exists for both kinds.
 """
 
 from __future__ import annotations
@@ -18,11 +23,28 @@ from typing import Any
 
 import yaml
 
+from rig.validation.stages import DeviceKind, Stage, StageError, parse_stage
+
 PLAN_DIR = Path(__file__).parent / "plans"
+
+
+#: Old plan names still accepted, with the name that replaced them.
+DEPRECATED_ALIASES: dict[str, str] = {"pseudo-store": "kiosk-conformance"}
 
 
 class PlanError(ValueError):
     """A plan that cannot be used; the message says why."""
+
+
+def deprecation_note(name: str) -> str | None:
+    """What to tell a user who named a plan by its old name, or None."""
+    new = DEPRECATED_ALIASES.get(name)
+    if new is None:
+        return None
+    return (
+        f"plan {name!r} is now {new!r} (the vendor's test of a kiosk, not the seed's "
+        f"システム確認試験(疑似店舗)); the old name will be removed: use --plan {new}"
+    )
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,11 @@ class Plan:
     exclude_markers: tuple[str, ...] = ()
     max_seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+    #: Where this plan stands in the seed's order of tests (None: not a pre-go-live test).
+    stage: Stage | None = None
+    device: DeviceKind | None = None
+    path: Path | None = None
 
     def selects(self, area: str, markers: set[str]) -> bool:
         if markers & set(self.exclude_markers):
@@ -50,7 +77,7 @@ def available_plans() -> list[str]:
 def load_plan(name_or_path: str) -> Plan:
     path = Path(name_or_path)
     if not path.suffix:
-        path = PLAN_DIR / f"{name_or_path}.yaml"
+        path = PLAN_DIR / f"{DEPRECATED_ALIASES.get(name_or_path, name_or_path)}.yaml"
     if not path.exists():
         raise PlanError(
             f"no plan {name_or_path!r}: choose one of {', '.join(available_plans())} or give a path"
@@ -61,7 +88,15 @@ def load_plan(name_or_path: str) -> Plan:
         raise PlanError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise PlanError(f"{path}: a plan is a mapping with at least a 'name'")
-    unknown = set(data) - {"name", "description", "select", "max_seconds"}
+    unknown = set(data) - {
+        "name",
+        "title",
+        "description",
+        "select",
+        "max_seconds",
+        "stage",
+        "device",
+    }
     if unknown:
         raise PlanError(f"{path}: unknown keys {sorted(unknown)}")
     select = data.get("select") or {}
@@ -74,8 +109,21 @@ def load_plan(name_or_path: str) -> Plan:
             raise PlanError(f"{path}: select.{key} must be a list of names")
         return tuple(value)
 
+    stage: Stage | None = None
+    device: DeviceKind | None = None
+    if data.get("stage") is not None:
+        try:
+            device, stage = parse_stage(str(data["stage"]), data.get("device"))
+        except StageError as exc:
+            raise PlanError(f"{path}: {exc}") from exc
+    elif data.get("device") is not None:
+        raise PlanError(f"{path}: 'device' goes with a 'stage'")
     return Plan(
         name=data["name"],
+        title=str(data.get("title") or data["name"]),
+        stage=stage,
+        device=device,
+        path=path,
         description=str(data.get("description", "")),
         areas=strings("areas"),
         markers=strings("markers"),

@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--rig-plan",
         default=os.environ.get("RIG_PLAN"),
-        help="test plan (smoke, full, pseudo-store, municipal-server, or a YAML path)",
+        help="test plan (smoke, full, kiosk-conformance, municipal-server, or a YAML path)",
     )
     group.addoption("--rig-results", default=None, help="write per-test results as JSON here")
 

@@ -19,7 +19,9 @@ from reports.builder import FAILED, build_report, now_stamp
 from rig.config import Topology, TopologyError, load_topology
 from rig.kiosk_kit import KIOSK_JSON
 from rig.municipal_test_data import MunicipalDataError, load_test_data
-from rig.plans import load_plan
+from rig.plans import DEPRECATED_ALIASES, deprecation_note, load_plan
+from rig.validation.marker import clear_marker
+from rig.validation.run_record import RunRecord, default_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -109,11 +111,26 @@ def run_plan(
     workers: int = 0,
     extra_args: list[str] | None = None,
     console: Console | None = None,
+    ledger: Path | None = None,
+    out_of_order: bool = False,
 ) -> RunOutcome:
     console = console or Console()
+    clear_marker(report_dir)  # an earlier run's marker must not vouch for this one's files
     plan = load_plan(plan_name)  # fail fast with a clear message
+    note = deprecation_note(plan_name)
+    if note:
+        console.print(f"[yellow]deprecated[/yellow]: {note}")
     topology = load_topology(topology_path)
     check_runnable(plan.name, topology)
+    record = RunRecord.begin(
+        plan, topology, topology_path, ledger or default_ledger(report_dir),
+        allow_out_of_order=out_of_order,
+    )  # fmt: skip
+    if record.out_of_order:
+        console.print(
+            f"[yellow]out of order[/yellow]: {record.key} has not passed "
+            f"{', '.join(record.missing)}; this run is marked out of order"
+        )
     if topology.external_parties() and workers:
         # one kiosk, or one server whose statistics and PIN counters every scenario shares:
         # one scenario at a time, so each scenario's state is its own
@@ -123,7 +140,7 @@ def run_plan(
     results = report_dir / "results.json"
     args = [
         str(SCENARIOS),
-        f"--rig-plan={plan_name}",
+        f"--rig-plan={DEPRECATED_ALIASES.get(plan_name, plan_name)}",
         f"--rig-results={results}",
         f"--rig-evidence-dir={report_dir / 'evidence'}",
         f"--junitxml={report_dir / 'junit.xml'}",
@@ -146,16 +163,29 @@ def run_plan(
     code = pytest.main(args, plugins=plugins)
     if not results.exists():
         raise RuntimeError(f"pytest exited with {code} before any results were written")
+    found_versions = versions()
     summary = build_report(
         results,
         report_dir,
         expected_failures=expected_failures,
-        meta={"finished_at": now_stamp(), "versions": versions(), "topology_name": topology.name},
+        meta={
+            "finished_at": now_stamp(),
+            "versions": found_versions,
+            "topology_name": topology.name,
+            "plan_title": plan.title,
+            "device": record.device,
+            "order": record.order_meta(),
+        },
     )
     build_allure_html(report_dir, console)
     new_failures = len(summary["new_failures"])
     bad_exit = int(code) not in (0, 1, 5)  # 1 = failures (judged below), 5 = nothing selected
     exit_code = 1 if new_failures or bad_exit or not summary["tests"] else 0
+    narrowed = " ".join(extra_args) if extra_args else None
+    record.finish(
+        report_dir, summary, exit_code, found_versions,
+        narrowed=narrowed, expected_failures=expected_failures,
+    )  # fmt: skip
     colour = "green" if exit_code == 0 else "red"
     failed = sum(summary["totals"].get(k, 0) for k in FAILED)
     console.print(
@@ -167,6 +197,7 @@ def run_plan(
 
 def check_runnable(plan_name: str, topology: Topology) -> None:
     """Refuse, with the way forward, a plan this topology cannot run (docs/harness.md)."""
+    plan_name = DEPRECATED_ALIASES.get(plan_name, plan_name)
     kiosk, municipal = topology.external_kiosk, topology.external_municipal
     if "jpki" in topology.external_parties():
         raise TopologyError(
@@ -176,10 +207,10 @@ def check_runnable(plan_name: str, topology: Topology) -> None:
     if kiosk is not None and municipal is not None:
         raise TopologyError(f"{topology.name}: one device under test per run: kiosk or server")
     if kiosk is not None:
-        if plan_name != "pseudo-store":
+        if plan_name != "kiosk-conformance":
             raise TopologyError(
-                f"{topology.name}: the kiosk is external; the pseudo-store plan drives one "
-                f"(not {plan_name!r}): --plan pseudo-store"
+                f"{topology.name}: the kiosk is external; the kiosk-conformance plan drives "
+                f"one (not {plan_name!r}): --plan kiosk-conformance"
             )
         check_kiosk_reachable(topology)
     if municipal is not None:

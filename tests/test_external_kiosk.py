@@ -1,7 +1,7 @@
-"""The pseudo-store plan against a kiosk outside the rig's process.
+"""The kiosk-conformance plan against a kiosk outside the rig's process.
 
 The reference kiosk runs as a separate process (`rig kiosk`), configured only from the kiosk
-kit that `rig kiosk-kit` writes, with a clock of its own; `rig run --plan pseudo-store`
+kit that `rig kiosk-kit` writes, with a clock of its own; `rig run --plan kiosk-conformance`
 drives it through the robot protocol and the rig's devices, a fresh world per scenario at
 the kit's fixed addresses, as it would a vendor's kiosk.
 """
@@ -21,6 +21,7 @@ from rig.pcsc import ReaderStack
 from rig.runner import check_runnable
 
 from .rig_process import free_ports, rig, rig_party, run_plan
+from .validation.conftest import write_signer
 
 SELECTION = (
     "test_pseudo_store_issuance_by_each_method"
@@ -73,13 +74,14 @@ def test_the_kit_names_what_the_kiosk_is_configured_with(kiosk_process: dict[str
     assert kit["bill_validator_port"].endswith("kit/cash/bill_validator_port.tty")
     for key in ("ca_bundle", "kiosk_client_cert", "kiosk_client_key"):
         assert Path(kit[key]).is_file()
-    check_runnable("pseudo-store", topology)  # the adapter answers
+    check_runnable("kiosk-conformance", topology)  # the adapter answers
+    check_runnable("pseudo-store", topology)  # the deprecated name still works
 
 
-def test_pseudo_store_plan_against_the_separate_kiosk(
+def test_kiosk_conformance_plan_against_the_separate_kiosk(
     kiosk_process: dict[str, Any], tmp_path: Path
 ) -> None:
-    outcomes = run_plan("pseudo-store", kiosk_process["topology"], tmp_path / "r", SELECTION)
+    outcomes = run_plan("kiosk-conformance", kiosk_process["topology"], tmp_path / "r", SELECTION)
     passed = [n for n, t in outcomes.items() if t["outcome"] == "passed"]
     assert len([n for n in passed if n.startswith("test_pseudo_store_issuance")]) == 2
     # looking into, or reconfiguring, the reference kiosk is not applicable to this one
@@ -100,18 +102,30 @@ def test_pseudo_store_plan_against_the_separate_kiosk(
     events = [r.get("event") for r in audit]
     assert events.count("kiosk_reset") >= 2
     assert "paid" in events
+    # the finished run names the kiosk as its GET /info does; narrowed with -k, it is recorded
+    # as partial (it passes no stage); its validation package verifies
+    marker = json.loads((tmp_path / "r" / "run-finished.json").read_text(encoding="utf-8"))
+    assert marker["device"]["vendor"] == "Konbini Rig" and marker["device"]["build_hash"]
+    assert marker["order"]["outcome"] == "partial"
+    signer = write_signer(tmp_path / "pki", "operator")
+    archive = str(tmp_path / "package.tar.gz")
+    done = rig("package", "create", str(tmp_path / "r"), "--output", archive,
+               "--key", str(signer.key), "--cert", str(signer.cert))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = rig("package", "verify", archive, "--trust", str(signer.cert))
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_run_refuses_a_kiosk_that_does_not_answer(tmp_path: Path) -> None:
     (robot_port,) = free_ports(1)
     topology = load_topology(_topology(tmp_path, 40100, robot_port))
     with pytest.raises(TopologyError, match="does not answer") as err:
-        check_runnable("pseudo-store", topology)
+        check_runnable("kiosk-conformance", topology)
     assert "kiosk.json" in str(err.value)
 
 
-def test_only_the_pseudo_store_plan_drives_an_external_kiosk(tmp_path: Path) -> None:
+def test_only_the_kiosk_conformance_plan_drives_an_external_kiosk(tmp_path: Path) -> None:
     (robot_port,) = free_ports(1)
     topology = load_topology(_topology(tmp_path, 40100, robot_port))
-    with pytest.raises(TopologyError, match="--plan pseudo-store"):
+    with pytest.raises(TopologyError, match="--plan kiosk-conformance"):
         check_runnable("full", topology)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reports.builder import ReportError, build_report, load_expected_failures
-from rig.plans import PlanError, available_plans, load_plan
+from rig.plans import PlanError, available_plans, deprecation_note, load_plan
 from rig.requirements import load_catalogue
 
 pytest_plugins = ["pytester"]
@@ -34,8 +34,13 @@ def write_scenarios(pytester: pytest.Pytester, a: str, b: str) -> None:
 
 
 def test_shipped_plans_load() -> None:
-    assert {"smoke", "full", "pseudo-store", "municipal-server"} <= set(available_plans())
+    assert {"smoke", "full", "kiosk-conformance", "municipal-server"} <= set(available_plans())
     assert load_plan("smoke").markers == ("smoke",)
+    # the kiosk plan's old name still works, with a note that it is deprecated
+    assert load_plan("pseudo-store") == load_plan("kiosk-conformance")
+    assert "use --plan kiosk-conformance" in (deprecation_note("pseudo-store") or "")
+    assert deprecation_note("kiosk-conformance") is None
+    assert "システム確認試験(事前評価ツール)" in load_plan("municipal-server").title
     with pytest.raises(PlanError, match="choose one of"):
         load_plan("nightly-everything")
 
@@ -127,7 +132,7 @@ def test_rig_run_refuses_an_external_topology_with_a_clear_message(tmp_path: Pat
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "--plan pseudo-store" in result.stdout.replace("\n", " ")
+    assert "--plan kiosk-conformance" in result.stdout.replace("\n", " ")
 
 
 def test_what_did_not_run_is_reported_with_its_reason(

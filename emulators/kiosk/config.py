@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulators.kiosk import identity
 from rig.pki.tls import CertPair
 from rig.protocols.robot import ScreenId
 
@@ -46,6 +47,6 @@ class KioskConfig:
     timeouts: dict[ScreenId, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     #: Engine tick: how often devices are polled while waiting (wall seconds).
     tick_s: float = 0.01
-    vendor: str = "Konbini Rig"
-    model: str = "reference kiosk"
-    software_version: str = "1.0"
+    vendor: str = identity.VENDOR
+    model: str = identity.MODEL
+    software_version: str = identity.SOFTWARE_VERSION

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from emulators.kiosk import identity
 from emulators.kiosk.audit import AuditLog
 from emulators.kiosk.card_reader import CardReader
 from emulators.kiosk.cash_desk import CashDesk
@@ -59,6 +60,7 @@ class ReferenceKiosk:
             vendor=self.config.vendor,
             model=self.config.model,
             software_version=self.config.software_version,
+            build_hash=identity.build_hash(),
             follows_rig_clock=self.follows_rig_clock,
             timeouts_s={k.value: v for k, v in self.config.timeouts.items()},
         )

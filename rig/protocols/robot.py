@@ -218,6 +218,9 @@ class KioskInfo(_Model):
     vendor: str
     model: str
     software_version: str
+    #: The kiosk software's build (a commit or image digest); optional, the validation
+    #: package records it with vendor, model and version (docs/validation-package.md).
+    build_hash: str | None = Field(default=None, max_length=128)
     #: True when the kiosk's time-outs follow the rig clock (the reference kiosk): a
     #: scenario advances the rig clock and the kiosk reacts. False: the kiosk uses its own
     #: clock and scenarios wait in real time.

@@ -60,7 +60,16 @@ DOCUMENT_HEADINGS: dict[str, frozenset[str]] = {
         {"My Number card", "vsmartcard", "Cash", "Printing", "Reporting"}
     ),
     "DESIGN.md": frozenset(
-        {"Who uses it", "Data flow", "Layout", "Interfaces", "Time", "Conformance", "Principles"}
+        {
+            "Who uses it",
+            "Data flow",
+            "Layout",
+            "Interfaces",
+            "Time",
+            "Conformance",
+            "Scale",
+            "Principles",
+        }
     ),
 }
 
