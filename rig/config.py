@@ -2,9 +2,11 @@
 
 A topology is YAML. The default (`rig/topologies/default.yaml`) emulates everything with
 the reference kiosk. A kiosk vendor's topology marks the kiosk `external` and says where its
-robot adapter listens; a municipality's marks the municipal issuance server `external` and
-says where it is and which certificates to present. Validation errors name the file, the
-field and what is wrong.
+robot adapter listens (or lists several kiosk units, `kiosk.units`); a municipality's marks
+the municipal issuance server `external` and says where it is and which certificates to
+present. `centre.listen`, `printer.listen` and `cash.host` say where the kiosk-facing parties
+listen (an address of this machine; 127.0.0.1 by default). Validation errors name the file,
+the field and what is wrong.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ class KioskParty(_Party):
     addresses: the centre on `centre_port`, the IPP printer on `ipp_port`, the cash unit's
     serial ports as pty links in `kit` (transport pty) or on `bill_validator_tcp_port` /
     `coin_tcp_port` (transport tcp). `kit` also keeps the kiosk's TLS files and
-    `kiosk.json` (`rig kiosk-kit`, docs/harness.md).
+    `kiosk.json` (`rig kiosk-kit`, docs/harness.md). With `units`, several kiosks are under
+    test at once, each with these fields of its own (`KioskUnit`, `Topology.unit_topology`).
     """
 
     robot_url: str | None = None

@@ -12,8 +12,10 @@ folder (`kiosk.kit`, default build/kiosk-kit) keeps:
   `kiosk_id`, `robot_url`;
 - `cash/`: the pty links of the cash unit's serial ports (transport pty).
 
-`rig kiosk-kit --topology T` writes it; `rig kiosk --kit DIR` runs the reference kiosk from
-it as a separate process (a stand-in for a vendor's kiosk).
+The addresses are the topology's listen addresses (`centre.listen`, `printer.listen`,
+`cash.host`; 127.0.0.1 by default). A topology with several kiosk units has one kit per unit.
+`rig kiosk-kit --topology T` writes them; `rig kiosk --kit DIR` runs the reference kiosk from
+one as a separate process (a stand-in for a vendor's kiosk).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ A scenario that asks an external server's test data for a resident or card it do
 (`rig.municipal_test_data.NotInTestData`) is reported skipped, "not run: no test data".
 Fixtures: `rig_clock`, `evidence` (per-test folder, attached to allure when it runs),
 `topology`, `reader_stack`, `card_slot`.
+With several kiosk units in the topology, each pytest-xdist worker drives one
+(`run_topology`) and every result names its unit.
 """
 
 from __future__ import annotations

@@ -177,12 +177,9 @@ def test_the_report_says_which_unit_ran_each_scenario(tmp_path: Path) -> None:
 
 # -- end to end: two stand-alone kiosks --------------------------------------------------
 
-#: four quick pseudo-store scenarios: xdist's first batch gives each of two workers two
-SELECTION = (
-    "test_pseudo_store_issuance_by_each_method"
-    " or test_copies_times_fee_on_confirmation_payment_and_books"
-    " or test_ten_copies_fee_then_cancel"
-)
+#: two pseudo-store scenarios (JPKI and card AP): with fewer scenarios than two per worker,
+#: xdist deals them out one by one, so each unit runs one
+SELECTION = "test_pseudo_store_issuance_by_each_method"
 
 
 def _two_unit_topology(folder: Path, readers: list[int]) -> Path:
@@ -227,6 +224,7 @@ def two_kiosks(
         yield {"folder": folder, "topology": topology}
 
 
+@pytest.mark.slow  # two kiosk processes: about half a minute
 def test_each_kit_names_the_rig_at_its_listen_address(two_kiosks: dict[str, Any]) -> None:
     topology = load_topology(two_kiosks["topology"])
     for unit in topology.kiosk.units:
@@ -238,6 +236,7 @@ def test_each_kit_names_the_rig_at_its_listen_address(two_kiosks: dict[str, Any]
     assert "robot_url: http://127.0.0.3:" in log
 
 
+@pytest.mark.slow  # two kiosk processes and a run with two workers: about a minute
 def test_a_run_is_sharded_over_two_units_into_one_report(
     two_kiosks: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -250,14 +249,16 @@ def test_a_run_is_sharded_over_two_units_into_one_report(
     assert "2 kiosk units (unit-a, unit-b): one worker each" in done.stdout
     results = json.loads((report / "results.json").read_text(encoding="utf-8"))
     ran = {t["nodeid"].split("::")[-1]: t for t in results["tests"]}
-    assert len(ran) == 4 and all(t["outcome"] == "passed" for t in ran.values()), ran
+    assert len(ran) == 2 and all(t["outcome"] == "passed" for t in ran.values()), ran
     units = {t["unit"] for t in ran.values()}
     assert units == {"unit-a", "unit-b"}  # both units ran scenarios
     summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
-    assert (
-        summary["tests"] == 4
-        and sum(sum(u["totals"].values()) for u in summary["units"].values()) == 4
-    )
+    assert summary["tests"] == 2
+    assert {name: u["totals"] for name, u in summary["units"].items()} == {
+        "unit-a": {"passed": 1},
+        "unit-b": {"passed": 1},
+    }
+    assert "Kiosk units" in (report / "index.html").read_text(encoding="utf-8")
     # each kiosk process saw only its own unit's scenarios: its audit log has their resets
     for unit in ("a", "b"):
         audit = (two_kiosks["folder"] / f"kiosk-{unit}" / "state" / "audit.jsonl").read_text()
