@@ -8,6 +8,7 @@ the topology must refuse (nothing is ever sent to it).
 from __future__ import annotations
 
 import ipaddress
+import json
 import ssl
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from rig.kiosk_kit import kiosk_endpoints
 from rig.netaddr import AddressError, check_local, is_loopback, url_host
 from rig.pki.tls import TlsMaterial
 
-from .rig_process import rig
+from .rig_process import free_ports, rig, rig_party
 
 #: TEST-NET-1 (RFC 5737): documentation only, never an address of this machine
 NOT_HERE = "192.0.2.10"
@@ -150,3 +151,46 @@ def test_address_helpers() -> None:
     assert not is_loopback(NOT_HERE) and not is_loopback("kiosk.example")
     assert url_host("::1") == "[::1]" and url_host("127.0.0.2") == "127.0.0.2"
     assert ipaddress.ip_address(url_host("10.0.0.1"))
+
+
+def test_serve_writes_the_listen_addresses_of_the_unit_it_serves(tmp_path: Path) -> None:
+    """`rig serve --unit` serves one kiosk unit at its kit's addresses on 127.0.0.2: the
+    endpoints say so, and a kiosk verifying the centre's name there is accepted."""
+    centre_a, ipp_a, centre_b, ipp_b, robot_a, robot_b = free_ports(6)
+
+    def unit(name: str, robot: int, centre: int, ipp: int, reader: int) -> dict[str, Any]:
+        return {
+            "name": name, "robot_url": f"http://127.0.0.1:{robot}/robot", "kit": f"kit-{name}",
+            "centre_port": centre, "ipp_port": ipp,
+            "card_readers": {"vicc_host": "127.0.0.1", "port_base": reader},
+        }  # fmt: skip
+
+    path = tmp_path / "t.yaml"
+    document = _topology(
+        kiosk={
+            "mode": "external",
+            "units": [
+                unit("a", robot_a, centre_a, ipp_a, 40110),
+                unit("b", robot_b, centre_b, ipp_b, 40111),
+            ],
+        },
+        centre={"listen": "127.0.0.2"},
+        printer={"listen": "127.0.0.2"},
+    )
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    refused = rig("serve", "--topology", str(path), "--work-dir", str(tmp_path / "x"), timeout=120)
+    assert refused.returncode == 2
+    assert "several kiosk units (a, b): pick one, --unit" in " ".join(refused.stdout.split())
+    endpoints = tmp_path / "endpoints.json"
+    with rig_party(
+        "serve", "--topology", str(path), "--unit", "b", "--work-dir", str(tmp_path / "w"),
+        "--endpoints", str(endpoints), log=tmp_path / "serve.log",
+    ):  # fmt: skip
+        ep = json.loads(endpoints.read_text(encoding="utf-8"))
+        assert ep["center_url"] == f"https://127.0.0.2:{centre_b}/v1"
+        assert ep["ipp_uri"] == f"ipp://127.0.0.2:{ipp_b}/ipp/print"
+        assert Path(ep["ca_bundle"]).is_relative_to(tmp_path / "kit-b")
+        verify = ssl.create_default_context(cafile=ep["ca_bundle"])
+        verify.load_cert_chain(ep["kiosk_client_cert"], ep["kiosk_client_key"])
+        with httpx.Client(verify=verify, timeout=10) as client:
+            assert client.get(ep["center_url"] + "/health").status_code == 200
