@@ -224,7 +224,6 @@ def two_kiosks(
         yield {"folder": folder, "topology": topology}
 
 
-@pytest.mark.slow  # two kiosk processes: about half a minute
 def test_each_kit_names_the_rig_at_its_listen_address(two_kiosks: dict[str, Any]) -> None:
     topology = load_topology(two_kiosks["topology"])
     for unit in topology.kiosk.units:

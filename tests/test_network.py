@@ -129,16 +129,29 @@ def test_an_address_not_on_this_machine_is_a_topology_error(
     assert value in str(err.value) and message in str(err.value)
 
 
-def test_kiosk_kit_refuses_an_address_not_on_this_machine_before_writing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["kiosk-kit"],
+        ["run", "--plan", "pseudo-store", "--report-dir", "{dir}/report"],
+        ["serve", "--work-dir", "{dir}/serve", "--endpoints", "{dir}/serve/endpoints.json"],
+    ],
+    ids=["kiosk-kit", "run", "serve"],
+)
+def test_commands_refuse_an_address_not_on_this_machine_before_starting(
+    tmp_path: Path, command: list[str]
+) -> None:
     kiosk = {"mode": "external", "robot_url": "http://127.0.0.1:8700/robot", "kit": "kit"}
     path = tmp_path / "t.yaml"
     path.write_text(
         yaml.safe_dump(_topology(kiosk=kiosk, centre={"listen": NOT_HERE})), encoding="utf-8"
     )
-    done = rig("kiosk-kit", "--topology", str(path), timeout=120)
+    args = [a.format(dir=tmp_path) for a in command]
+    done = rig(*args, "--topology", str(path), timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "not an address of this machine" in " ".join(done.stdout.split())
-    assert not (tmp_path / "kit").exists()
+    said = " ".join(done.stdout.split())
+    assert f"centre.listen: Value error, {NOT_HERE} is not an address of this machine" in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]  # nothing written
 
 
 def test_address_helpers() -> None:
