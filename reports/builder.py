@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from rig.requirements import Catalogue, load_catalogue
+from rig.steps import story
 
 FAILED = ("failed", "error")
 HISTORY_FILE = "history.jsonl"
@@ -167,6 +168,8 @@ def _brief(test: dict[str, Any]) -> dict[str, Any]:
         "requirements": test.get("requirements", []),
         "message": test.get("message", ""),
         "evidence": test.get("evidence"),
+        # what the customer did and saw, in order, with the failing step marked
+        "steps": story(test.get("evidence")),
         **({"unit": test["unit"]} if test.get("unit") else {}),
     }
 
@@ -250,6 +253,28 @@ def _rel(path: str | None, report_dir: Path) -> str | None:
         return str(Path(path).resolve())
 
 
+def _story_html(steps: list[dict[str, Any]]) -> str:
+    """The customer's story of a failed scenario: every step in order, the failing ones marked."""
+    if not steps:
+        return ""
+    items = []
+    for s in steps:
+        mark = {"failed": "✗", "unfinished": "…"}.get(s.get("outcome", ""), "✓")
+        line = f"{mark} {_e(s.get('title', ''))}"
+        if s.get("saw"):
+            line += f" <small>→ {_e(s['saw'])}</small>"
+        if s.get("error"):
+            line += f"<br><small>{_e(s['error'])}</small>"
+        css = "o-failed" if s.get("outcome") == "failed" else ""
+        indent = 1.2 * int(s.get("depth", 0))
+        items.append(f"<li class='{css}' style='margin-left:{indent:.1f}em'>{line}</li>")
+    return (
+        "<details open><summary>steps</summary><ol class='story'>"
+        + "".join(items)
+        + "</ol></details>"
+    )
+
+
 def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     run = summary["run"]
     totals = summary["totals"]
@@ -274,7 +299,7 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
             parts.append(
                 f"<tr><td><code>{_e(t['nodeid'])}</code>{unit}</td>"
                 f"<td>{_e(', '.join(t['requirements']))}</td><td><pre>{_e(t['message'])}</pre>"
-                "</td></tr>"
+                f"{_story_html(t.get('steps', []))}</td></tr>"
             )
         parts.append("</table>")
     else:

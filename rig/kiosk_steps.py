@@ -6,9 +6,11 @@ import time
 
 from emulators.card import BuiltCard
 from rig.protocols.robot import Method, ScreenId, ScreenView
+from rig.steps import step
 from rig.world import World as KioskWorld
 
 
+@step("authenticates with the card")
 def authenticate(world: KioskWorld, card: BuiltCard) -> ScreenView:
     """Place the card, enter the PIN where the method asks for it, remove the card:
     returns the certificate choice screen (⑤ JPKI, ④ card AP)."""
@@ -26,6 +28,7 @@ def authenticate(world: KioskWorld, card: BuiltCard) -> ScreenView:
     return view
 
 
+@step("chooses {cert_type} ({copies} copies) through to the confirmation")
 def choose_through_to_confirmation(
     world: KioskWorld, cert_type: str, *, variant: str | None = None, copies: int = 1,
     pin: str | None = None,
@@ -52,6 +55,7 @@ def choose_through_to_confirmation(
     raise AssertionError(f"never reached the confirmation: {view}")
 
 
+@step("applies and pays")
 def apply_and_pay(world: KioskWorld, *money: int) -> ScreenView:
     """⑩ 申請 → ⑪ → ⑫, pay with `money` (exact fee when empty), wait for ⑭."""
     c = world.customer
@@ -73,6 +77,7 @@ def coins_for(fee: int) -> list[int]:
     return out
 
 
+@step("takes the certificates, the receipt and the change")
 def take_everything(world: KioskWorld) -> ScreenView:
     """⑭ take the certificates → ⑮ take the receipt → back to ①."""
     c = world.customer

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rig import steps
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
 
@@ -291,7 +292,9 @@ def evidence(request: pytest.FixtureRequest, rig_clock: RigClock) -> Iterator[Ev
     # a rerun replaces the evidence of the previous run of the same test
     shutil.rmtree(folder, ignore_errors=True)
     store = EvidenceStore(folder, now=rig_clock.now)
-    yield store
+    # the customer's steps go to this test's evidence (and to allure) while it runs
+    with steps.recording(store):
+        yield store
     if request.config.getoption("allure_report_dir", None):
         _attach_to_allure(store)
 

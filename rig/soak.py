@@ -295,7 +295,7 @@ def run_soak(
     clock = RigClock(WEEK_START)
     evidence = EvidenceStore(folder / "evidence", now=clock.now)
     slot = ReaderStack.shared().acquire()
-    authority = JpkiAuthority.load_or_create(PKI_FOLDER, SOAK_SEED)
+    authority = JpkiAuthority.load_or_create(PKI_FOLDER, SOAK_SEED, state_dir=folder / "jpki")
     world = World.build(
         folder / "world", clock, evidence, slot=slot, authority=authority,
         options=WorldOptions(seed=SOAK_SEED, with_verification_site=False),

@@ -34,8 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def scenario_pki() -> JpkiAuthority:
-    return JpkiAuthority.load_or_create(PKI_FOLDER, SCENARIO_SEED)
+def scenario_pki(tmp_path_factory: pytest.TempPathFactory) -> JpkiAuthority:
+    state = tmp_path_factory.mktemp("scenario-jpki-state")
+    return JpkiAuthority.load_or_create(PKI_FOLDER, SCENARIO_SEED, state_dir=state)
 
 
 @pytest.fixture(scope="session")

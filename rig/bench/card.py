@@ -94,8 +94,9 @@ def authenticate(host: _Host, pin: str) -> None:
 
 def measure() -> list[Figure]:
     folder = Path(os.environ.get("RIG_WORK_DIR", Path(tempfile.gettempdir()) / "rig-bench"))
-    authority = JpkiAuthority.load_or_create(folder, SEED)
-    built = build_card("mynumber-valid", authority, seed=SEED)
+    with tempfile.TemporaryDirectory(prefix="rig-bench-card-") as state:
+        authority = JpkiAuthority.load_or_create(folder, SEED, state_dir=Path(state))
+        built = build_card("mynumber-valid", authority, seed=SEED)
     stack = ReaderStack.shared()
     slot = stack.acquire()
     try:

@@ -34,10 +34,10 @@ def _p99(values: list[float]) -> float:
 
 
 def measure(runs: int = RUNS) -> list[Figure]:
-    authority = JpkiAuthority.load_or_create(PKI_FOLDER, "kiosk-tests")
     slot = ReaderStack.shared().acquire()
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         folder = Path(tmp)
+        authority = JpkiAuthority.load_or_create(PKI_FOLDER, "kiosk-tests", state_dir=folder)
         tls = TlsMaterial(folder / "tls", seed="kiosk-bench")
         # the full anti-forgery stage: the figure is for a certificate as really issued
         world = World.build(

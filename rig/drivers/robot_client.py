@@ -35,6 +35,7 @@ from rig.protocols.robot import (
     ScreenView,
     Tap,
 )
+from rig.steps import step
 
 
 class RobotError(Exception):
@@ -186,13 +187,16 @@ class Customer:
     def sees(self) -> ScreenView:
         return self.robot.screen()
 
+    @step("waits for {screens}")
     def wait_for(self, *screens: ScreenId, timeout: float = 30.0) -> ScreenView:
         return self.robot.wait_for(*screens, timeout=timeout)
 
     # -- touching the screen -----------------------------------------------------------------
+    @step("taps {option}")
     def tap(self, option: str) -> ScreenView:
         return self.robot.tap(option)
 
+    @step("chooses {options}")
     def choose(self, *options: str) -> ScreenView:
         """Tap each option in turn (e.g. a certificate type, then 次へ)."""
         view = self.robot.screen()
@@ -200,21 +204,26 @@ class Customer:
             view = self.robot.tap(option)
         return view
 
+    @step("enters the PIN ({pin!len})")
     def enter_pin(self, pin: str, *, confirm: bool = True) -> ScreenView:
         self.robot.keys(pin)
         return self.robot.tap("ok") if confirm else self.robot.screen()
 
+    @step("types {value}")
     def type_number(self, value: int) -> ScreenView:
         return self.robot.keys("C" + str(value))
 
+    @step("taps cancel")
     def cancel(self) -> ScreenView:
         return self.robot.tap("cancel")
 
     # -- physical acts ---------------------------------------------------------------------
+    @step("places the card")
     def place_card(self, card: Any, *, mute: bool = False) -> None:
         assert self.card_slot is not None, "this customer has no card slot"
         self.card_slot.insert(card, mute=mute)
 
+    @step("takes the card back")
     def remove_card(self) -> None:
         assert self.card_slot is not None, "this customer has no card slot"
         self.card_slot.remove()
@@ -223,30 +232,42 @@ class Customer:
         if self.cash is not None:
             self.cash.begin(label)
 
+    @step("inserts a {yen}-yen bill")
     def insert_bill(self, yen: int, kind: Any = None) -> Any:
+        return self._insert_bill(yen, kind)
+
+    @step("inserts a {yen}-yen coin")
+    def insert_coin(self, yen: int, kind: Any = None) -> Any:
+        return self._insert_coin(yen, kind)
+
+    def _insert_bill(self, yen: int, kind: Any = None) -> Any:
         assert self.cash is not None, "this customer has no cash unit"
         return self.cash.insert_bill(yen) if kind is None else self.cash.insert_bill(yen, kind)
 
-    def insert_coin(self, yen: int, kind: Any = None) -> Any:
+    def _insert_coin(self, yen: int, kind: Any = None) -> Any:
         assert self.cash is not None, "this customer has no cash unit"
         return self.cash.insert_coin(yen) if kind is None else self.cash.insert_coin(yen, kind)
 
+    @step("pays {amounts} yen")
     def pay(self, *amounts: int, settle: float = 10.0) -> None:
         """Insert bills (≥ 1000) and coins, each once the kiosk has taken the previous one."""
         for yen in amounts:
             deadline = time.monotonic() + settle
             while True:
-                outcome = self.insert_bill(yen) if yen >= 1000 else self.insert_coin(yen)
+                # retries while the acceptor is busy are one act of paying, not new steps
+                outcome = self._insert_bill(yen) if yen >= 1000 else self._insert_coin(yen)
                 if outcome.taken or time.monotonic() > deadline:
                     break
                 time.sleep(0.02)  # the acceptor is still busy with the previous bill
 
+    @step("takes the change")
     def take_change(self) -> list[Any]:
         assert self.cash is not None, "this customer has no cash unit"
         taken = self.cash.take_change()
         self.change.extend(taken)
         return taken
 
+    @step("takes the certificates")
     def take_certificates(self) -> list[Any]:
         assert self.printer is not None, "this customer has no printer"
         sheets = self.printer.take_sheets()
@@ -265,6 +286,7 @@ class Customer:
             self._follows = self.robot.info().follows_rig_clock
         return self._follows
 
+    @step("stands still for {seconds} s")
     def wait(self, seconds: float) -> None:
         """Stand still for `seconds` of kiosk time: the rig clock, or real time for a kiosk
         that keeps its own clock (docs/kiosk-adapter.md); the rig's parties then age by the

@@ -159,12 +159,22 @@ def _name(*parts: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
 class JpkiAuthority:
     """The test JPKI: CAs, OCSP responder, user issuance and the revocation store."""
 
-    def __init__(self, folder: Path, seed: str, ocsp_url: str = DEFAULT_OCSP_URL):
+    def __init__(
+        self,
+        folder: Path,
+        seed: str,
+        ocsp_url: str = DEFAULT_OCSP_URL,
+        state_dir: Path | None = None,
+    ):
         self.folder = Path(folder) / "jpki"
         self.seed = seed
         self.ocsp_url = ocsp_url
         self._keys = KeyCache(self.folder / "keys", seed)
-        self.revocations = RevocationStore(self.folder / "revocations.sqlite")
+        # Keys and CA files are derived, so a folder shared as a cache is safe; the revocation
+        # store is state, so callers sharing the folder give each process its own `state_dir`.
+        self.revocations = RevocationStore(
+            (Path(state_dir) if state_dir is not None else self.folder) / "revocations.sqlite"
+        )
 
         self.root_key = self._keys.get("root-ca")
         self.root_cert = self._ca_cert(
@@ -194,10 +204,17 @@ class JpkiAuthority:
 
     @classmethod
     def load_or_create(
-        cls, folder: Path, seed: str, ocsp_url: str = DEFAULT_OCSP_URL
+        cls,
+        folder: Path,
+        seed: str,
+        ocsp_url: str = DEFAULT_OCSP_URL,
+        state_dir: Path | None = None,
     ) -> JpkiAuthority:
-        """Open the authority for `seed` in `folder`, deriving (or reusing cached) keys."""
-        return cls(folder, seed, ocsp_url)
+        """Open the authority for `seed` in `folder`, deriving (or reusing cached) keys.
+
+        `state_dir` holds the revocation store when `folder` is a key cache that other
+        processes share (test workers, two rig runs): state is never shared by accident."""
+        return cls(folder, seed, ocsp_url, state_dir)
 
     @property
     def revocation_db(self) -> Path:

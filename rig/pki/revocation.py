@@ -12,6 +12,7 @@ Times are ISO 8601 with offset; `reason` is an RFC 5280 CRLReason name as in
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,22 +55,30 @@ def _aware(when: datetime) -> datetime:
 
 
 class RevocationStore:
-    """Issued serials and revocations, in `path` (SQLite; safe across threads and processes)."""
+    """Issued serials and revocations, in `path` (SQLite; safe across threads and processes).
+
+    Each thread keeps one connection for the store's life instead of opening one per call:
+    the OCSP responder asks for a status on every authentication, and hundreds of opens a
+    second cost more than the queries (and churn file descriptors). Processes that share a
+    store on purpose (`rig serve` and `rig card`, one world) still see each other's writes:
+    every call is its own transaction.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         with self._db() as db:
             db.executescript(_SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30)
+            self._local.db = db
+        with db:
+            yield db
 
     def record_issued(
         self, serial: int, kind: str, issuer: str, not_before: datetime, not_after: datetime
@@ -118,11 +127,14 @@ class RevocationStore:
     def status(self, serial: int, at: datetime | None = None) -> CertStatus:
         """good / revoked / unknown; with `at`, a revocation dated later does not count yet."""
         with self._db() as db:
-            issued = db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone()
-        if issued is None:
+            row = db.execute(
+                "SELECT revoked.revoked_at FROM issued LEFT JOIN revoked USING (serial)"
+                " WHERE issued.serial = ?",
+                (serial,),
+            ).fetchone()
+        if row is None:
             return CertStatus.UNKNOWN
-        found = self.revocation(serial)
-        if found is None or (at is not None and _aware(at) < found.revoked_at):
+        if row[0] is None or (at is not None and _aware(at) < datetime.fromisoformat(row[0])):
             return CertStatus.GOOD
         return CertStatus.REVOKED
 

@@ -13,6 +13,7 @@ PKI_FOLDER = Path("build/test-pki/card")
 
 
 @pytest.fixture(scope="session")
-def jpki_authority() -> JpkiAuthority:
+def jpki_authority(tmp_path_factory: pytest.TempPathFactory) -> JpkiAuthority:
     """Shared by every card test; keys are derived once and reused from the cache."""
-    return JpkiAuthority.load_or_create(PKI_FOLDER, CARD_TEST_SEED)
+    state = tmp_path_factory.mktemp("card-jpki-state")
+    return JpkiAuthority.load_or_create(PKI_FOLDER, CARD_TEST_SEED, state_dir=state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from rig.pki.jpki import (
     fifth_birthday_after,
 )
 from rig.pki.keys import KeyCache, derive_rsa_key
-from rig.pki.revocation import CertStatus, RevocationError
+from rig.pki.revocation import CertStatus, RevocationError, RevocationStore
 from tests.card.conftest import CARD_TEST_SEED, PKI_FOLDER
 
 HOLDER = Holder("T-PKI-1", "署名 一郎", "京都府京都市左京区一丁目", date(1980, 4, 2), Sex.MALE)
@@ -207,3 +208,51 @@ def test_revocation_store(jpki_authority: JpkiAuthority) -> None:
         jpki_authority.revoke(serial, datetime(2025, 2, 1))
     with pytest.raises(RevocationError):
         jpki_authority.revoke(serial, when, "keyCompromise")  # type: ignore[arg-type]
+
+
+def test_a_shared_key_folder_never_shares_revocations(tmp_path: Path) -> None:
+    """Two runs (or two test workers) on one PKI cache folder each keep their own store:
+    a revocation in one is not seen by the other."""
+    one = JpkiAuthority.load_or_create(PKI_FOLDER, CARD_TEST_SEED, state_dir=tmp_path / "one")
+    two = JpkiAuthority.load_or_create(PKI_FOLDER, CARD_TEST_SEED, state_dir=tmp_path / "two")
+    assert one.root_cert == two.root_cert  # the same derived PKI
+    holder = Holder("T-PKI-STATE", "状態 一郎", "沖縄県那覇市", date(1990, 1, 1))
+    serial = one.issue_user(holder, ISSUED).auth_serial
+    two.issue_user(holder, ISSUED)
+    one.revoke(serial, datetime(2025, 2, 1, tzinfo=JST))
+    assert one.status(serial) is CertStatus.REVOKED
+    assert two.status(serial) is CertStatus.GOOD
+    assert one.revocation_db != two.revocation_db
+
+
+def test_revocation_store_answers_many_threads_at_once(tmp_path: Path) -> None:
+    """The OCSP responder asks from one thread per connection: every answer stays right."""
+    store = RevocationStore(tmp_path / "revocations.sqlite")
+    start, end = datetime(2025, 1, 1, tzinfo=JST), datetime(2030, 1, 1, tzinfo=JST)
+    for serial in range(1, 41):
+        store.record_issued(serial, "auth", "CN=test", start, end)
+    for serial in range(1, 41, 2):
+        store.revoke(serial, start)
+    wrong: list[tuple[int, CertStatus]] = []
+
+    def ask(first: int) -> None:
+        for _ in range(20):
+            for serial in range(first, 45, 4):
+                got = store.status(serial)
+                want = (
+                    CertStatus.UNKNOWN
+                    if serial > 40
+                    else CertStatus.REVOKED
+                    if serial % 2
+                    else CertStatus.GOOD
+                )
+                if got is not want:
+                    wrong.append((serial, got))
+
+    threads = [threading.Thread(target=ask, args=(1 + n % 4,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert wrong == []

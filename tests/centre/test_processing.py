@@ -152,3 +152,90 @@ def test_a_page_of_someone_else_is_refused(world: CentreWorld) -> None:
     day = w.clock.now().date()
     stats = w.municipal.service.statistics(CITY, day, day)
     assert stats["by_type"][0]["cancelled_documents"] == 1
+
+
+def _reshaped(pdf: bytes, **changes: Any) -> bytes:
+    """The same PDF with page attributes changed (an origin off zero, a rotation)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, NumberObject, RectangleObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    for page in writer.pages:
+        if "origin" in changes:
+            x, y = changes["origin"]
+            w, h = float(page.mediabox.width), float(page.mediabox.height)
+            page[NameObject("/MediaBox")] = RectangleObject([x, y, x + w, y + h])
+            # move the content with the box, as a producer with that origin would draw it
+            page.add_transformation((1, 0, 0, 1, x, y))
+        if "rotate" in changes:
+            page[NameObject("/Rotate")] = NumberObject(changes["rotate"])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_page_whose_origin_is_off_zero_lands_centred_all_the_same() -> None:
+    pdf = _reshaped(municipal_pdf(A5, 1), origin=(100, 200))
+    out = layout_stage(pdf, CTX)
+    page = PdfReader(io.BytesIO(out.pdf)).pages[0]
+    assert [round(float(v), 2) for v in page.mediabox] == [0, 0, round(A4[0], 2), round(A4[1], 2)]
+    assert "CropBox" not in str(page.keys())
+    # the body line sits where it sits for an A5 page drawn from a zero origin
+    plain = PdfReader(io.BytesIO(layout_stage(municipal_pdf(A5, 1), CTX).pdf)).pages[0]
+    positions = _text_positions(page)
+    assert any(text == "CERTIFICATE BODY" for text, _x, _y in positions)
+    assert positions == _text_positions(plain)
+    assert out.pages[0].resident_id == "991015-00001"
+
+
+def test_a_rotated_page_goes_the_general_way_and_keeps_its_facts() -> None:
+    out = layout_stage(_reshaped(municipal_pdf(A4, 1), rotate=90), CTX)
+    text = PdfReader(io.BytesIO(out.pdf)).pages[0].extract_text()
+    assert "CERTIFICATE BODY" in text and f"DOC {CTX.document_id}  SHEET 1/1" in text
+    assert out.pages[0].page_label == (1, 1)
+
+
+def test_a_resident_line_written_as_hex_text_is_still_read() -> None:
+    """The fast path reads literal strings; any other encoding falls back to extraction."""
+    line = f"RID:991015-00077 DOC:{CTX.document_id} MUNI:991015 PAGE:1/1"
+    content = f"BT /F1 9 Tf 40 18 Td <{line.encode().hex()}> Tj ET".encode()
+    pdf = _one_page_pdf(content)
+    out = layout_stage(pdf, CTX)
+    assert out.pages[0].resident_id == "991015-00077"
+
+
+def _one_page_pdf(content: bytes) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(A4[0], A4[1])
+    stream = DecodedStreamObject()
+    stream.set_data(content)
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _text_positions(page: Any) -> list[tuple[str, int, int]]:
+    found: list[tuple[str, int, int]] = []
+
+    def visit(text: str, cm: Any, tm: Any, *_: Any) -> None:
+        if text.strip():
+            x = cm[0] * tm[4] + cm[2] * tm[5] + cm[4]
+            y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            found.append((text.strip(), round(x), round(y)))
+
+    page.extract_text(visitor_text=visit)
+    return found

@@ -28,8 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def kiosk_pki() -> JpkiAuthority:
-    return JpkiAuthority.load_or_create(PKI_FOLDER, KIOSK_TEST_SEED)
+def kiosk_pki(tmp_path_factory: pytest.TempPathFactory) -> JpkiAuthority:
+    state = tmp_path_factory.mktemp("kiosk-jpki-state")
+    return JpkiAuthority.load_or_create(PKI_FOLDER, KIOSK_TEST_SEED, state_dir=state)
 
 
 @pytest.fixture(scope="session")
