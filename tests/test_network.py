@@ -21,6 +21,7 @@ from cryptography import x509
 from rig.config import TopologyError, load_topology, parse_topology
 from rig.https import JsonHttpsServer, Request, Response, client_ssl_context
 from rig.kiosk_kit import kiosk_endpoints
+from rig.kiosk_standalone import robot_address
 from rig.netaddr import AddressError, check_local, is_loopback, url_host
 from rig.pki.tls import TlsMaterial
 
@@ -207,3 +208,13 @@ def test_serve_writes_the_listen_addresses_of_the_unit_it_serves(tmp_path: Path)
         verify.load_cert_chain(ep["kiosk_client_cert"], ep["kiosk_client_key"])
         with httpx.Client(verify=verify, timeout=10) as client:
             assert client.get(ep["center_url"] + "/health").status_code == 200
+
+
+def test_the_stand_alone_kiosk_listens_at_its_kits_robot_url() -> None:
+    assert robot_address({"robot_url": "http://127.0.0.3:8711/robot"}, None) == ("127.0.0.3", 8711)
+    assert robot_address({"robot_url": "http://127.0.0.3:8711/robot"}, 9000) == ("127.0.0.3", 9000)
+    assert robot_address({}, None) == ("127.0.0.1", 8700)
+    with pytest.raises(AddressError, match="not an address of this machine"):
+        robot_address({"robot_url": f"http://{NOT_HERE}:8700/robot"}, None)
+    with pytest.raises(ValueError, match="robot_url"):
+        robot_address({"robot_url": "http://127.0.0.1:99999/robot"}, None)
