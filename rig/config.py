@@ -196,21 +196,22 @@ def _no_duplicates(units: list[KioskUnit], tcp: bool) -> None:
                 for field in cash_ports
                 if getattr(unit, field) is None
             ]
-        claims: list[tuple[str, object]] = [
-            ("name", unit.name),
-            ("robot_url", unit.robot_url.rstrip("/")),
-            ("kit", unit.kit_folder),
-            ("card_readers", (unit.card_readers.vicc_host, unit.card_readers.port_base)),
+        readers = unit.card_readers
+        claims: list[tuple[str, object, str]] = [
+            ("name", unit.name, unit.name),
+            ("robot_url", unit.robot_url.rstrip("/"), unit.robot_url),
+            ("kit", unit.kit_folder, str(unit.kit_folder)),
+            ("card_readers", readers, f"vpcd {readers.vicc_host}:{readers.port_base}"),
         ]
         claims += [
-            (field, ("port", getattr(unit, field)))
+            (field, ("port", getattr(unit, field)), f"port {getattr(unit, field)}")
             for field in ("centre_port", "ipp_port", *(cash_ports if tcp else ()))
             if getattr(unit, field) is not None
         ]
-        for field, value in claims:
-            owner, where = seen.setdefault(value, (index, f"{unit.name}.{field}"))
+        for field, key, shown in claims:
+            owner, where = seen.setdefault(key, (index, f"{unit.name}.{field}"))
             if owner != index:
-                problems.append(f"units {unit.name}.{field} and {where} are the same ({value})")
+                problems.append(f"units {unit.name}.{field} and {where} are the same ({shown})")
     if problems:
         raise ValueError("; ".join(problems))
 

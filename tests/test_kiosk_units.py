@@ -84,11 +84,11 @@ def test_a_unit_kit_defaults_to_its_own_folder(tmp_path: Path) -> None:
         ),
         (
             _units(_unit("a", 1, 18001, 18002, 40100), _unit("b", 2, 18002, 18004, 40101)),
-            ["b.centre_port and a.ipp_port", "18002"],
+            ["units b.centre_port and a.ipp_port are the same (port 18002)"],
         ),
         (
             _units(_unit("a", 1, 18001, 18002, 40100), _unit("b", 2, 18003, 18004, 40100)),
-            ["b.card_readers and a.card_readers"],
+            ["units b.card_readers and a.card_readers are the same (vpcd 127.0.0.1:40100)"],
         ),
         (
             _units(
