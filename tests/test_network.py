@@ -135,9 +135,8 @@ def test_an_address_not_on_this_machine_is_a_topology_error(
     [
         ["kiosk-kit"],
         ["run", "--plan", "pseudo-store", "--report-dir", "{dir}/report"],
-        ["serve", "--work-dir", "{dir}/serve", "--endpoints", "{dir}/serve/endpoints.json"],
     ],
-    ids=["kiosk-kit", "run", "serve"],
+    ids=["kiosk-kit", "run"],
 )
 def test_commands_refuse_an_address_not_on_this_machine_before_starting(
     tmp_path: Path, command: list[str]
@@ -193,7 +192,7 @@ def test_serve_writes_the_listen_addresses_of_the_unit_it_serves(tmp_path: Path)
     )
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     refused = rig("serve", "--topology", str(path), "--work-dir", str(tmp_path / "x"), timeout=120)
-    assert refused.returncode == 2
+    assert refused.returncode == 2  # a topology error, as for an address not on this machine
     assert "several kiosk units (a, b): pick one, --unit" in " ".join(refused.stdout.split())
     endpoints = tmp_path / "endpoints.json"
     with rig_party(
