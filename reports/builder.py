@@ -113,7 +113,12 @@ def build_summary(
                 "source": req.source,
                 "result": verdict,
                 "scenarios": [
-                    {"nodeid": t["nodeid"], "outcome": t["outcome"], "evidence": t.get("evidence")}
+                    {
+                        "nodeid": t["nodeid"],
+                        "outcome": t["outcome"],
+                        "evidence": t.get("evidence"),
+                        **({"unit": t["unit"]} if t.get("unit") else {}),
+                    }
                     for t in runs
                 ],
             }
@@ -138,6 +143,21 @@ def build_summary(
             if t["outcome"] == "skipped"
         ],
         "trend": history[-20:],
+        "units": _units(tests),
+    }
+
+
+def _units(tests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Which kiosk unit ran which scenario (a run over several units); {} for one kiosk."""
+    units: dict[str, dict[str, Any]] = {}
+    for t in tests:
+        if t.get("unit"):
+            unit = units.setdefault(t["unit"], {"totals": Counter(), "scenarios": []})
+            unit["totals"][t["outcome"]] += 1
+            unit["scenarios"].append({"nodeid": t["nodeid"], "outcome": t["outcome"]})
+    return {
+        name: {"totals": dict(u["totals"]), "scenarios": u["scenarios"]}
+        for name, u in sorted(units.items())
     }
 
 
@@ -150,6 +170,7 @@ def _brief(test: dict[str, Any]) -> dict[str, Any]:
         "evidence": test.get("evidence"),
         # what the customer did and saw, in order, with the failing step marked
         "steps": story(test.get("evidence")),
+        **({"unit": test["unit"]} if test.get("unit") else {}),
     }
 
 
@@ -275,9 +296,11 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     if summary["new_failures"]:
         parts.append("<table><tr><th>scenario</th><th>requirements</th><th>message</th></tr>")
         for t in summary["new_failures"]:
+            unit = f"<br><small>unit {_e(t['unit'])}</small>" if t.get("unit") else ""
             parts.append(
-                f"<tr><td><code>{_e(t['nodeid'])}</code></td><td>{_e(', '.join(t['requirements']))}"
-                f"</td><td><pre>{_e(t['message'])}</pre>{_story_html(t.get('steps', []))}</td></tr>"
+                f"<tr><td><code>{_e(t['nodeid'])}</code>{unit}</td>"
+                f"<td>{_e(', '.join(t['requirements']))}</td><td><pre>{_e(t['message'])}</pre>"
+                f"{_story_html(t.get('steps', []))}</td></tr>"
             )
         parts.append("</table>")
     else:
@@ -303,6 +326,19 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
                 f"<tr><td>{_e(reason)}</td><td>{count}: <small>{_e(', '.join(names))}</small>"
                 "</td></tr>"
             )
+        parts.append("</table>")
+    if summary.get("units"):
+        parts.append("<h2>Kiosk units</h2><p>The run was sharded over several kiosk units; ")
+        parts.append("each scenario ran on the unit named here.</p><table>")
+        parts.append("<tr><th>unit</th><th>results</th><th>scenarios</th></tr>")
+        for name, unit in summary["units"].items():
+            counts = ", ".join(f"{v} {_e(k)}" for k, v in sorted(unit["totals"].items()))
+            ran = ", ".join(
+                f"<span class='o-{_e(s['outcome'])}'>{_e(s['nodeid'].split('::')[-1])}</span>"
+                for s in unit["scenarios"]
+            )
+            parts.append(f"<tr><td>{_e(name)}</td><td>{counts}</td><td><small>{ran}</small>")
+            parts.append("</td></tr>")
         parts.append("</table>")
     parts.append("<h2>By area</h2><table><tr><th>area</th><th>passed</th><th>failed</th>")
     parts.append("<th>other</th><th></th></tr>")

@@ -139,6 +139,9 @@ def serve(
     start: Annotated[
         str | None, typer.Option(help="rig clock start, ISO 8601 with offset (default: now)")
     ] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="the kiosk unit to serve (a topology with kiosk.units)")
+    ] = None,
 ) -> None:
     """Bring up the emulated world for an external kiosk; print and write its endpoints."""
     from rig.config import TopologyError
@@ -154,6 +157,7 @@ def serve(
             with_kiosk=with_kiosk,
             factor=factor,
             start=begin,
+            unit=unit,
         )
     except (TopologyError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
@@ -193,27 +197,31 @@ def municipal_server(
 def kiosk_kit(
     topology: Annotated[str, typer.Option(help="topology YAML with an external kiosk")],
 ) -> None:
-    """Write the kiosk kit (kiosk.json, TLS files) an external kiosk is configured with."""
+    """Write the kiosk kit (kiosk.json, TLS files) an external kiosk is configured with (one
+    per kiosk unit)."""
     from rig.config import TopologyError, load_topology
-    from rig.kiosk_kit import kiosk_reader_name, write_kit
+    from rig.kiosk_kit import write_kits
     from rig.pcsc import ReaderStack
 
     try:
         loaded = load_topology(topology)
         if loaded.external_kiosk is None:
             raise TopologyError(f"{topology}: the kiosk is not external; nothing to configure")
-        path = write_kit(loaded, kiosk_reader_name(loaded, ReaderStack.shared()))
+        paths = write_kits(loaded, ReaderStack.shared())
     except (TopologyError, ValueError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    console.print(path.read_text(encoding="utf-8").rstrip())
-    console.print(f"kiosk kit written: {path}")
+    for path in paths:
+        console.print(path.read_text(encoding="utf-8").rstrip())
+        console.print(f"kiosk kit written: {path}")
 
 
 @app.command()
 def kiosk(
     kit: Annotated[Path, typer.Option(help="the kiosk kit folder")] = Path("build/kiosk-kit"),
-    port: Annotated[int, typer.Option(help="robot protocol port on 127.0.0.1")] = 8700,
+    port: Annotated[
+        int | None, typer.Option(help="robot protocol port (default: the kit's robot_url's)")
+    ] = None,
     work_dir: Annotated[Path, typer.Option(help="the kiosk's state and evidence")] = Path(
         "build/kiosk"
     ),

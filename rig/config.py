@@ -2,9 +2,11 @@
 
 A topology is YAML. The default (`rig/topologies/default.yaml`) emulates everything with
 the reference kiosk. A kiosk vendor's topology marks the kiosk `external` and says where its
-robot adapter listens; a municipality's marks the municipal issuance server `external` and
-says where it is and which certificates to present. Validation errors name the file, the
-field and what is wrong.
+robot adapter listens (or lists several kiosk units, `kiosk.units`); a municipality's marks
+the municipal issuance server `external` and says where it is and which certificates to
+present. `centre.listen`, `printer.listen` and `cash.host` say where the kiosk-facing parties
+listen (an address of this machine; 127.0.0.1 by default). Validation errors name the file,
+the field and what is wrong.
 """
 
 from __future__ import annotations
@@ -12,10 +14,20 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from rig.netaddr import DEFAULT_LISTEN, check_local, ip_or_none
 
 TOPOLOGY_DIR = Path(__file__).parent / "topologies"
 DEFAULT_TOPOLOGY = TOPOLOGY_DIR / "default.yaml"
@@ -23,6 +35,17 @@ DEFAULT_TOPOLOGY = TOPOLOGY_DIR / "default.yaml"
 
 class TopologyError(ValueError):
     """A topology file the rig cannot use; the message lists every problem."""
+
+
+def _listen_address(host: str) -> str:
+    address = ip_or_none(host)
+    if address is not None and address.version == 6:
+        raise ValueError(f"{host}: listen on an IPv4 address or a DNS name (IPv6 is not supported)")
+    return check_local(host)  # AddressError is a ValueError: reported with the field
+
+
+#: where a rig party listens: an IPv4 address or DNS name of this machine (docs/harness.md)
+ListenAddress = Annotated[str, AfterValidator(_listen_address)]
 
 
 class Mode(StrEnum):
@@ -42,7 +65,8 @@ class KioskParty(_Party):
     addresses: the centre on `centre_port`, the IPP printer on `ipp_port`, the cash unit's
     serial ports as pty links in `kit` (transport pty) or on `bill_validator_tcp_port` /
     `coin_tcp_port` (transport tcp). `kit` also keeps the kiosk's TLS files and
-    `kiosk.json` (`rig kiosk-kit`, docs/harness.md).
+    `kiosk.json` (`rig kiosk-kit`, docs/harness.md). With `units`, several kiosks are under
+    test at once, each with these fields of its own (`KioskUnit`, `Topology.unit_topology`).
     """
 
     robot_url: str | None = None
@@ -51,10 +75,17 @@ class KioskParty(_Party):
     ipp_port: int = Field(default=18631, ge=1024, le=65535)
     bill_validator_tcp_port: int = Field(default=18701, ge=1024, le=65535)
     coin_tcp_port: int = Field(default=18702, ge=1024, le=65535)
+    #: several kiosk units under test at once (`rig run` gives each its own worker)
+    units: list[KioskUnit] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _external_needs_robot(self) -> KioskParty:
-        if self.mode is Mode.EXTERNAL and not self.robot_url:
+        if self.units:
+            if self.mode is not Mode.EXTERNAL:
+                raise ValueError("units are kiosks under test: the kiosk must be external")
+            if self.robot_url is not None:
+                raise ValueError("with units, each unit has its own robot_url (not the kiosk's)")
+        elif self.mode is Mode.EXTERNAL and not self.robot_url:
             raise ValueError("robot_url is required when the kiosk is external")
         return self
 
@@ -100,6 +131,8 @@ class MunicipalParty(_Party):
 
 class CentreParty(_Party):
     mode: Literal[Mode.EMULATED] = Mode.EMULATED  # the rig always plays the centre
+    #: the kiosk-facing HTTPS address, named in the centre's server certificate
+    listen: ListenAddress = DEFAULT_LISTEN
 
 
 class JpkiParty(_Party):
@@ -114,18 +147,73 @@ class JpkiParty(_Party):
 
 class PrinterParty(_Party):
     mode: Literal[Mode.EMULATED] = Mode.EMULATED  # the rig captures what is printed
+    listen: ListenAddress = DEFAULT_LISTEN
 
 
 class CashParty(_Party):
     mode: Literal[Mode.EMULATED] = Mode.EMULATED
     transport: Literal["pty", "tcp", "rfc2217"] = "pty"
-    host: str = "127.0.0.1"
+    #: where the serial ports listen (transports tcp and rfc2217)
+    host: ListenAddress = DEFAULT_LISTEN
 
 
 class CardReaders(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     vicc_host: str = "127.0.0.1"
     port_base: int = Field(default=40100, ge=1024, le=65000)
+
+
+class KioskUnit(BaseModel):
+    """One of several kiosk units under test (`kiosk.units`): the fields of an external
+    `kiosk` section and its own card reader, at addresses no other unit uses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+    robot_url: str
+    #: default build/kiosk-kit/<name> (relative to the working folder)
+    kit: Path | None = None
+    centre_port: int = Field(ge=1024, le=65535)
+    ipp_port: int = Field(ge=1024, le=65535)
+    #: required with cash transport tcp or rfc2217
+    bill_validator_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
+    coin_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
+    card_readers: CardReaders
+
+    @property
+    def kit_folder(self) -> Path:
+        return self.kit if self.kit is not None else Path("build/kiosk-kit") / self.name
+
+
+def _no_duplicates(units: list[KioskUnit], tcp: bool) -> None:
+    """Two units never share a name, an adapter, a kit, a reader or a port of the rig."""
+    seen: dict[object, tuple[int, str]] = {}
+    problems: list[str] = []
+    cash_ports = ("bill_validator_tcp_port", "coin_tcp_port")
+    for index, unit in enumerate(units):
+        if tcp:
+            problems += [
+                f"unit {unit.name}: {field} is required with cash transport tcp or rfc2217"
+                for field in cash_ports
+                if getattr(unit, field) is None
+            ]
+        readers = unit.card_readers
+        claims: list[tuple[str, object, str]] = [
+            ("name", unit.name, unit.name),
+            ("robot_url", unit.robot_url.rstrip("/"), unit.robot_url),
+            ("kit", unit.kit_folder, str(unit.kit_folder)),
+            ("card_readers", readers, f"vpcd {readers.vicc_host}:{readers.port_base}"),
+        ]
+        claims += [
+            (field, ("port", getattr(unit, field)), f"port {getattr(unit, field)}")
+            for field in ("centre_port", "ipp_port", *(cash_ports if tcp else ()))
+            if getattr(unit, field) is not None
+        ]
+        for field, key, shown in claims:
+            owner, where = seen.setdefault(key, (index, f"{unit.name}.{field}"))
+            if owner != index:
+                problems.append(f"units {unit.name}.{field} and {where} are the same ({shown})")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 class ClockSettings(BaseModel):
@@ -154,6 +242,30 @@ class Topology(BaseModel):
     card_readers: CardReaders = CardReaders()
     clock: ClockSettings = ClockSettings()
     incidents: Path | None = None
+
+    @model_validator(mode="after")
+    def _units_apart(self) -> Topology:
+        if self.kiosk.units:
+            _no_duplicates(self.kiosk.units, tcp=self.cash.transport != "pty")
+        return self
+
+    def unit_topology(self, name: str) -> Topology:
+        """The topology as kiosk unit `name` sees it: a one-kiosk topology with that unit's
+        adapter, kit, ports and card reader (what every other part of the rig works with)."""
+        unit = next((u for u in self.kiosk.units if u.name == name), None)
+        if unit is None:
+            known = ", ".join(u.name for u in self.kiosk.units) or "none"
+            raise TopologyError(f"{self.name}: no kiosk unit {name!r} (units: {known})")
+        ports = {
+            field: getattr(unit, field)
+            for field in ("bill_validator_tcp_port", "coin_tcp_port")
+            if getattr(unit, field) is not None
+        }
+        kiosk = KioskParty(
+            mode=Mode.EXTERNAL, robot_url=unit.robot_url, kit=unit.kit_folder,
+            centre_port=unit.centre_port, ipp_port=unit.ipp_port, **ports,
+        )  # fmt: skip
+        return self.model_copy(update={"kiosk": kiosk, "card_readers": unit.card_readers})
 
     @property
     def external_kiosk(self) -> KioskParty | None:
@@ -211,6 +323,9 @@ def _relative_to(topology: Topology, base: Path) -> Topology:
     kiosk = topology.kiosk
     if "kit" in kiosk.model_fields_set:  # the default stays relative to the working folder
         kiosk = kiosk.model_copy(update={"kit": _resolve(kiosk.kit, base)})
+    if kiosk.units:
+        units = [u.model_copy(update={"kit": _resolve(u.kit, base)}) for u in kiosk.units]
+        kiosk = kiosk.model_copy(update={"units": units})
     return topology.model_copy(
         update={
             "incidents": _resolve(topology.incidents, base),

@@ -1,6 +1,7 @@
 """A small reusable HTTPS JSON server (and its client helper) for the rig's emulated services.
 
-- binds 127.0.0.1 (port 0 = any free port); `ThreadingHTTPServer` with one thread per connection;
+- binds `host` (127.0.0.1 by default; port 0 = any free port); `ThreadingHTTPServer`, one
+  thread per connection;
 - TLS 1.2 or newer only; a client certificate is required and verified against the given CA(s);
   the peer certificate is handed to every handler (`Request.peer_cert`);
 - the TLS handshake runs in the connection's thread (never in the accept loop) so a slow or
@@ -42,6 +43,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from rig.evidence import EvidenceStore
+from rig.netaddr import DEFAULT_LISTEN, url_host
 from rig.pki.tls import CertPair
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -319,7 +321,8 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
 
 
 class JsonHttpsServer:
-    """HTTPS JSON server on 127.0.0.1 with mandatory, verified client certificates."""
+    """HTTPS JSON server on `host` (default 127.0.0.1) with mandatory, verified client
+    certificates."""
 
     def __init__(
         self,
@@ -334,9 +337,11 @@ class JsonHttpsServer:
         keepalive_timeout: float = 75.0,
         name: str = "https",
         evidence: EvidenceStore | None = None,
+        host: str = DEFAULT_LISTEN,
     ):
         self.context = server_ssl_context(certificate, client_cas)
         self.routes: list[Route] = list(routes)
+        self.host = host
         self.port = port
         self.max_body = max_body
         self.io_timeout = io_timeout
@@ -365,14 +370,14 @@ class JsonHttpsServer:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("server not started")
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
+        return f"https://{url_host(self.host)}:{self._server.server_address[1]}"
 
     def start(self) -> str:
         if self._server is not None:
             return self.url
         handler = type("BoundHandler", (_Handler,), {"owner": self, "timeout": self.io_timeout})
         self._handler_class = handler
-        server = _Server(("127.0.0.1", self.port), handler)
+        server = _Server((self.host, self.port), handler)
         server.owner = self
         self._server = server
         self._stopping.clear()

@@ -12,8 +12,10 @@ folder (`kiosk.kit`, default build/kiosk-kit) keeps:
   `kiosk_id`, `robot_url`;
 - `cash/`: the pty links of the cash unit's serial ports (transport pty).
 
-`rig kiosk-kit --topology T` writes it; `rig kiosk --kit DIR` runs the reference kiosk from
-it as a separate process (a stand-in for a vendor's kiosk).
+The addresses are the topology's listen addresses (`centre.listen`, `printer.listen`,
+`cash.host`; 127.0.0.1 by default). A topology with several kiosk units has one kit per unit.
+`rig kiosk-kit --topology T` writes them; `rig kiosk --kit DIR` runs the reference kiosk from
+one as a separate process (a stand-in for a vendor's kiosk).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rig.config import Topology
+from rig.netaddr import is_loopback, url_host
 from rig.pcsc import ReaderStack, VirtualCardSlot
 from rig.pki.tls import TlsMaterial
 
@@ -32,9 +35,6 @@ KIT_KIOSK_ID = "kiosk-0001"
 KIOSK_JSON = "kiosk.json"
 BILL_VALIDATOR_PORT = "bill_validator_port"
 COIN_PORT = "coin_port"
-#: the rig's parties listen on loopback: an external kiosk runs on the rig's machine (or
-#: reaches it through a tunnel), docs/harness.md
-RIG_HOST = "127.0.0.1"
 
 
 def kit_tls(topology: Topology) -> TlsMaterial:
@@ -58,7 +58,7 @@ def cash_tcp_ports(topology: Topology) -> dict[str, int]:
 def kiosk_reader_name(topology: Topology, stack: ReaderStack) -> str:
     """The rig reader whose vpcd the kiosk's reader is; "" for a kiosk on another machine."""
     readers = topology.card_readers
-    if readers.vicc_host not in ("127.0.0.1", "localhost"):
+    if not is_loopback(readers.vicc_host):
         return ""
     return stack.reader_at(readers.port_base)
 
@@ -80,11 +80,11 @@ def kiosk_endpoints(topology: Topology, reader_name: str) -> dict[str, Any]:
         links = cash_link_dir(topology).resolve()
         cash = {key: str(links / f"{key}.tty") for key in (BILL_VALIDATOR_PORT, COIN_PORT)}
     else:
+        host = url_host(topology.cash.host)
         cash = {
-            key: f"{transport}://{RIG_HOST}:{port}"
-            for key, port in cash_tcp_ports(topology).items()
+            key: f"{transport}://{host}:{port}" for key, port in cash_tcp_ports(topology).items()
         }
-    ipp = f"ipp://{RIG_HOST}:{kiosk.ipp_port}/ipp"
+    ipp = f"ipp://{url_host(topology.printer.listen)}:{kiosk.ipp_port}/ipp"
     return {
         "reader_name": reader_name,
         "vpcd_host": topology.card_readers.vicc_host,
@@ -92,7 +92,7 @@ def kiosk_endpoints(topology: Topology, reader_name: str) -> dict[str, Any]:
         **cash,
         "ipp_uri": f"{ipp}/print",
         "ipp_receipt_uri": f"{ipp}/receipt",
-        "centre_url": f"https://{RIG_HOST}:{kiosk.centre_port}/v1",
+        "centre_url": f"https://{url_host(topology.centre.listen)}:{kiosk.centre_port}/v1",
         "ca_bundle": str(Path(tls.server_ca).resolve()),
         "kiosk_client_cert": str(Path(client.cert).resolve()),
         "kiosk_client_key": str(Path(client.key).resolve()),
@@ -108,6 +108,16 @@ def write_kit(topology: Topology, reader_name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(endpoints, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def unit_topologies(topology: Topology) -> list[Topology]:
+    """One single-kiosk topology per kiosk unit (just `topology` without `kiosk.units`)."""
+    return [topology.unit_topology(u.name) for u in topology.kiosk.units] or [topology]
+
+
+def write_kits(topology: Topology, stack: ReaderStack) -> list[Path]:
+    """Write the kit of every kiosk unit of the topology; the paths of their kiosk.json."""
+    return [write_kit(t, kiosk_reader_name(t, stack)) for t in unit_topologies(topology)]
 
 
 def read_kit(folder: Path) -> dict[str, Any]:

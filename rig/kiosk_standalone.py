@@ -1,10 +1,10 @@
 """`rig kiosk`: the reference kiosk as a separate process, configured from a kiosk kit.
 
 It stands in for a vendor's kiosk: configured once from `kiosk.json` (rig/kiosk_kit.py), it
-serves the robot protocol on a fixed port, keeps a clock of its own (real time; its
-inactivity time-outs run in wall seconds, `follows_rig_clock: false`) and opens its devices
-on each `POST /reset`, when the rig's parties for the next scenario are up. Its PC/SC reader
-is locked for it, so no other rig process puts a card there.
+serves the robot protocol at the kit's `robot_url` (its host and port), keeps a clock of its
+own (real time; its inactivity time-outs run in wall seconds, `follows_rig_clock: false`) and
+opens its devices on each `POST /reset`, when the rig's parties for the next scenario are
+up. Its PC/SC reader is locked for it, so no other rig process puts a card there.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from emulators.kiosk import KioskConfig, ReferenceKiosk
 from rig.clock import JST, ClockDriver, RigClock
 from rig.evidence import EvidenceStore
 from rig.kiosk_kit import read_kit
+from rig.netaddr import DEFAULT_LISTEN, check_local
 from rig.pcsc import ReaderStack
 from rig.pki.tls import CertPair
+
+DEFAULT_ROBOT_PORT = 8700
 
 
 def kiosk_config(kit: dict[str, object]) -> KioskConfig:
@@ -44,15 +48,30 @@ def kiosk_config(kit: dict[str, object]) -> KioskConfig:
     )
 
 
+def robot_address(kit: dict[str, object], port: int | None) -> tuple[str, int]:
+    """Where the robot protocol listens: the host and port of the kit's `robot_url` (the
+    address the rig calls), `port` overriding the port; 127.0.0.1:8700 without one."""
+    url = kit.get("robot_url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    host = (parts.hostname if parts else None) or DEFAULT_LISTEN
+    try:
+        own = parts.port if parts else None
+    except ValueError as exc:
+        raise ValueError(f"kiosk.json: robot_url {url!r}: {exc}") from exc
+    return check_local(host), port or own or DEFAULT_ROBOT_PORT
+
+
 def run_kiosk(
     kit_dir: Path,
     *,
-    port: int,
+    port: int | None,
     work_dir: Path,
     out: Callable[[str], None],
     stop: threading.Event,
 ) -> int:
-    config = kiosk_config(read_kit(kit_dir))
+    kit = read_kit(kit_dir)
+    config = kiosk_config(kit)
+    host, port = robot_address(kit, port)
     # the kiosk's own clock: wall time picks its start, nothing in the rig reads it
     clock = RigClock(datetime.now(JST).replace(microsecond=0), realtime_factor=1.0)
     driver = ClockDriver(clock)
@@ -60,8 +79,9 @@ def run_kiosk(
     stack = ReaderStack.shared()
     slot = stack.acquire(stack.readers().index(config.reader_name))
     kiosk = ReferenceKiosk(
-        clock, evidence, work_dir / "state", config, port, follows_rig_clock=False
-    )
+        clock, evidence, work_dir / "state", config, port, follows_rig_clock=False,
+        robot_host=host,
+    )  # fmt: skip
     driver.start()
     try:
         urls = kiosk.start(open_devices=False)

@@ -10,6 +10,8 @@ A scenario that asks an external server's test data for a resident or card it do
 (`rig.municipal_test_data.NotInTestData`) is reported skipped, "not run: no test data".
 Fixtures: `rig_clock`, `evidence` (per-test folder, attached to allure when it runs),
 `topology`, `reader_stack`, `card_slot`.
+With several kiosk units in the topology, each pytest-xdist worker drives one
+(`run_topology`) and every result names its unit.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 SCENARIO_DIR = "scenarios"
 PLAN_KEY = pytest.StashKey["Plan | None"]()
 RESULTS_KEY = pytest.StashKey["RunResults"]()
+TOPOLOGY_KEY = pytest.StashKey["tuple[Topology, str | None]"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -215,6 +218,8 @@ class RunResults:
                 entry["area"] = value
             elif name == "rig_evidence":
                 entry["evidence"] = value
+            elif name == "rig_unit":  # the kiosk unit that ran it (several units)
+                entry["unit"] = value
         if report.when == "call" or report.outcome != "passed":
             outcome: str = report.outcome
             if hasattr(report, "wasxfail"):
@@ -236,6 +241,9 @@ class RunResults:
         item.user_properties.append(("rig_requirements", requirement_ids(item)))
         item.user_properties.append(("rig_area", scenario_area(item)))
         item.user_properties.append(("rig_evidence", str(evidence_folder(item))))
+        unit = run_topology(item.config)[1] if item.config.getoption("--rig-topology") else None
+        if unit is not None:
+            item.user_properties.append(("rig_unit", unit))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         path = self.config.getoption("--rig-results")
@@ -327,15 +335,34 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         allure.dynamic.tag(rid)
 
 
+def run_topology(config: pytest.Config) -> tuple[Topology, str | None]:
+    """This process's topology and kiosk unit (None: the topology lists no units).
+
+    With several kiosk units (`kiosk.units`) each pytest-xdist worker drives one: worker
+    gwN the N-th unit (modulo their number); a run without workers drives the first.
+    """
+    if TOPOLOGY_KEY not in config.stash:
+        from rig.config import TopologyError, load_topology
+
+        try:
+            loaded = load_topology(config.getoption("--rig-topology"))
+        except TopologyError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+        unit: str | None = None
+        if loaded.kiosk.units:
+            worker = str(getattr(config, "workerinput", {}).get("workerid", "gw0"))
+            index = int(worker.removeprefix("gw") or 0) % len(loaded.kiosk.units)
+            unit = loaded.kiosk.units[index].name
+            loaded = loaded.unit_topology(unit)
+        config.stash[TOPOLOGY_KEY] = (loaded, unit)
+    return config.stash[TOPOLOGY_KEY]
+
+
 @pytest.fixture(scope="session")
 def topology(request: pytest.FixtureRequest) -> Topology:
-    """The topology of this run (`--rig-topology`, default: everything emulated)."""
-    from rig.config import TopologyError, load_topology
-
-    try:
-        return load_topology(request.config.getoption("--rig-topology"))
-    except TopologyError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+    """The topology of this run (`--rig-topology`, default: everything emulated); with several
+    kiosk units, this worker's unit's (`run_topology`)."""
+    return run_topology(request.config)[0]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reports.builder import FAILED, build_report, now_stamp
 from rig.config import Topology, TopologyError, load_topology
-from rig.kiosk_kit import KIOSK_JSON
+from rig.kiosk_kit import KIOSK_JSON, unit_topologies
 from rig.municipal_test_data import MunicipalDataError, load_test_data
 from rig.plans import DEPRECATED_ALIASES, deprecation_note, load_plan
 from rig.validation.marker import clear_marker
@@ -131,7 +131,12 @@ def run_plan(
             f"[yellow]out of order[/yellow]: {record.key} has not passed "
             f"{', '.join(record.missing)}; this run is marked out of order"
         )
-    if topology.external_parties() and workers:
+    units = [u.name for u in topology.kiosk.units]
+    if units:
+        # one worker per kiosk unit, each bound to its unit (rig.pytest_plugin.run_topology)
+        console.print(f"{len(units)} kiosk units ({', '.join(units)}): one worker each")
+        workers = len(units)
+    elif topology.external_parties() and workers:
         # one kiosk, or one server whose statistics and PIN counters every scenario shares:
         # one scenario at a time, so each scenario's state is its own
         console.print("external device under test: scenarios run one at a time (--workers ignored)")
@@ -212,7 +217,8 @@ def check_runnable(plan_name: str, topology: Topology) -> None:
                 f"{topology.name}: the kiosk is external; the kiosk-conformance plan drives "
                 f"one (not {plan_name!r}): --plan kiosk-conformance"
             )
-        check_kiosk_reachable(topology)
+        for unit in unit_topologies(topology):
+            check_kiosk_reachable(unit)
     if municipal is not None:
         if plan_name != "municipal-server":
             raise TopologyError(

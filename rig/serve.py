@@ -35,8 +35,14 @@ def serve(
     start: datetime | None,
     out: Callable[[str], None] = print,
     stop: threading.Event | None = None,
+    unit: str | None = None,
 ) -> int:
     topology = load_topology(topology_path)
+    if topology.kiosk.units or unit is not None:
+        if unit is None:
+            names = ", ".join(u.name for u in topology.kiosk.units)
+            raise TopologyError(f"{topology.name}: several kiosk units ({names}): pick one, --unit")
+        topology = topology.unit_topology(unit)
     external_kiosk = topology.external_kiosk is not None
     if external_kiosk and (with_kiosk or len(cards) > 1):
         raise TopologyError(

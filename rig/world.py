@@ -35,6 +35,7 @@ from rig.config import Topology
 from rig.evidence import EvidenceStore
 from rig.kiosk_kit import cash_link_dir, cash_tcp_ports, cash_transport, kit_tls
 from rig.municipal_test_data import MunicipalTestData, load_test_data
+from rig.netaddr import DEFAULT_LISTEN
 from rig.pcsc import VirtualCardSlot
 from rig.pki.jpki import JpkiAuthority
 from rig.pki.tls import CertPair, TlsMaterial
@@ -118,6 +119,8 @@ class World:
         opts = options or WorldOptions()
         folder = Path(folder)
         topology = opts.topology
+        if topology is not None and topology.kiosk.units:
+            raise ValueError("a world serves one kiosk unit: build it from unit_topology(name)")
         kiosk_party = topology.external_kiosk if topology is not None else None
         municipal_party = topology.external_municipal if topology is not None else None
         fixed: dict[str, int] = {}
@@ -135,6 +138,15 @@ class World:
         tls = tls or TlsMaterial(folder / "tls", opts.seed)
         authority = authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed)
         centre_settings: dict[str, Any] = {"marks": opts.marks}
+        # where the kiosk-facing parties listen (the topology's; 127.0.0.1 by default)
+        listen = {"centre": DEFAULT_LISTEN, "printer": DEFAULT_LISTEN, "cash": DEFAULT_LISTEN}
+        if topology is not None:
+            listen = {
+                "centre": topology.centre.listen,
+                "printer": topology.printer.listen,
+                "cash": topology.cash.host,
+            }
+        centre_settings["host"] = listen["centre"]
         started: list[Any] = []
         test_data: MunicipalTestData | None = None
         try:
@@ -176,12 +188,15 @@ class World:
             )  # fmt: skip
             urls.update(centre.start())
             started.append(centre)
-            printer = VirtualPrinter(clock, evidence, folder / "capture", port=fixed.get("ipp", 0))
+            printer = VirtualPrinter(
+                clock, evidence, folder / "capture", port=fixed.get("ipp", 0),
+                host=listen["printer"],
+            )  # fmt: skip
             urls.update(printer.start())
             started.append(printer)
             cash = CashUnit(
                 clock, evidence, folder / "cash", cash_transport_name, faults=opts.cash_faults,
-                **cash_settings,
+                host=listen["cash"], **cash_settings,
             )  # fmt: skip
             urls.update(cash.start())
             started.append(cash)

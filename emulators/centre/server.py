@@ -36,6 +36,7 @@ from rig.calendar import CentreHours, IncidentSchedule
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
 from rig.https import JsonHttpsServer
+from rig.netaddr import DEFAULT_LISTEN
 from rig.pki.tls import CertPair, TlsMaterial
 from rig.protocols.centre import API_PREFIX
 
@@ -73,9 +74,11 @@ class IssuanceCentre:
         hours: CentreHours | None = None,
         municipal_client: CertPair | None = None,
         municipal_ca: Path | None = None,
+        host: str = DEFAULT_LISTEN,
     ):
         """`municipal_client` / `municipal_ca`: the certificate the centre presents on LGWAN and
-        the CA it trusts there, for an external issuance server (default: the rig's own)."""
+        the CA it trusts there, for an external issuance server (default: the rig's own).
+        `host`: the address it listens on, named in its server certificate."""
         self.clock = clock
         self.evidence = evidence
         self.state_dir = Path(state_dir)
@@ -122,13 +125,14 @@ class IssuanceCentre:
         self.idempotency = IdempotencyStore(clock.now)
         cas = ClientCas(tls_material.ca("kiosk").load_cert(), tls_material.ca("lgpki").load_cert())
         self.http = JsonHttpsServer(
-            certificate=tls_material.server("centre"),
+            certificate=tls_material.server("centre", hosts=(host,)),
             client_cas=[tls_material.kiosk_ca, tls_material.lgpki_ca],
             routes=build_routes(self.service, self.records, cas, self.idempotency, self.notices),
             port=port,
             max_body=max_body,
             name="centre-http",
             evidence=evidence,
+            host=host,
         )
 
     # -- world builder -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.robot_server import RobotServer
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
+from rig.netaddr import DEFAULT_LISTEN
 from rig.protocols.robot import HeldData, KioskInfo, ScreenView
 
 
@@ -38,9 +39,11 @@ class ReferenceKiosk:
         port: int = 0,
         *,
         follows_rig_clock: bool = True,
+        robot_host: str = DEFAULT_LISTEN,
     ):
         """`follows_rig_clock`: False when the kiosk runs on a clock of its own (stand-alone,
-        `rig kiosk`), so scenarios wait its time-outs out in real time."""
+        `rig kiosk`), so scenarios wait its time-outs out in real time. `robot_host`: the
+        address the robot protocol listens on."""
         self.clock = clock
         self.follows_rig_clock = follows_rig_clock
         self.evidence = evidence
@@ -48,7 +51,9 @@ class ReferenceKiosk:
         self.config = config
         self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, evidence)
         self.engine = KioskEngine(self.audit, tick_s=config.tick_s)
-        self.robot = RobotServer(self.engine, self.info, port, evidence, on_reset=self.reset)
+        self.robot = RobotServer(
+            self.engine, self.info, port, evidence, on_reset=self.reset, host=robot_host
+        )
         self.reader = CardReader(config.reader_name)
         self.cash = CashDesk(config.bill_validator_port, config.coin_port)
         self.printer = PrintStation(config.ipp_uri, config.ipp_receipt_uri)

@@ -1,4 +1,4 @@
-"""The robot protocol's HTTP server (rig.protocols.robot) on 127.0.0.1.
+"""The robot protocol's HTTP server (rig.protocols.robot), on 127.0.0.1 unless told otherwise.
 
 Plain HTTP/1.1 and JSON, like a vendor's kiosk adapter would serve on its own kiosk. Every
 error is an RFC 9457 problem document with a stable `code`; a bad request never reaches
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from emulators.kiosk.engine import EngineStopped, KioskEngine
 from emulators.kiosk.flow import RobotActionError
 from rig.evidence import EvidenceStore
+from rig.netaddr import DEFAULT_LISTEN, url_host
 from rig.protocols.robot import (
     BASE_PATH,
     MAX_WAIT_S,
@@ -57,10 +58,12 @@ class RobotServer:
         port: int = 0,
         evidence: EvidenceStore | None = None,
         on_reset: Callable[[], ScreenView] | None = None,
+        host: str = DEFAULT_LISTEN,
     ):
         self.engine = engine
         self.on_reset = on_reset
         self.info = info
+        self.host = host
         self.port = port
         self.evidence = evidence
         self._server: ThreadingHTTPServer | None = None
@@ -69,11 +72,11 @@ class RobotServer:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}{BASE_PATH}"
+        return f"http://{url_host(self.host)}:{self._server.server_address[1]}{BASE_PATH}"
 
     def start(self) -> str:
         handler = type("RobotHandler", (_Handler,), {"owner": self, "timeout": IO_TIMEOUT_S})
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        server = ThreadingHTTPServer((self.host, self.port), handler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(

@@ -19,6 +19,7 @@ from emulators.printer.server import IppHttpServer, serve_in_thread
 from emulators.printer.sheets import Sheet
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
+from rig.netaddr import DEFAULT_LISTEN, url_host
 
 
 class VirtualPrinter:
@@ -33,8 +34,10 @@ class VirtualPrinter:
         *,
         dpi: int = 300,
         png_evidence: bool = False,
+        host: str = DEFAULT_LISTEN,
     ):
         self.clock = clock
+        self.host = host
         self.port = port
         self.certificate = PrinterDevice(
             CERTIFICATE, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence
@@ -58,10 +61,10 @@ class VirtualPrinter:
 
     def start(self) -> dict[str, str]:
         if self._server is None:
-            self._server = IppHttpServer(self.port, self.service)
+            self._server = IppHttpServer(self.port, self.service, self.host)
             self.port = self._server.server_address[1]
-            self.service.base_uri = f"ipp://127.0.0.1:{self.port}"
-            self.service.http_base = f"http://127.0.0.1:{self.port}"
+            self.service.base_uri = f"ipp://{url_host(self.host)}:{self.port}"
+            self.service.http_base = f"http://{url_host(self.host)}:{self.port}"
             self.certificate.start()
             self.receipt.start()
             self._thread = serve_in_thread(self._server)

@@ -171,9 +171,9 @@ class IppHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, service: IppService):
+    def __init__(self, port: int, service: IppService, host: str = "127.0.0.1"):
         self.service = service
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__((host, port), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that vanished mid-request is routine, not a printer failure

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from rig.netaddr import LOOPBACK_NAMES, ip_or_none
 
 CaName = Literal["kiosk", "lgpki", "server"]
 LeafKind = Literal["client", "server"]
@@ -93,6 +95,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _alt_name(host: str) -> x509.GeneralName:
+    """An IP literal as iPAddress, anything else as dNSName (RFC 6125: never an IP as DNS)."""
+    address = ip_or_none(host)
+    return x509.DNSName(host) if address is None else x509.IPAddress(address)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -176,9 +184,15 @@ class TlsMaterial:
         return self.ca("server").cert
 
     # -- leaves ------------------------------------------------------------------------
-    def server(self, name: str = "localhost") -> CertPair:
-        """A server certificate for 127.0.0.1 / ::1 / localhost, issued by the server CA."""
-        return self._leaf("server", "server", name)
+    def server(self, name: str = "localhost", hosts: Sequence[str] = ()) -> CertPair:
+        """A server certificate for 127.0.0.1 / ::1 / localhost, issued by the server CA.
+
+        `hosts`: further addresses the server listens on (the topology's listen addresses),
+        each named in subjectAltName as an IP address or a DNS name, so a client that
+        verifies the server's name accepts it there (and nowhere the certificate omits).
+        """
+        extra = tuple(sorted({h for h in hosts if h not in LOOPBACK_NAMES}))
+        return self._leaf("server", "server", name, hosts=extra)
 
     def kiosk_client(self, name: str = "kiosk-0001", operator: str | None = None) -> CertPair:
         """A kiosk client certificate issued by the kiosk CA.
@@ -212,12 +226,15 @@ class TlsMaterial:
         *,
         expired: bool = False,
         unit: str | None = None,
+        hosts: tuple[str, ...] = (),
     ) -> CertPair:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         # "+" never occurs in `safe`, so an OU-bearing leaf never shares a file with a plain one
         stem = f"{ca or 'self'}-{kind}-{safe}{'-expired' if expired else ''}"
         if unit is not None:
             stem += f"+{unit}"
+        if hosts:  # "@" likewise: one file per set of extra names, the plain leaf unchanged
+            stem += "@" + hashlib.sha256("\n".join(hosts).encode()).hexdigest()[:12]
         pair = CertPair(self.folder / f"{stem}.crt", self.folder / f"{stem}.key")
         issuer_pair = self.ca(ca) if ca is not None else None
         with self._lock:
@@ -255,13 +272,7 @@ class TlsMaterial:
             )
             if kind == "server":
                 builder = builder.add_extension(
-                    x509.SubjectAlternativeName(
-                        [
-                            x509.DNSName("localhost"),
-                            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                            x509.IPAddress(ipaddress.ip_address("::1")),
-                        ]
-                    ),
+                    x509.SubjectAlternativeName([_alt_name(h) for h in (*LOOPBACK_NAMES, *hosts)]),
                     critical=False,
                 )
             cert = builder.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)

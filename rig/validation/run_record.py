@@ -55,9 +55,28 @@ def reference_server() -> dict[str, Any]:
     }
 
 
+def _identity_of_units(plan: Plan, topology: Topology) -> dict[str, Any]:
+    """Several units of one kiosk: they must all be the same device (vendor, model, software,
+    build), since one run and one package judge one device."""
+    from rig.kiosk_kit import unit_topologies
+
+    units = [device_identity(plan, unit) for unit in unit_topologies(topology)]
+    same = ("vendor", "model", "software_version", "build_hash")
+    kinds = {tuple(u.get(k) for k in same) for u in units}
+    if len(kinds) != 1:
+        raise TopologyError(
+            f"{topology.name}: the kiosk units are not the same device "
+            f"({'; '.join('/'.join(str(v) for v in kind) for kind in sorted(kinds, key=str))}): "
+            "one run judges one kiosk model and software"
+        )
+    return {**units[0], "robot_url": None, "units": [u["robot_url"] for u in units]}
+
+
 def device_identity(plan: Plan, topology: Topology) -> dict[str, Any]:
     """The device this run judges: an external kiosk by its `GET /info`, an external issuance
     server by its URL, otherwise the rig's reference device(s)."""
+    if topology.kiosk.units:
+        return _identity_of_units(plan, topology)
     kiosk, municipal = topology.external_kiosk, topology.external_municipal
     if kiosk is not None:
         import httpx
