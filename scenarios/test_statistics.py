@@ -235,3 +235,32 @@ def test_a_jam_inside_a_multi_page_copy_counts_only_whole_copies(backend: World)
     assert (row["copies"], row["fees"]) == (1, receipt.fee_per_copy)
     after = server_statistics(backend)
     assert after["printed_copies"] - before["printed_copies"] == 1
+
+
+@pytest.mark.requirement("STAT-001", "STAT-006")
+@pytest.mark.parametrize(
+    ("last", "first", "months"),
+    [
+        ("2027-03-31T22:59:00", "2027-04-01T06:30:00", ("2027-03", "2027-04")),
+        ("2026-12-28T22:59:00", "2027-01-04T06:30:00", ("2026-12", "2027-01")),
+    ],
+    ids=["fiscal-year-end", "calendar-year-end"],
+)
+def test_the_last_and_first_issuance_of_a_year_fall_in_their_own_months(
+    backend: World, last: str, first: str, months: tuple[str, str]
+) -> None:
+    """The last issuance before the fiscal-year (31 March) or calendar-year end (the last
+    day before the closure) and the first after it are counted in their own months."""
+    kiosk = KioskSide.connect(backend)
+    try:
+        for when, copies in ((last, 2), (first, 1)):
+            backend.clock.set(datetime.fromisoformat(when).replace(tzinfo=JST))
+            kiosk.issue(jpki_session(backend, kiosk), "resident_record", copies=copies)
+    finally:
+        kiosk.close()
+    [before] = settlement(backend, CITY, months[0])
+    [after] = settlement(backend, CITY, months[1])
+    assert (before["copies"], after["copies"]) == (2, 1)
+    assert (before["commission"], after["commission"]) == (246, 123)
+    days = sorted({r["issued_at"][:10] for r in statistics_rows(backend)})
+    assert days == [last[:10], first[:10]]

@@ -423,7 +423,8 @@ class _MunicipalityBuilder:
             return
         newest = self.ref.year if self.ref.month >= 6 else self.ref.year - 1
         salary_base = self.rng.choice([0, 0, 1_200_000, 2_800_000, 4_500_000, 6_200_000, 9_000_000])
-        for fy in range(newest - 2, newest + 1):
+        # before June the coming fiscal year is prepared too: it becomes available on 1 June
+        for fy in range(newest - 2, self.ref.year + 1):
             salary = int(salary_base * self.rng.uniform(0.9, 1.1)) // 1000 * 1000
             employment_deduction = max(550_000, min(1_950_000, salary * 3 // 10 + 80_000))
             total = max(0, salary - employment_deduction)

@@ -270,8 +270,13 @@ class IssuanceService:
             person = s.get(Person, session.person_id)
             assert person is not None
             members = household_members(s, person) if session.resident else []
+            newest = latest_fiscal_year(today)
             years = sorted(
-                s.scalars(select(TaxRecord.fiscal_year).where(TaxRecord.person_id == person.id))
+                y
+                for y in s.scalars(
+                    select(TaxRecord.fiscal_year).where(TaxRecord.person_id == person.id)
+                )
+                if y <= newest
             )
             for cert in CATALOG:
                 fee = config.fees.get(cert.fee_key)
