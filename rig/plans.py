@@ -8,6 +8,10 @@ area (the module `scenarios/test_<area>.py`) and/or by marker. Shipped plans:
 - `pseudo-store`: the seed's 擬似店舗 test, a kiosk against centre and municipal server;
 - `municipal-server`: the seed's 事前評価ツール role, the rig as centre and kiosks against an
   issuance server (marker `municipal_server`).
+
+A plan may also state `kiosk_timeouts_max_s`: per kiosk screen id, the longest inactivity
+time-out the plan accepts. The kiosk's declared time-outs are checked against it, and the kiosk
+must have ended the session once it has passed (PRIV-011), instead of trusting the declaration.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from rig.protocols.robot import ScreenId
 
 PLAN_DIR = Path(__file__).parent / "plans"
 
@@ -34,6 +40,8 @@ class Plan:
     exclude_markers: tuple[str, ...] = ()
     max_seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: screen id → the longest inactivity time-out the plan accepts (seconds)
+    kiosk_timeouts_max_s: dict[str, float] = field(default_factory=dict)
 
     def selects(self, area: str, markers: set[str]) -> bool:
         if markers & set(self.exclude_markers):
@@ -61,7 +69,7 @@ def load_plan(name_or_path: str) -> Plan:
         raise PlanError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise PlanError(f"{path}: a plan is a mapping with at least a 'name'")
-    unknown = set(data) - {"name", "description", "select", "max_seconds"}
+    unknown = set(data) - {"name", "description", "select", "max_seconds", "kiosk_timeouts_max_s"}
     if unknown:
         raise PlanError(f"{path}: unknown keys {sorted(unknown)}")
     select = data.get("select") or {}
@@ -74,6 +82,16 @@ def load_plan(name_or_path: str) -> Plan:
             raise PlanError(f"{path}: select.{key} must be a list of names")
         return tuple(value)
 
+    limits = data.get("kiosk_timeouts_max_s") or {}
+    screens = {s.value for s in ScreenId}
+    if not isinstance(limits, dict) or not all(
+        k in screens and isinstance(v, int | float) and 0 < v <= 3600 for k, v in limits.items()
+    ):
+        raise PlanError(
+            f"{path}: kiosk_timeouts_max_s maps screen ids ({', '.join(sorted(screens))}) "
+            "to seconds in (0, 3600]"
+        )
+
     return Plan(
         name=data["name"],
         description=str(data.get("description", "")),
@@ -81,4 +99,5 @@ def load_plan(name_or_path: str) -> Plan:
         markers=strings("markers"),
         exclude_markers=strings("exclude_markers"),
         max_seconds=data.get("max_seconds"),
+        kiosk_timeouts_max_s={str(k): float(v) for k, v in limits.items()},
     )
