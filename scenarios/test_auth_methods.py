@@ -25,9 +25,7 @@ from scenarios.test_payment import LAYOUT
 @LAYOUT
 def test_a_jpki_only_municipality_refuses_a_card_ap_card_before_any_fee(world: World) -> None:
     world.customer.begin_cash("jpki-only")
-    card = world.issue_card(
-        "juki-card-ap", world.resident(JPKI_ONLY_CITY), code=JPKI_ONLY_CITY
-    )
+    card = world.issue_card("juki-card-ap", world.resident(JPKI_ONLY_CITY), code=JPKI_ONLY_CITY)
     c = world.customer
     c.place_card(card.card)
     view = c.wait_for(ScreenId.NOTICE, ScreenId.CARD_REMOVAL, ScreenId.PIN)

@@ -20,7 +20,7 @@ issuance server only (an external server keeps its own time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 
 import httpx
@@ -77,7 +77,7 @@ def session(world: World, lgwan: httpx.Client, rid: str) -> str:
     return sid
 
 
-def request(lgwan: httpx.Client, sid: str, body: dict[str, object]) -> httpx.Response:
+def request(lgwan: httpx.Client, sid: str, body: Mapping[str, object]) -> httpx.Response:
     return lgwan.post(f"/sessions/{sid}/certificates", json=body)
 
 

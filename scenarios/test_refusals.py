@@ -507,6 +507,9 @@ def test_a_housemate_gets_no_record_naming_the_protected_member(
     sid = login(kiosk, card_for(backend, rid, "jpki"), "jpki")
     entry = next(c for c in kiosk.client.menu(sid)["certificates"] if c["type"] == cert_type)
     assert not entry["available"] and entry["refusal"]["code"] == "support_measure", entry
-    for options in ({}, {"options": {"scope": "self"}}):
-        exc = refusal(lambda o=options: kiosk.client.request_certificate(sid, cert_type, **o))
+    for scope in (None, "self"):
+        options = {"scope": scope} if scope else None
+        exc = refusal(
+            lambda: kiosk.client.request_certificate(sid, cert_type, options=options)  # noqa: B023
+        )
         assert_municipal(exc, 403, "support_measure")

@@ -338,9 +338,7 @@ def build_routes(
         ),
         route("GET", API_PREFIX + "/notices", list_notices, clients=("kiosk", "lgpki")),
         route("POST", API_PREFIX + "/notices", report_notice, clients=("lgpki",)),
-        route(
-            "POST", API_PREFIX + "/operator-reports", report_operator_fault, clients=("kiosk",)
-        ),
+        route("POST", API_PREFIX + "/operator-reports", report_operator_fault, clients=("kiosk",)),
         route("GET", API_PREFIX + "/burden", burden, clients=("lgpki",)),
     ]
 

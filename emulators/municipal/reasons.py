@@ -79,9 +79,7 @@ class RefusalCode(ReasonCode):
     DOCUMENT_NOT_FOUND = Reason(404, "Document not found", "証明書データがありません。")
     # -- the server ---------------------------------------------------------------------
     SERVICE_UNAVAILABLE = Reason(503, "Service unavailable (fault)", "現在交付できません。")
-    API_VERSION_UNSUPPORTED = Reason(
-        400, "Interface version not supported", "現在交付できません。"
-    )
+    API_VERSION_UNSUPPORTED = Reason(400, "Interface version not supported", "現在交付できません。")
 
     def problem(self, detail: str | None = None, **extensions: Any) -> Problem:
         reason = self.value
