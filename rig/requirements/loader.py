@@ -200,6 +200,8 @@ def _parse_requirement(
             f"{where}: basis 'rig' is implied when only DESIGN.md is cited; "
             "cite the source that gives the aim"
         )
+    elif basis is Basis.RIG and sources and not any(s.startswith("DESIGN.md") for s in sources):
+        problems.append(f"{where}: basis 'rig' also cites DESIGN.md (where the rig says why)")
 
     if len(problems) > before or severity is None or party is None or basis is None:
         return None
