@@ -7,7 +7,7 @@
   The bound is generous on purpose: a whole issuance takes about four LGWAN calls, and four
   calls of `BOUND_S` each still fit in the 60 s a kiosk's download screen waits. It is a
   conformance judgement of the server under test, not a benchmark of the rig; the load
-  campaign (many kiosks, hours of traffic, percentiles) is `rig load` (docs/performance.md).
+  campaign (many kiosks, hours of traffic, percentiles) is a separate piece of work (issue #13).
 - II.3 (5): 「最新の仕様書に従って証明発行サーバを構築してください」 the server follows the latest
   specification. The rig announces its interface version in the `LGWAN-API-Version` header
   (`rig.protocols.lgwan`); the server answers in the same header and refuses an older or
