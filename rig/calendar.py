@@ -83,6 +83,7 @@ class IncidentKind(StrEnum):
     PRINTER_FAULT = "printer-fault"
     CASH_FAULT = "cash-fault"
     CENTRE_MAINTENANCE = "centre-maintenance"
+    CENTRE_OUTAGE = "centre-outage"  # the centre itself fails: nothing new starts
 
 
 @dataclass(frozen=True)

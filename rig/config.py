@@ -105,7 +105,9 @@ class MunicipalParty(_Party):
     residents and cards (rig/municipal_test_data.py, docs/municipal-server-testing.md).
     """
 
-    municipalities: list[str] = Field(default_factory=lambda: ["991015", "993026", "993034"])
+    municipalities: list[str] = Field(
+        default_factory=lambda: ["991015", "992046", "993026", "993034", "993069"]
+    )
     url: str | None = None
     tls: TlsClient | None = None
     test_data: Path | None = None

@@ -27,8 +27,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 #: The rig's test municipalities: an external server hosts them under these codes, with the
-#: settings of emulators/municipal/municipalities/*.yaml (fees, types, hours).
-REFERENCE_CODES = ("991015", "993026", "993034")
+#: settings of emulators/municipal/municipalities/*.yaml (fees, types, hours, methods).
+REFERENCE_CODES = ("991015", "992046", "993026", "993034", "993069")
 
 
 class MunicipalDataError(ValueError):

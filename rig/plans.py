@@ -13,6 +13,10 @@ area (the module `scenarios/test_<area>.py`) and/or by marker. Shipped plans:
 
 A plan may name its `title` (the report's heading) and its `stage` in the seed's order of
 tests (rig/validation/stages.py), with `device` where the stage exists for both kinds.
+
+A plan may also state `kiosk_timeouts_max_s`: per kiosk screen id, the longest inactivity
+time-out the plan accepts. The kiosk's declared time-outs are checked against it, and the kiosk
+must have ended the session once it has passed (PRIV-011), instead of trusting the declaration.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from rig.protocols.robot import ScreenId
 from rig.validation.stages import DeviceKind, Stage, StageError, parse_stage
 
 PLAN_DIR = Path(__file__).parent / "plans"
@@ -61,6 +66,8 @@ class Plan:
     stage: Stage | None = None
     device: DeviceKind | None = None
     path: Path | None = None
+    #: screen id → the longest inactivity time-out the plan accepts (seconds)
+    kiosk_timeouts_max_s: dict[str, float] = field(default_factory=dict)
 
     def selects(self, area: str, markers: set[str]) -> bool:
         if markers & set(self.exclude_markers):
@@ -96,6 +103,7 @@ def load_plan(name_or_path: str) -> Plan:
         "max_seconds",
         "stage",
         "device",
+        "kiosk_timeouts_max_s",
     }
     if unknown:
         raise PlanError(f"{path}: unknown keys {sorted(unknown)}")
@@ -118,6 +126,17 @@ def load_plan(name_or_path: str) -> Plan:
             raise PlanError(f"{path}: {exc}") from exc
     elif data.get("device") is not None:
         raise PlanError(f"{path}: 'device' goes with a 'stage'")
+
+    limits = data.get("kiosk_timeouts_max_s") or {}
+    screens = {s.value for s in ScreenId}
+    if not isinstance(limits, dict) or not all(
+        k in screens and isinstance(v, int | float) and 0 < v <= 3600 for k, v in limits.items()
+    ):
+        raise PlanError(
+            f"{path}: kiosk_timeouts_max_s maps screen ids ({', '.join(sorted(screens))}) "
+            "to seconds in (0, 3600]"
+        )
+
     return Plan(
         name=data["name"],
         title=str(data.get("title") or data["name"]),
@@ -129,4 +148,5 @@ def load_plan(name_or_path: str) -> Plan:
         markers=strings("markers"),
         exclude_markers=strings("exclude_markers"),
         max_seconds=data.get("max_seconds"),
+        kiosk_timeouts_max_s={str(k): float(v) for k, v in limits.items()},
     )

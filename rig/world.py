@@ -57,6 +57,8 @@ def _required(value: _T | None) -> _T:
 #: The default world seed: municipal card-AP master keys and card keys derive from it.
 WORLD_SEED = "konbini-world"
 CITY, SMALL_TOWN, KOSEKI_TOWN = "991015", "993026", "993034"
+#: いずみ市 offers the JPKI method only, もりの村 the card AP method only (seed I.1 (4), II.3 (8))
+JPKI_ONLY_CITY, CARD_AP_ONLY_VILLAGE = "992046", "993069"
 CARD_AP_PIN = "2468"
 KIOSK_ID = "kiosk-0001"
 _card_users = itertools.count(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import httpx
@@ -265,22 +265,27 @@ def test_an_expired_card_certificate_is_refused(backend: World) -> None:
     assert (refused.status, refused.problem["code"]) == (403, "certificate_expired")
 
 
-@pytest.mark.requirement("SEC-008")
+@pytest.mark.requirement("SEC-008", "HOURS-009")
 @pytest.mark.parametrize(
-    ("day", "code"),
+    ("day", "at", "code"),
     [
-        ("last-day", None),
-        ("day-after", "certificate_expired"),
+        ("last-day", time(12, 0), None),
+        ("last-day", time(22, 59, 59), None),  # the last second of service on its last day
+        ("day-after", time(12, 0), "certificate_expired"),
+        # the first instant of service after it: still the last day in UTC (21:30 UTC)
+        ("day-after", time(6, 30), "certificate_expired"),
     ],
+    ids=["last-day-noon", "last-day-2259", "day-after-noon", "day-after-0630"],
 )
-def test_validity_follows_the_rig_clock(backend: World, day: str, code: str | None) -> None:
+def test_validity_follows_the_rig_clock(
+    backend: World, day: str, at: time, code: str | None
+) -> None:
     card = backend.issue_card("mynumber-valid", backend.resident())
     cert, key = creds(card)
     # the certificate ends at 23:59:59 JST of its last day: noon of that day is inside it
     end = cert.not_valid_after_utc.astimezone(JST)
     last = end.date() if day == "last-day" else end.date() + timedelta(days=1)
-    when = datetime.combine(last, datetime.min.time(), JST)
-    backend.clock.set(when.replace(hour=12))
+    backend.clock.set(datetime.combine(last, at, JST))
     refused = jpki_attempt(backend, cert, key)
     if code is None:
         assert refused is None, refused

@@ -219,3 +219,61 @@ def test_no_pin_my_number_or_name_in_evidence_or_kiosk_state(world: World) -> No
             if re.search(rf"(?<![0-9A-Fa-f]){value}(?![0-9A-Fa-f])", text):
                 leaks.append(f"{label} in {path.name}")
     assert leaks == []
+
+
+# == PRIV-011: the kiosk's time-outs are checked against the plan, not trusted ===================
+#: the screens of a session (everything but the idle card placement screen)
+SESSION_SCREENS = [s for s in ScreenId if s is not ScreenId.CARD_HOLD]
+
+
+@pytest.fixture
+def timeout_limits(request: pytest.FixtureRequest) -> dict[str, float]:
+    """The plan's limits; the pseudo-store plan's when the plan running states none."""
+    from rig.plans import load_plan
+    from rig.pytest_plugin import PLAN_KEY
+
+    plan = request.config.stash.get(PLAN_KEY, None)
+    if plan is not None and plan.kiosk_timeouts_max_s:
+        return plan.kiosk_timeouts_max_s
+    return load_plan("kiosk-conformance").kiosk_timeouts_max_s
+
+
+@pytest.mark.requirement("PRIV-011")
+def test_every_session_screen_declares_a_time_out_within_the_plan(
+    world: World, timeout_limits: dict[str, float]
+) -> None:
+    declared = world.robot.info().timeouts_s
+    missing = [s.value for s in SESSION_SCREENS if s.value not in declared]
+    assert not missing, f"screens that never time out: {missing}"
+    too_long = {
+        s.value: declared[s.value]
+        for s in SESSION_SCREENS
+        if not 0 < declared[s.value] <= timeout_limits[s.value]
+    }
+    assert not too_long, f"time-outs beyond the plan's limits {timeout_limits}: {too_long}"
+
+
+@pytest.mark.requirement("PRIV-011", "PRIV-005")
+@LAYOUT
+@pytest.mark.parametrize(
+    "screen",
+    [ScreenId.CERTIFICATE_CHOICE, ScreenId.HOUSEHOLD_SELECTION, ScreenId.CONFIRMATION],
+)
+def test_a_screen_left_alone_ends_within_the_plans_limit(
+    world: World, timeout_limits: dict[str, float], screen: ScreenId
+) -> None:
+    """Waited out by the plan's limit, not by what the kiosk declares: a kiosk that declares
+    a short time-out and keeps the screen up fails here."""
+    if screen is ScreenId.CERTIFICATE_CHOICE:
+        authenticate(
+            world, world.issue_card("mynumber-valid", world.resident(CITY, "household_of_3"))
+        )
+    elif screen is ScreenId.HOUSEHOLD_SELECTION:
+        household_names(world, world.resident(CITY, "household_of_3"))
+    else:
+        to_confirmation(world, "resident_record", trait="household_of_3")
+    assert world.customer.sees().screen is screen
+    world.customer.wait(timeout_limits[screen.value] + 1)
+    view = world.customer.wait_for(ScreenId.NOTICE, ScreenId.CARD_HOLD, timeout=10)
+    assert view.screen in (ScreenId.NOTICE, ScreenId.CARD_HOLD), view
+    assert not world.robot.held().personal_data, "the screen's personal data is gone"

@@ -316,3 +316,60 @@ def test_a_slow_issuance_server_ends_the_issuance_cleanly(backend: World) -> Non
         kiosk.close()
     [row] = _settled(backend)
     assert row["copies"] == 1
+
+
+# -- OPS-011: faults in the operators' range and of the centre itself reach the municipalities --
+def operator_report(world: World, operator: str | None, body: dict[str, Any]) -> httpx.Response:
+    """`POST /v1/operator-reports` with a kiosk certificate naming `operator` (OU)."""
+    with httpx.Client(
+        base_url=world.endpoints["center_url"],
+        verify=_context(world, world.tls.kiosk_client("kiosk-0001", operator=operator)),
+    ) as client:
+        return client.post("/operator-reports", json=body)
+
+
+@pytest.mark.requirement("OPS-011")
+@pytest.mark.parametrize("what", ["operator-link", "store", "centre"])
+def test_faults_of_an_operator_or_of_the_centre_are_told_to_the_municipalities(
+    backend: World, what: str
+) -> None:
+    assert backend.evidence is not None
+    now = backend.clock.now()
+    end = now + timedelta(hours=2)
+    if what == "centre":
+        backend.centre.faults.outage(now, end, "センター障害")
+        refused, _ = attempt(backend, CITY)  # nothing new starts while the centre is down
+        assert refused is not None and refused.problem["code"] == "centre_fault", refused
+        kind, operator, store = "centre-fault", None, None
+    else:
+        kind = "operator-link-fault" if what == "operator-link" else "store-fault"
+        operator, store = "konbini-a", ("store-0042" if what == "store" else None)
+        body: dict[str, Any] = {
+            "kind": "link-fault" if what == "operator-link" else "store-fault",
+            "end": end.isoformat(),
+            "note": "回線障害" if what == "operator-link" else "店舗端末障害",
+        }
+        if store is not None:
+            body["store"] = store
+        answer = operator_report(backend, operator, body)
+        assert answer.status_code == 201, answer.text
+    for code in (CITY, SMALL_TOWN, KOSEKI_TOWN):  # every municipality's residents are affected
+        seen = [n for n in notices(backend, code) if n["kind"] == kind]
+        assert len(seen) == 1, (code, notices(backend, code))
+        [notice] = seen
+        assert (notice["operator"], notice["store"], notice["active"]) == (operator, store, True)
+        assert (notice["start"], notice["end"]) == (now.isoformat(), end.isoformat())
+    told_operators = [n["kind"] for n in notices(backend, "operator")]
+    assert (kind in told_operators) is (what == "centre"), told_operators
+    recorded = [r for r in backend.evidence.records("centre-notices") if r["kind"] == kind]
+    assert len(recorded) == 1, recorded  # recorded once, however often it is read
+    assert (recorded[0]["start"], recorded[0]["end"]) == (now.isoformat(), end.isoformat())
+
+
+@pytest.mark.requirement("OPS-011")
+def test_an_operator_report_needs_the_operators_certificate_and_a_store(backend: World) -> None:
+    anonymous = operator_report(backend, None, {"kind": "link-fault"})
+    assert anonymous.status_code == 403, anonymous.text
+    no_store = operator_report(backend, "konbini-a", {"kind": "store-fault"})
+    assert no_store.status_code == 422, no_store.text
+    assert [n["kind"] for n in notices(backend, CITY)] == []

@@ -435,3 +435,33 @@ __all__ = [
     "wait_paid",
     "wait_view",
 ]
+
+
+# == several copies of a multi-page document: what is refunded and what is counted ============
+@pytest.mark.requirement("PAY-010", "STAT-003")
+@LAYOUT
+def test_a_jam_part_way_through_several_multi_page_copies_refunds_every_copy(
+    world: World,
+) -> None:
+    """3 copies of a 3-sheet 住民票 (a household of 8): the jam comes on the 5th sheet, inside
+    the second copy. A refund of one copy's fee, or of the sheets not printed, would pass a
+    one-copy, one-page test; here the whole fee must come back and nothing be counted."""
+    from emulators.printer import Fault, FaultKind
+
+    view = to_payment(world, "resident_record", trait="household_of_8", copies=3)
+    assert view.facts["fee_yen"] == 600
+    world.printer.inject(Fault(FaultKind.JAM, sheets=5))
+    world.customer.pay(1000)
+    wait_view(
+        world, lambda v: v.screen is ScreenId.PRINTING and bool(v.facts.get("printer_problem"))
+    )
+    world.customer.wait_out(ScreenId.PRINTING)
+    notice = world.customer.wait_for(ScreenId.NOTICE)
+    assert notice.facts["code"] == "print_failed", notice
+    assert notice.facts["refund_yen"] == 600, "every copy paid for comes back"
+    books(world, 0)
+    sheets = records(world, "printer-print", "sheet")
+    assert len(sheets) == 4, "the first copy (3 sheets) and one sheet of the second came out"
+    from scenarios.test_statistics import settlement
+
+    assert all(row["copies"] == 0 for row in settlement(world, CITY)), "nothing counted"

@@ -26,7 +26,14 @@ from rig.https import https_client
 from rig.protocols import card_ap
 from rig.protocols.apdu import select_aid
 from rig.protocols.centre import CertTypeName
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.world import (
+    CARD_AP_ONLY_VILLAGE,
+    CITY,
+    JPKI_ONLY_CITY,
+    KOSEKI_TOWN,
+    SMALL_TOWN,
+    World,
+)
 from scenarios.support import KioskSide, resident_ids_in
 
 pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]
@@ -437,3 +444,72 @@ def test_a_locked_pin_ends_at_the_counter(backend: World, kiosk: KioskSide) -> N
     assert_municipal(exc, 423, "pin_locked")
     assert "窓口" in exc.problem["message_ja"]
     assert refusal(lambda: kiosk.client.request_certificate(sid, "resident_record")).status == 409
+
+
+# -- a municipality that offers one method only (seed I.1 (4), II.3 (8)) ---------------------
+
+
+@pytest.mark.requirement("CARD-014", "CARD-015")
+@pytest.mark.parametrize(
+    ("code", "method"), [(JPKI_ONLY_CITY, "card_ap"), (CARD_AP_ONLY_VILLAGE, "jpki")],
+    ids=["jpki-only-refuses-card-ap", "card-ap-only-refuses-jpki"],
+)  # fmt: skip
+def test_the_method_not_offered_is_refused_on_lgwan(backend: World, code: str, method: str) -> None:
+    """Straight to the issuance server: the refusal comes before any session or challenge."""
+    with https_client(
+        backend.municipal_urls[code], client=backend.lgwan_client_cert(),
+        server_ca=backend.lgwan_ca(),
+    ) as lgwan:  # fmt: skip
+        if method == "jpki":
+            answer = lgwan.post("/auth/jpki", json={"cert_serial": "4b1d2c3e5f607182"})
+        else:
+            answer = lgwan.post("/auth/card-ap/challenge", json={"user_id": f"X{code}000000001"})
+    assert answer.status_code == 403, answer.text
+    body = answer.json()
+    assert body["code"] == "auth_method_not_offered" and body.get("message_ja"), body
+
+
+@pytest.mark.requirement("CARD-014", "CARD-015")
+@pytest.mark.parametrize(
+    ("code", "method"), [(JPKI_ONLY_CITY, "jpki"), (CARD_AP_ONLY_VILLAGE, "card_ap")],
+    ids=["jpki-only-with-jpki", "card-ap-only-with-card-ap"],
+)  # fmt: skip
+def test_the_method_offered_is_served(
+    backend: World, kiosk: KioskSide, code: str, method: str
+) -> None:
+    rid = backend.resident(code)
+    sid = login(kiosk, card_for(backend, rid, method, code), method)
+    _, pdf = kiosk.issue(sid, "resident_record")
+    assert resident_ids_in(pdf)[0] == rid
+
+
+# -- a 支援措置 protected person inside a household of several (not only alone) ---------------
+
+
+@pytest.mark.requirement("CERT-020")
+@pytest.mark.parametrize("method", ["jpki", "card_ap"])
+def test_a_protected_member_of_a_household_of_several_is_refused(
+    backend: World, kiosk: KioskSide, method: str
+) -> None:
+    rid = backend.resident(CITY, "dv_protected_in_household")
+    exc = refusal(lambda: login(kiosk, card_for(backend, rid, method), method))
+    assert_municipal(exc, 403, "support_measure")
+    assert "窓口" in exc.problem["message_ja"]
+
+
+@pytest.mark.requirement("CERT-020", "PAY-008")
+@pytest.mark.parametrize("cert_type", ["resident_record", "resident_record_entries"])
+def test_a_housemate_gets_no_record_naming_the_protected_member(
+    backend: World, kiosk: KioskSide, cert_type: CertTypeName
+) -> None:
+    """The housemate is let in, but no 住民票 of that household is issued, whatever the scope."""
+    rid = backend.resident(CITY, "dv_housemate")
+    sid = login(kiosk, card_for(backend, rid, "jpki"), "jpki")
+    entry = next(c for c in kiosk.client.menu(sid)["certificates"] if c["type"] == cert_type)
+    assert not entry["available"] and entry["refusal"]["code"] == "support_measure", entry
+    for scope in (None, "self"):
+        options = {"scope": scope} if scope else None
+        exc = refusal(
+            lambda: kiosk.client.request_certificate(sid, cert_type, options=options)  # noqa: B023
+        )
+        assert_municipal(exc, 403, "support_measure")

@@ -46,9 +46,11 @@ def test_centre_hours_at_the_exact_boundaries(backend: World, when: str, open_: 
     ("when", "open_"),
     [
         ("2026-12-28T22:59:59", True),
+        ("2026-12-29T06:30:00", False),  # the first instant of service hours of the closure
         ("2026-12-29T10:00:00", False),
         ("2027-01-01T12:00:00", False),
         ("2027-01-03T22:00:00", False),
+        ("2027-01-03T22:59:59", False),  # its last instant of service hours
         ("2027-01-04T06:29:59", False),
         ("2027-01-04T06:30:00", True),
     ],

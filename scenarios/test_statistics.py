@@ -15,6 +15,7 @@ import pytest
 
 from rig.clock import JST
 from rig.drivers.centre_client import CentreApiError, CentreClient
+from rig.https import https_client
 from rig.world import CITY, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
@@ -45,6 +46,11 @@ def statistics_rows(world: World) -> list[dict[str, Any]]:
 def jpki_session(world: World, kiosk: KioskSide, code: str = CITY, index: int = 0) -> str:
     card = world.issue_card("mynumber-valid", world.resident(code, index=index), code=code)
     session_id, _ = kiosk.login_jpki(card)
+    return session_id
+
+
+def jpki_session_of(world: World, kiosk: KioskSide, resident: str, code: str = CITY) -> str:
+    session_id, _ = kiosk.login_jpki(world.issue_card("mynumber-valid", resident, code=code))
     return session_id
 
 
@@ -169,3 +175,92 @@ def test_monthly_fees_and_commission_per_municipality(backend: World) -> None:
     assert (dec["copies"], dec["fees"], dec["commission"]) == (1, 200, 123)
     [town] = settlement(backend, SMALL_TOWN, "2026-12")
     assert (town["copies"], town["fees"], town["commission"], town["net"]) == (3, 450, 369, 81)
+
+
+def server_statistics(world: World, code: str = CITY) -> dict[str, Any]:
+    """The issuance server's own counts, as the centre reads them on LGWAN."""
+    with https_client(
+        world.municipal_urls[code], client=world.lgwan_client_cert(),
+        server_ca=world.lgwan_ca(),
+    ) as lgwan:  # fmt: skip
+        answer = lgwan.get("/statistics")
+    assert answer.status_code == 200, answer.text
+    totals: dict[str, Any] = answer.json()["totals"]
+    return totals
+
+
+@pytest.mark.requirement("STAT-001", "STAT-006")
+@pytest.mark.parametrize("copies", [1, 3])
+def test_a_multi_page_copy_counts_once_at_the_centre_and_the_server(
+    backend: World, copies: int
+) -> None:
+    """A whole-household 住民票 of 8 or more prints on several sheets; the commission and the
+    statistics count copies (通), so 3 copies of it are 3, not 3 × its sheets."""
+    before = server_statistics(backend)
+    kiosk = KioskSide.connect(backend)
+    try:
+        session_id = jpki_session_of(backend, kiosk, backend.resident(CITY, "household_of_8"))
+        done, _ = kiosk.issue(session_id, "resident_record", copies=copies)
+    finally:
+        kiosk.close()
+    assert done.pages >= 2, "the document is a multi-page one"
+    [row] = settlement(backend, CITY)
+    assert (row["copies"], row["fees"]) == (copies, copies * done.fee_per_copy)
+    assert row["commission"] == 123 * copies
+    [stat] = statistics_rows(backend)
+    assert stat["copies"] == copies
+    after = server_statistics(backend)
+    assert after["copies"] - before["copies"] == copies
+    assert after["printed_copies"] - before["printed_copies"] == copies
+    assert after["pages"] - before["pages"] == copies * done.pages
+    assert after["fees"] - before["fees"] == copies * done.fee_per_copy
+
+
+@pytest.mark.requirement("STAT-001", "STAT-003")
+def test_a_jam_inside_a_multi_page_copy_counts_only_whole_copies(backend: World) -> None:
+    """3 copies of a multi-page document, the kiosk reports one copy printed whole: one copy
+    is counted and charged, at the centre and at the server, never the sheets."""
+    before = server_statistics(backend)
+    kiosk = KioskSide.connect(backend)
+    try:
+        session_id = jpki_session_of(backend, kiosk, backend.resident(CITY, "household_of_8"))
+        receipt = kiosk.client.request_certificate(session_id, "resident_record", copies=3)
+        assert receipt.pages >= 2
+        kiosk.client.download(session_id, receipt.request_id)
+        kiosk.client.confirm_payment(session_id, receipt.request_id, receipt.total_fee)
+        kiosk.client.complete(session_id, receipt.request_id, "failed", 1)
+    finally:
+        kiosk.close()
+    [row] = settlement(backend, CITY)
+    assert (row["copies"], row["fees"]) == (1, receipt.fee_per_copy)
+    after = server_statistics(backend)
+    assert after["printed_copies"] - before["printed_copies"] == 1
+
+
+@pytest.mark.requirement("STAT-001", "STAT-006")
+@pytest.mark.parametrize(
+    ("last", "first", "months"),
+    [
+        ("2027-03-31T22:59:00", "2027-04-01T06:30:00", ("2027-03", "2027-04")),
+        ("2026-12-28T22:59:00", "2027-01-04T06:30:00", ("2026-12", "2027-01")),
+    ],
+    ids=["fiscal-year-end", "calendar-year-end"],
+)
+def test_the_last_and_first_issuance_of_a_year_fall_in_their_own_months(
+    backend: World, last: str, first: str, months: tuple[str, str]
+) -> None:
+    """The last issuance before the fiscal-year (31 March) or calendar-year end (the last
+    day before the closure) and the first after it are counted in their own months."""
+    kiosk = KioskSide.connect(backend)
+    try:
+        for when, copies in ((last, 2), (first, 1)):
+            backend.clock.set(datetime.fromisoformat(when).replace(tzinfo=JST))
+            kiosk.issue(jpki_session(backend, kiosk), "resident_record", copies=copies)
+    finally:
+        kiosk.close()
+    [before] = settlement(backend, CITY, months[0])
+    [after] = settlement(backend, CITY, months[1])
+    assert (before["copies"], after["copies"]) == (2, 1)
+    assert (before["commission"], after["commission"]) == (246, 123)
+    days = sorted({r["issued_at"][:10] for r in statistics_rows(backend)})
+    assert days == [last[:10], first[:10]]

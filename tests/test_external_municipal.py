@@ -59,7 +59,7 @@ def test_standalone_server_hands_over_what_an_external_one_would(
     assert topology.municipal.url == f"https://127.0.0.1:{standalone['port']}/v1"
     assert topology.municipal.test_data is not None
     data = load_test_data(topology.municipal.test_data)
-    assert data.codes == ["991015", "993026", "993034"]
+    assert data.codes == ["991015", "992046", "993026", "993034", "993069"]
     city = data.municipality("991015")
     assert city.residents["eligible"] and city.residents["every_type"]
     listed = {rid for ids in city.residents.values() for rid in ids}

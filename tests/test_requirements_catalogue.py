@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from rig.fuzz import examples
 from rig.requirements import (
+    Basis,
     Catalogue,
     CatalogueError,
     Interface,
@@ -268,6 +269,12 @@ def test_a_minimal_catalogue_parses() -> None:
         (_entry(severity=["critical"]), "unknown severity ['critical']"),
         (_entry(observed_at=[["card"]]), "unknown interface ['card'] in observed_at"),
         (_entry(ja=""), "ja, when present, must be non-empty text"),
+        (_entry(basis="strict"), "unknown basis 'strict' (known: source, rig)"),
+        (
+            _entry(basis="rig", source="DESIGN.md: Principles"),
+            "basis 'rig' is implied when only DESIGN.md is cited",
+        ),
+        (_entry(basis="rig"), "basis 'rig' also cites DESIGN.md"),
         (_entry(owner="me"), "unknown field 'owner'"),
         (_entry(severity=_DROP, party=_DROP), "missing field(s) severity, party"),
     ],
@@ -277,6 +284,33 @@ def test_validator_rejects_each_broken_entry(entry: dict[str, Any], message: str
     assert len(problems) == 1, problems
     assert message in problems[0]
     assert problems[0].startswith("requirements[0]")
+
+
+def test_basis_defaults_to_the_source_and_may_be_the_rigs() -> None:
+    rig_own = _entry(
+        id="SEC-002", basis="rig", source=["seed I.2 (2), p.3", "DESIGN.md: Interfaces"]
+    )
+    catalogue = parse_catalogue(_doc(_entry(), rig_own))
+    assert catalogue.get("SEC-001").basis is Basis.SOURCE
+    assert catalogue.get("SEC-002").basis is Basis.RIG
+
+
+def test_the_shipped_catalogue_marks_the_rigs_own_strictness() -> None:
+    """The requirements whose seed passage gives only the aim (docs/requirements.md, Basis)."""
+    catalogue = load_catalogue()
+    for rid in ("SEC-003", "OCSP-007", "SERVER-001", "SERVER-002", "PRIV-011", "CARD-015"):
+        req = catalogue.get(rid)
+        assert req.basis is Basis.RIG, rid
+        assert any(s.startswith("DESIGN.md") for s in req.sources), rid
+    # HOURS-008 rests on II.7.1 (the server refuses when the municipality does not serve),
+    # not on II.7.3 (maintenance is announced)
+    assert "seed II.7.1, p.22" in catalogue.get("HOURS-008").sources
+    assert not any(s.startswith("seed II.7.3") for s in catalogue.get("HOURS-008").sources)
+    assert (
+        "通" in (catalogue.get("STAT-001").ja or "")
+        or "copies (通)" in catalogue.get("STAT-001").statement
+    )
+    assert "sheets" not in catalogue.get("STAT-001").statement.replace("however many sheets", "")
 
 
 def test_duplicate_ids_name_the_first_occurrence() -> None:

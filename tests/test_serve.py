@@ -44,7 +44,7 @@ def test_serve_brings_up_every_party_and_stops_cleanly(tmp_path: Path) -> None:
         for key in ("center_url", "ocsp_url", "ipp_uri", "bill_validator_port", "coin_port",
                     "ca_bundle", "kiosk_client_cert", "kiosk_client_key", "verify_url"):  # fmt: skip
             assert ep.get(key), key
-        assert set(ep["municipal_urls"]) == {"991015", "993026", "993034"}
+        assert set(ep["municipal_urls"]) == {"991015", "992046", "993026", "993034", "993069"}
         # the centre refuses a client without a certificate, accepts the kiosk's
         no_cert = subprocess.run(
             ["curl", "-sS", "--cacert", ep["ca_bundle"], ep["center_url"] + "/health"],

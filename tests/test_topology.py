@@ -14,7 +14,7 @@ def test_default_is_everything_emulated() -> None:
     assert topology.name == "default"
     assert topology.external_parties() == []
     assert topology.kiosk.mode is Mode.EMULATED
-    assert topology.municipal.municipalities == ["991015", "993026", "993034"]
+    assert topology.municipal.municipalities == ["991015", "992046", "993026", "993034", "993069"]
 
 
 @pytest.mark.parametrize(

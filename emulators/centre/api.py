@@ -24,11 +24,12 @@ from emulators.centre.access import (
     OPERATOR_ID,
     ClientKind,
     check_session_operator,
+    operator_of,
     reader_for,
 )
 from emulators.centre.errors import CentreError, MunicipalRefusal
 from emulators.centre.idempotency import IdempotencyStore, check_key, fingerprint
-from emulators.centre.notices import MunicipalReport, NoticeBoard
+from emulators.centre.notices import MunicipalReport, NoticeBoard, OperatorReport
 from emulators.centre.service import CentreService
 from emulators.centre.statistics import CentreRecords
 from rig.burden import annual_burden
@@ -283,6 +284,15 @@ def build_routes(
         notice = notices.report(code, parse(MunicipalReport, r))
         return Response(status=201, json=notice.view(service.clock.now()))
 
+    def report_operator_fault(r: Request, _caller: str) -> Response:
+        operator = operator_of(r.peer_cert)
+        if not operator:
+            raise CentreError(
+                CentreCode.CLIENT_NOT_ALLOWED, "the certificate names no operator (OU)"
+            )
+        notice = notices.report_operator(operator, parse(OperatorReport, r))
+        return Response(status=201, json=notice.view(service.clock.now()))
+
     def burden(r: Request, _caller: str) -> dict[str, Any]:
         kind, population = r.query.get("kind", ""), r.query.get("population", "")
         errors = []
@@ -328,6 +338,7 @@ def build_routes(
         ),
         route("GET", API_PREFIX + "/notices", list_notices, clients=("kiosk", "lgpki")),
         route("POST", API_PREFIX + "/notices", report_notice, clients=("lgpki",)),
+        route("POST", API_PREFIX + "/operator-reports", report_operator_fault, clients=("kiosk",)),
         route("GET", API_PREFIX + "/burden", burden, clients=("lgpki",)),
     ]
 

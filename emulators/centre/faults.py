@@ -3,7 +3,7 @@
 The centre reads the same `IncidentSchedule` the scenario loaded (rig.calendar); a test
 adds windows here: a JPKI outage (JPKI authentication refused, card AP unaffected), an LGWAN
 outage for one municipality or all (municipal calls refused), a centre maintenance window
-(nothing new starts).
+or a centre outage (nothing new starts).
 """
 
 from __future__ import annotations
@@ -38,10 +38,15 @@ class CentreFaults:
     def maintenance(self, start: datetime, end: datetime, note: str = "") -> Incident:
         return self._add(IncidentKind.CENTRE_MAINTENANCE, start, end, "", note)
 
+    def outage(self, start: datetime, end: datetime, note: str = "") -> Incident:
+        """The centre itself fails (seed II.7.2): nothing new starts; everyone is told."""
+        return self._add(IncidentKind.CENTRE_OUTAGE, start, end, "", note)
+
     def clear(self) -> None:
         kinds = (
             IncidentKind.JPKI_OUTAGE,
             IncidentKind.LGWAN_OUTAGE,
             IncidentKind.CENTRE_MAINTENANCE,
+            IncidentKind.CENTRE_OUTAGE,
         )
         self.schedule.incidents[:] = [i for i in self.schedule.incidents if i.kind not in kinds]

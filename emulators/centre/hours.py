@@ -45,6 +45,14 @@ class ServiceWindow:
                 closure=closure.value,
                 opens_at=reopen.isoformat(),
             )
+        outage = self.incidents.active(IncidentKind.CENTRE_OUTAGE, now)
+        if outage is not None:
+            raise CentreError(
+                CentreCode.CENTRE_FAULT,
+                outage.note or None,
+                retry_after=int((outage.end - now).total_seconds()),
+                until=outage.end.isoformat(),
+            )
         incident = self.incidents.active(IncidentKind.CENTRE_MAINTENANCE, now)
         if incident is not None:
             raise CentreError(

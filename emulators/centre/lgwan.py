@@ -27,6 +27,7 @@ from rig.evidence import EvidenceStore
 from rig.https import PROBLEM_CONTENT_TYPE, client_ssl_context
 from rig.pki.tls import CertPair
 from rig.protocols.centre import CentreCode
+from rig.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION
 
 _MUNICIPAL_CODE_LENGTH = 6
 #: A municipal 503 with one of these codes is a fault, not its own service hours.
@@ -76,6 +77,8 @@ class MunicipalLink:
             if client is None:
                 client = httpx.Client(
                     base_url=self.endpoints[code],
+                    # the interface version this centre speaks, on every call (seed II.3 (5))
+                    headers={API_VERSION_HEADER: CURRENT_VERSION},
                     verify=self._context,
                     timeout=self._timeout,
                     limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),

@@ -4,17 +4,21 @@ maintenance (seed II.7.2, II.7.3).
 The centre is the hub of the fault contact procedure: a municipality reports its fault or
 announces its maintenance to the centre, never to the operators; the centre shares it with
 the operators (OPS-005, OPS-007) and tells the municipalities about the centre's and the
-operators' maintenance and about a JPKI centre fault (OPS-006, OPS-008).
+operators' maintenance and about a JPKI centre fault (OPS-006, OPS-008), and about a fault
+of an operator's link, of a store or of the centre itself (OPS-011).
 
 A `NoticeBoard` has three feeds, all on the rig clock:
 
 - announced: the incident schedule (`municipal-maintenance`, `centre-maintenance`,
-  `jpki-outage`, `lgwan-outage`) read at each call, and operator maintenance announced with
+  `centre-outage`, `jpki-outage`, `lgwan-outage`) read at each call (each recorded in the
+  evidence the first time it is listed), and operator maintenance announced with
   `announce_operator_maintenance` (the incident schedule has no kind for it);
 - detected: `FaultMonitor` opens a notice when the centre fails to reach a municipality
   (unreachable, time-out) or the JPKI responder (unavailable), and closes it (its `end`) at
   the first success after that; each transition is recorded in the evidence as monitoring;
-- reported: a municipality's `POST /v1/notices` (LGPKI certificate, CN = its code).
+- reported: a municipality's `POST /v1/notices` (LGPKI certificate, CN = its code), and an
+  operator's `POST /v1/operator-reports` (kiosk-CA certificate, OU = the operator) for a fault
+  of its link to the centre or of one of its stores.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ class NoticeKind(StrEnum):
     MUNICIPALITY_UNREACHABLE = "municipality-unreachable"
     JPKI_UNAVAILABLE = "jpki-unavailable"
     MUNICIPAL_FAULT = "municipal-fault"
+    CENTRE_FAULT = "centre-fault"
+    OPERATOR_LINK_FAULT = "operator-link-fault"
+    STORE_FAULT = "store-fault"
 
 
 BOTH = (Audience.OPERATORS, Audience.MUNICIPALITIES)
@@ -66,10 +73,15 @@ AUDIENCES: dict[NoticeKind, tuple[Audience, ...]] = {
     NoticeKind.MUNICIPALITY_UNREACHABLE: BOTH,
     NoticeKind.JPKI_UNAVAILABLE: BOTH,
     NoticeKind.MUNICIPAL_FAULT: (Audience.OPERATORS,),
+    NoticeKind.CENTRE_FAULT: BOTH,
+    # the operators' range fails: every municipality's residents are affected (seed II.7.2)
+    NoticeKind.OPERATOR_LINK_FAULT: (Audience.MUNICIPALITIES,),
+    NoticeKind.STORE_FAULT: (Audience.MUNICIPALITIES,),
 }
 _FROM_SCHEDULE = {
     IncidentKind.MUNICIPAL_MAINTENANCE: NoticeKind.MUNICIPAL_MAINTENANCE,
     IncidentKind.CENTRE_MAINTENANCE: NoticeKind.CENTRE_MAINTENANCE,
+    IncidentKind.CENTRE_OUTAGE: NoticeKind.CENTRE_FAULT,
     IncidentKind.JPKI_OUTAGE: NoticeKind.JPKI_OUTAGE,
     IncidentKind.LGWAN_OUTAGE: NoticeKind.LGWAN_OUTAGE,
 }
@@ -96,6 +108,26 @@ class MunicipalReport(BaseModel):
         return self
 
 
+class OperatorReport(BaseModel):
+    """`POST /v1/operator-reports` body: an operator's fault of its link or of a store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["link-fault", "store-fault"]
+    store: str | None = Field(default=None, min_length=1, max_length=64)
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _store(self) -> OperatorReport:
+        if self.kind == "store-fault" and self.store is None:
+            raise ValueError("a store fault names the store")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 @dataclass(frozen=True)
 class Notice:
     id: str
@@ -104,8 +136,9 @@ class Notice:
     start: datetime
     end: datetime | None  # None: still going on (a detected fault not yet recovered)
     municipality: str | None = None  # the municipality concerned; None = every one
-    operator: str | None = None  # the operator concerned (operator maintenance)
+    operator: str | None = None  # the operator concerned (its maintenance, link or store)
     note: str = ""
+    store: str | None = None  # the store concerned (a store fault)
 
     @property
     def audience(self) -> tuple[Audience, ...]:
@@ -119,6 +152,7 @@ class Notice:
             "audience": [a.value for a in self.audience],
             "municipality": self.municipality,
             "operator": self.operator,
+            "store": self.store,
             "start": self.start.isoformat(),
             "end": self.end.isoformat() if self.end is not None else None,
             "active": self.start <= now and (self.end is None or now < self.end),
@@ -143,6 +177,8 @@ class NoticeBoard:
         self._open: set[tuple[NoticeKind, str | None]] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        #: ids of scheduled notices already recorded in the evidence
+        self._recorded: set[str] = set()
 
     def _keep(self, notice: Notice) -> Notice:
         with self._lock:
@@ -188,6 +224,24 @@ class NoticeBoard:
                 body.end,
                 municipality=municipality,
                 note=body.note,
+            )
+        )
+
+    def report_operator(self, operator: str, body: OperatorReport) -> Notice:
+        """An operator's fault of its link or of a store: the municipalities are told."""
+        kind = (
+            NoticeKind.OPERATOR_LINK_FAULT if body.kind == "link-fault" else NoticeKind.STORE_FAULT
+        )
+        return self._keep(
+            Notice(
+                self._new_id("reported"),
+                kind,
+                "reported",
+                body.start or self.now(),
+                body.end,
+                operator=operator,
+                note=body.note,
+                store=body.store,
             )
         )
 
@@ -246,8 +300,20 @@ class NoticeBoard:
         horizon = self.now() - HISTORY
         with self._lock:
             kept = list(self._kept)
-        current = [n for n in self._scheduled() + kept if n.end is None or n.end > horizon]
+        scheduled = self._scheduled()
+        self._record_scheduled(scheduled)
+        current = [n for n in scheduled + kept if n.end is None or n.end > horizon]
         return sorted(current, key=lambda n: (n.start, n.id))
+
+    def _record_scheduled(self, scheduled: list[Notice]) -> None:
+        """Record each scheduled notice once, when it is first listed (it is then given out)."""
+        with self._lock:
+            new = [n for n in scheduled if n.id not in self._recorded]
+            self._recorded.update(n.id for n in new)
+        if self.evidence is not None:
+            now = self.now()
+            for notice in new:
+                self.evidence.record("centre-notices", "notice", **notice.view(now))
 
     def for_operators(self) -> list[Notice]:
         return [n for n in self.all() if Audience.OPERATORS in n.audience]

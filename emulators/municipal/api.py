@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.faults import MunicipalFaults
-from emulators.municipal.reasons import Refusal
+from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.service import InvalidRequest, IssuanceService
 from rig.https import Handler, Problem, Request, Response, Route
+from rig.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION, version_problem
 
 PREFIX = "/v1"
 M = PREFIX + "/municipalities/{code}"
@@ -92,15 +93,35 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
     def guarded(fn: Callable[[Request], Any], *, faultable: bool = True) -> Handler:
         def handler(request: Request) -> Any:
             try:
+                check_version(request)
                 if faultable:
                     faults.apply()
-                return fn(request)
+                result = fn(request)
             except Refusal as refusal:
-                raise refusal.problem() from None
+                problem = refusal.problem()
+                problem.headers[API_VERSION_HEADER] = CURRENT_VERSION
+                raise problem from None
             except InvalidRequest as exc:
-                raise invalid(exc.errors) from None
+                problem = invalid(exc.errors)
+                problem.headers[API_VERSION_HEADER] = CURRENT_VERSION
+                raise problem from None
+            answer = result if isinstance(result, Response) else Response(json=result)
+            answer.headers[API_VERSION_HEADER] = CURRENT_VERSION
+            return answer
 
         return handler
+
+    def check_version(request: Request) -> None:
+        """The centre's announced interface version must be the latest (seed II.3 (5))."""
+        announced = request.headers.get(API_VERSION_HEADER)
+        why = version_problem(announced)
+        if why is not None:
+            raise Refusal(
+                RefusalCode.API_VERSION_UNSUPPORTED,
+                why,
+                requested=(announced or "")[:20],
+                supported=[CURRENT_VERSION],
+            )
 
     def health(_r: Request) -> dict[str, Any]:
         return {"status": "ok", "time": service.clock.now().isoformat()}

@@ -290,6 +290,9 @@ def _tax(
 ) -> DocumentContent:
     _check_names([applicant])
     fy = opts.fiscal_year or latest_fiscal_year(today)
+    if fy > latest_fiscal_year(today):
+        # the year's 住民税 is not determined before June: never issue it early
+        raise Refusal(RefusalCode.TAX_RECORD_NOT_FOUND, f"fiscal year {fy} not yet available")
     record = s.scalars(
         select(TaxRecord).where(TaxRecord.person_id == applicant.id, TaxRecord.fiscal_year == fy)
     ).first()

@@ -21,6 +21,8 @@ BUNDLED = Path(__file__).with_name("municipalities")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Paper = Literal["A4", "A5"]
+#: The authentication methods (認証方式) a municipality may offer (seed I.1 (4), II.3 (8)).
+AuthMethodName = Literal["jpki", "card_ap"]
 
 #: Fee keys: certificate type, or type.variant for tax certificates and 戸籍証明書.
 FEE_KEYS = (
@@ -102,6 +104,11 @@ class MunicipalityConfig(_Strict):
     max_copies: int = Field(default=10, ge=1, le=99)
     card_ap_pin_tries: int = Field(default=3, ge=1, le=15)
     koseki_registration_days: int = Field(default=5, ge=0, le=60)
+    #: JPKI only is allowed (the card AP needs the IC card standard system, seed II.3 (8))
+    auth_methods: list[AuthMethodName] = Field(default=["jpki", "card_ap"], min_length=1)
+    #: where this municipality's 本籍-elsewhere fixtures keep their 戸籍; unset: the next
+    #: municipality in code order among those that set no partner
+    honseki_partner: str | None = Field(default=None, pattern=r"^\d{6}$")
     registry: RegistrySize
 
     @field_validator("code")

@@ -43,7 +43,7 @@ from emulators.municipal.models import (
     TaxRecord,
 )
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 #: Household templates by size: 続柄 in the household.
 TEMPLATES: dict[int, list[str]] = {
@@ -82,6 +82,12 @@ FIXTURES: dict[int, tuple[str, int]] = {
     18: ("seal_cancelled", 1),
     19: ("no_tax", 1),
 }
+#: Fixture households added after the configured count, so that the drawn households (and
+#: every resident the scenarios already name) stay as they were.
+APPENDED_FIXTURES: tuple[tuple[str, int], ...] = (
+    # a 支援措置 protected person (the wife) inside a household of four: the hard case
+    ("dv_member", 4),
+)
 
 _CHILD_NAMES = {"男": ["長男", "二男", "三男", "四男"], "女": ["長女", "二女", "三女", "四女"]}
 
@@ -135,14 +141,27 @@ def build_registry(
 ) -> None:
     engine = create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
-    codes = [c.code for c in configs]
     with Session(engine) as session:
-        for index, config in enumerate(configs):
-            other = codes[(index + 1) % len(codes)] if len(codes) > 1 else None
-            other_cfg = configs[(index + 1) % len(codes)] if other else None
+        for config in configs:
+            other_cfg = honseki_partner(config, configs)
             _MunicipalityBuilder(session, config, seed, reference_date, other_cfg).build()
         session.commit()
     engine.dispose()
+
+
+def honseki_partner(
+    config: MunicipalityConfig, configs: list[MunicipalityConfig]
+) -> MunicipalityConfig | None:
+    """The municipality keeping the 戸籍 of `config`'s 本籍-elsewhere fixtures: its named
+    partner, or the next in code order among those naming none (so adding a municipality
+    with a partner leaves the others' registries as they were)."""
+    by_code = {c.code: c for c in configs}
+    if config.honseki_partner is not None:
+        return by_code.get(config.honseki_partner)
+    ring = [c for c in configs if c.honseki_partner is None]
+    if len(ring) < 2:
+        return None
+    return ring[(ring.index(config) + 1) % len(ring)]
 
 
 @dataclass
@@ -220,6 +239,8 @@ class _MunicipalityBuilder:
                 size = self.rng.choices(sizes, weights=[_SIZE_WEIGHTS[s] for s in sizes])[0]
                 role = "plain"
             self._household(index, role, size)
+        for offset, (role, size) in enumerate(APPENDED_FIXTURES):
+            self._household(self.c.registry.households + offset, role, size)
 
     def _compose(self, size: int, role: str) -> list[_Member]:
         family = self._pair("family")
@@ -342,7 +363,7 @@ class _MunicipalityBuilder:
                 hittosha=hittosha,
                 koseki_id=koseki_id,
             )
-            if role == "dv" and seq == 0:
+            if (role == "dv" and seq == 0) or (role == "dv_member" and seq == 1):
                 person.dv_protected = True
             if role == "deceased" and seq == 1:
                 person.status, person.status_date = "deceased", self.ref - timedelta(days=40)
@@ -402,7 +423,8 @@ class _MunicipalityBuilder:
             return
         newest = self.ref.year if self.ref.month >= 6 else self.ref.year - 1
         salary_base = self.rng.choice([0, 0, 1_200_000, 2_800_000, 4_500_000, 6_200_000, 9_000_000])
-        for fy in range(newest - 2, newest + 1):
+        # before June the coming fiscal year is prepared too: it becomes available on 1 June
+        for fy in range(newest - 2, self.ref.year + 1):
             salary = int(salary_base * self.rng.uniform(0.9, 1.1)) // 1000 * 1000
             employment_deduction = max(550_000, min(1_950_000, salary * 3 // 10 + 80_000))
             total = max(0, salary - employment_deduction)

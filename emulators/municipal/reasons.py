@@ -33,6 +33,11 @@ class RefusalCode(ReasonCode):
     SESSION_UNKNOWN = Reason(404, "Session unknown", "最初からやり直してください。")
     SESSION_EXPIRED = Reason(401, "Session expired", "時間切れです。最初からやり直してください。")
     MUNICIPALITY_UNKNOWN = Reason(404, "Municipality unknown", "この市区町村は取り扱っていません。")
+    AUTH_METHOD_NOT_OFFERED = Reason(
+        403,
+        "Authentication method not offered",
+        "このカードの認証方式ではこの市区町村の証明書を交付できません。",
+    )
     # -- the resident -------------------------------------------------------------------
     RESIDENT_NOT_FOUND = Reason(404, "Resident not found", "該当する住民が見つかりません。")
     NOT_A_RESIDENT = Reason(403, "Not a resident", "この市区町村の住民ではありません。")
@@ -74,6 +79,7 @@ class RefusalCode(ReasonCode):
     DOCUMENT_NOT_FOUND = Reason(404, "Document not found", "証明書データがありません。")
     # -- the server ---------------------------------------------------------------------
     SERVICE_UNAVAILABLE = Reason(503, "Service unavailable (fault)", "現在交付できません。")
+    API_VERSION_UNSUPPORTED = Reason(400, "Interface version not supported", "現在交付できません。")
 
     def problem(self, detail: str | None = None, **extensions: Any) -> Problem:
         reason = self.value

@@ -42,6 +42,8 @@ TRAITS: dict[str, str] = {
     },
     "household_of_8": "an eligible member (heads first) of a household of 8 or more (multi-page)",
     "dv_protected": "a person under a 支援措置 (DV protection) request",
+    "dv_protected_in_household": "a person under a 支援措置 request in a household of several",
+    "dv_housemate": "an adult (not protected) whose household has a 支援措置 protected member",
     "deceased": "a deceased person (死亡)",
     "moved_out": "a person who moved out (転出済): no longer a resident",
     "moving_out": "a person with a 転出届 filed (転出予定)",
@@ -277,6 +279,15 @@ class Registry:
             "eligible": eligible,
             "household_of_8": lambda p: eligible(p) and size(p) >= 8,
             "dv_protected": lambda p: p.dv_protected and p.status == "active",
+            "dv_protected_in_household": lambda p: (
+                p.dv_protected and p.status == "active" and size(p) >= 2
+            ),
+            "dv_housemate": lambda p: (
+                p.status == "active"
+                and adult(p)
+                and not p.dv_protected
+                and any(m.dv_protected for m in active(household(p)))
+            ),
             "deceased": lambda p: p.status == "deceased",
             "moved_out": lambda p: p.status == "moved_out",
             "moving_out": lambda p: p.moving_out_on is not None and p.status == "active",

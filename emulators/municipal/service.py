@@ -188,14 +188,24 @@ class IssuanceService:
                 RefusalCode.KOSEKI_REGISTRATION_PENDING, available_on=reg.available_on.isoformat()
             )
 
+    def _check_method(self, config: MunicipalityConfig, method: AuthMethod) -> None:
+        """A municipality may offer one method only (seed I.1 (4), II.1 (2)(4), II.3 (8))."""
+        if method not in config.auth_methods:
+            raise Refusal(
+                RefusalCode.AUTH_METHOD_NOT_OFFERED,
+                f"{config.name} offers {' and '.join(config.auth_methods)} only",
+                method=method,
+            )
+
     def authenticate_jpki(self, code: str, cert_serial: str) -> IssuanceSession:
         """The centre has verified the card's signature and OCSP; map the serial to a person."""
-        self.config(code)
+        self._check_method(self.config(code), "jpki")
         person_id = self.registry.person_for_serial(cert_serial)
         return self._open_session(code, person_id, "jpki")
 
     def card_ap_challenge(self, code: str, user_id: str) -> tuple[bytes, datetime]:
         config = self.config(code)
+        self._check_method(config, "card_ap")
         check_open(config, self.clock.now())
         self._card_ap_user(code, user_id)
         challenge = card_ap.new_challenge()
@@ -214,7 +224,7 @@ class IssuanceService:
     def authenticate_card_ap(
         self, code: str, user_id: str, challenge: bytes, response: bytes
     ) -> IssuanceSession:
-        self.config(code)
+        self._check_method(self.config(code), "card_ap")
         with self._lock:
             entry = self._challenges.pop(challenge.hex(), None)
         if entry is None or entry[0] != code or entry[1] != user_id or entry[2] < self.clock.now():
@@ -260,8 +270,13 @@ class IssuanceService:
             person = s.get(Person, session.person_id)
             assert person is not None
             members = household_members(s, person) if session.resident else []
+            newest = latest_fiscal_year(today)
             years = sorted(
-                s.scalars(select(TaxRecord.fiscal_year).where(TaxRecord.person_id == person.id))
+                y
+                for y in s.scalars(
+                    select(TaxRecord.fiscal_year).where(TaxRecord.person_id == person.id)
+                )
+                if y <= newest
             )
             for cert in CATALOG:
                 fee = config.fees.get(cert.fee_key)

@@ -36,9 +36,13 @@ def export_test_data(server: MunicipalServer, per_trait: int = 4) -> MunicipalTe
         jpki_users: dict[str, str] = {}
         card_users: list[CardApTestUser] = []
         for n, rid in enumerate(listed, start=1):
-            serial = registration_serial(server.seed, rid)
-            registry.register_jpki_user(serial, rid)
-            jpki_users[rid] = f"{serial:x}"
+            # a municipality offering one method registers its users for that method only
+            if "jpki" in config.auth_methods:
+                serial = registration_serial(server.seed, rid)
+                registry.register_jpki_user(serial, rid)
+                jpki_users[rid] = f"{serial:x}"
+            if "card_ap" not in config.auth_methods:
+                continue
             user_id = f"X{code}{n:09d}"
             info = registry.register_card_ap_user(user_id, rid, TEST_CARD_PIN)
             card_users.append(

@@ -85,6 +85,7 @@ class CentreCode(ReasonCode):
     # -- hours and availability -----------------------------------------------------------
     CENTRE_CLOSED = Reason(503, "Centre closed", "サービス提供時間外です(6:30～23:00)。")
     CENTRE_MAINTENANCE = Reason(503, "Centre maintenance", "システムメンテナンス中です。")
+    CENTRE_FAULT = Reason(503, "Centre fault", "システム障害のため現在ご利用いただけません。")
     JPKI_UNAVAILABLE = Reason(
         503,
         "JPKI centre unavailable",

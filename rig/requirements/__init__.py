@@ -16,6 +16,7 @@ from rig.requirements.loader import (
 )
 from rig.requirements.model import (
     Area,
+    Basis,
     Catalogue,
     Interface,
     Party,
@@ -27,6 +28,7 @@ from rig.requirements.summary import area_table
 
 __all__ = [
     "Area",
+    "Basis",
     "Catalogue",
     "CatalogueError",
     "Interface",

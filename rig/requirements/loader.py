@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 
 import yaml
 
-from rig.requirements.model import Area, Catalogue, Interface, Party, Requirement, Severity
+from rig.requirements.model import (
+    Area,
+    Basis,
+    Catalogue,
+    Interface,
+    Party,
+    Requirement,
+    Severity,
+)
 from rig.requirements.sources import source_problem
 
 SCHEMA_VERSION = 1
@@ -27,10 +35,10 @@ REQUIREMENT_ID = re.compile(r"^(?P<area>[A-Z]+(?:-[A-Z]+)*)-(?P<number>\d{3})$")
 _TOP_KEYS = frozenset({"schema", "areas", "requirements"})
 _AREA_KEYS = frozenset({"title", "description"})
 _REQUIRED_KEYS = ("id", "area", "statement", "severity", "source", "observed_at", "party")
-_OPTIONAL_KEYS = frozenset({"ja"})
+_OPTIONAL_KEYS = frozenset({"ja", "basis"})
 _SHALL = re.compile(r"\bshall\b")
 
-_E = TypeVar("_E", Severity, Party)
+_E = TypeVar("_E", Severity, Party, Basis)
 
 
 class CatalogueError(ValueError):
@@ -182,8 +190,20 @@ def _parse_requirement(
     ja = entry.get("ja")
     if "ja" in entry and not _text(ja):
         problems.append(f"{where}: ja, when present, must be non-empty text")
+    basis = (
+        _enum(Basis, entry.get("basis"), "basis", where, problems, True)
+        if "basis" in entry
+        else Basis.SOURCE
+    )
+    if basis is Basis.RIG and sources and all(s.startswith("DESIGN.md") for s in sources):
+        problems.append(
+            f"{where}: basis 'rig' is implied when only DESIGN.md is cited; "
+            "cite the source that gives the aim"
+        )
+    elif basis is Basis.RIG and sources and not any(s.startswith("DESIGN.md") for s in sources):
+        problems.append(f"{where}: basis 'rig' also cites DESIGN.md (where the rig says why)")
 
-    if len(problems) > before or severity is None or party is None:
+    if len(problems) > before or severity is None or party is None or basis is None:
         return None
     return Requirement(
         id=str(rid),
@@ -194,6 +214,7 @@ def _parse_requirement(
         observed_at=observed,
         party=party,
         ja=str(ja).strip() if ja is not None else None,
+        basis=basis,
     )
 
 

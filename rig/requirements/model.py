@@ -52,6 +52,15 @@ class Party(StrEnum):
     RIG = "rig"
 
 
+class Basis(StrEnum):
+    """How the cited sources carry the requirement (docs/requirements.md, "Basis")."""
+
+    #: the cited source states what the requirement demands
+    SOURCE = "source"
+    #: the rig's own strictness: the sources give the aim, the rig chooses this means or bound
+    RIG = "rig"
+
+
 @dataclass(frozen=True)
 class Area:
     """A group of requirements; its code is the prefix of their ids."""
@@ -74,6 +83,8 @@ class Requirement:
     party: Party
     #: the Japanese source wording, short, where it helps
     ja: str | None = None
+    #: whether the sources state it, or it is the rig's own strictness
+    basis: Basis = Basis.SOURCE
 
     @property
     def source(self) -> str:

@@ -40,7 +40,7 @@ def test_health_and_municipalities(shared_world: World) -> None:
     with shared_world.client() as c:
         assert c.get("/health").json()["status"] == "ok"
         codes = [m["code"] for m in c.get("/municipalities").json()["municipalities"]]
-    assert codes == [CITY, SMALL_TOWN, KOSEKI_TOWN]
+    assert codes == [CITY, "992046", SMALL_TOWN, KOSEKI_TOWN, "993069"]
     assert shared_world.urls[CITY].endswith(f"/v1/municipalities/{CITY}")
 
 

@@ -56,7 +56,7 @@ def test_resident_code_check_digit() -> None:
 def test_local_government_codes() -> None:
     assert local_government_check_digit("13101") == 6  # 千代田区 131016
     assert local_government_check_digit("01100") == 2  # 札幌市 011002
-    assert set(CONFIGS) == {CITY, SMALL_TOWN, KOSEKI_TOWN}
+    assert set(CONFIGS) == {CITY, "992046", SMALL_TOWN, KOSEKI_TOWN, "993069"}
 
 
 def test_jis_x0208() -> None:
