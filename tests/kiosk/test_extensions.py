@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulators.kiosk.test_mode import KioskTestMode
 from rig.drivers.kiosk_extensions import ExtensionError, KioskExtensionsClient
 from rig.drivers.robot_client import TIME_CHANNEL, Customer, RobotClient
+from rig.fuzz import examples
 from rig.kiosk_steps import authenticate
 from rig.protocols.robot import ConfigExtension, KioskExtensions, ScreenId, TimeExtension
 from rig.time_label import time_label
@@ -111,6 +114,38 @@ def test_bad_extension_requests_are_refused(
     assert answer.status_code == 422, answer.text
     problem = answer.json()
     assert problem["code"] == "invalid_request" and detail in problem["detail"]
+    assert world.robot.screen().screen is ScreenId.CARD_HOLD
+
+
+def test_fuzzed_extension_requests_never_break_the_kiosk(
+    world: KioskWorld, test_mode: KioskTestMode
+) -> None:
+    """Random bodies to the extension routes: a 2xx or a problem document, never a 5xx."""
+    http = world.robot.http
+    values = st.one_of(
+        st.text(max_size=30), st.integers(-10, 10**6), st.floats(allow_nan=True), st.none(),
+        st.sampled_from(["application", "card_reader", "https://127.0.0.1:1/v1", "-----BEGIN"]),
+    )  # fmt: skip
+    bodies = st.one_of(
+        st.binary(max_size=120),
+        st.dictionaries(
+            st.sampled_from(["advance_s", "centre_url", "trust_anchor_pem", "part", "x"]),
+            values,
+            max_size=3,
+        ).map(lambda d: httpx.Request("POST", "/", json=d).content),
+    )
+
+    @settings(max_examples=examples(150), deadline=None)
+    @given(path=st.sampled_from(["/time", "/config", "/restart"]), body=bodies)
+    def run(path: str, body: bytes) -> None:
+        answer = http.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code < 500, answer.text
+        if answer.status_code >= 400:
+            assert answer.json()["code"] in ("invalid_request", "invalid_json")
+
+    run()
+    assert world.kiosk.engine.faults == 0
+    world.robot.reset()
     assert world.robot.screen().screen is ScreenId.CARD_HOLD
 
 
