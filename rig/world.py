@@ -42,6 +42,7 @@ from rig.protocols.card_ap import CardApInfo
 from rig.verification import VerificationSite
 
 if TYPE_CHECKING:
+    from rig.drivers.municipal_test_clock import MunicipalTestClock
     from rig.drivers.robot_client import Customer, RobotClient
 
 _T = TypeVar("_T")
@@ -103,7 +104,7 @@ class World:
     #: an external issuance server's test residents and cards (None: the emulated server)
     test_data: MunicipalTestData | None = None
     #: an external issuance server's test-mode clock, held at this world's rig clock
-    municipal_clock: Any = None
+    municipal_clock: MunicipalTestClock | None = None
 
     @classmethod
     def build(
@@ -203,12 +204,13 @@ class World:
                 from rig.drivers.municipal_test_clock import MunicipalTestClock
 
                 lgwan = _required(_required(municipal_party).tls)
-                world.municipal_clock = MunicipalTestClock(
+                test_clock = MunicipalTestClock(
                     municipal_urls["base"], test_data.test_clock,
                     client=CertPair(lgwan.client_cert, lgwan.client_key), server_ca=lgwan.ca_bundle,
                 )  # fmt: skip
-                started.append(world.municipal_clock)
-                world.municipal_clock.follow(clock)
+                world.municipal_clock = test_clock
+                started.append(test_clock)
+                test_clock.follow(clock)
             if opts.with_kiosk and kiosk_party is not None:
                 if slot is None:
                     raise ValueError("the kiosk under test needs a card slot")
