@@ -157,7 +157,7 @@ def test_a_kiosk_that_misbehaves_fails_the_scenario_naming_the_route(
 ) -> None:
     """It declares the extensions, then its clock does not move, its settings are refused and
     its restart answers garbage: each scenario fails naming the route and what came back, and
-    the run goes on to the next."""
+    the run goes on to the next (the relay forwards everything else to the real kiosk)."""
     with misbehaving_kiosk(
         kiosk_process["robot_url"], "frozen_time", "config_refused", "restart_garbage"
     ) as relay:
@@ -166,8 +166,7 @@ def test_a_kiosk_that_misbehaves_fails_the_scenario_naming_the_route(
             "run", "--plan", "pseudo-store", "--topology", str(topology),
             "--report-dir", str(tmp_path / "r"), "-k",
             "test_forgotten_receipt_only or test_restart_during_payment or "
-            "test_a_centre_outside_the_trust_anchor_gets_nothing and lgpki or "
-            "test_pseudo_store_issuance_by_each_method and jpki",
+            "test_a_centre_outside_the_trust_anchor_gets_nothing and lgpki",
         )  # fmt: skip
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     results = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
@@ -183,9 +182,8 @@ def test_a_kiosk_that_misbehaves_fails_the_scenario_naming_the_route(
     assert restart["outcome"] == "failed"
     assert "POST /restart {'part': 'application'}" in restart["message"]
     assert "<html>restarting...</html>" in restart["message"]
-    # the run went on: the scenario that needs no extension passed
-    issuance = [t for n, t in outcomes.items() if n.startswith("test_pseudo_store_issuance")]
-    assert [t["outcome"] for t in issuance] == ["passed"]
+    # the run went on after each: all three were judged, each on its own misbehaviour
+    assert len(outcomes) == 3
 
 
 def test_run_refuses_a_kiosk_that_does_not_answer(tmp_path: Path) -> None:
