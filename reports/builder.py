@@ -144,6 +144,8 @@ def build_summary(
         ],
         "trend": history[-20:],
         "units": _units(tests),
+        # how each scenario's kiosk time-outs ran: rig clock, test-mode time or real time
+        "time_outs": [{"nodeid": t["nodeid"], "time": t["time"]} for t in tests if t.get("time")],
     }
 
 
@@ -340,6 +342,7 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
             parts.append(f"<tr><td>{_e(name)}</td><td>{counts}</td><td><small>{ran}</small>")
             parts.append("</td></tr>")
         parts.append("</table>")
+    parts.extend(_time_outs_html(summary.get("time_outs") or []))
     parts.append("<h2>By area</h2><table><tr><th>area</th><th>passed</th><th>failed</th>")
     parts.append("<th>other</th><th></th></tr>")
     for area, counts in summary["by_area"].items():
@@ -415,6 +418,23 @@ def _plan_heading(run: dict[str, Any]) -> list[str]:
         parts.append(
             f"<p class='meta'>stage {_e(order['stage'])} in the order of tests (seed II.5)</p>"
         )
+    return parts
+
+
+def _time_outs_html(rows: list[dict[str, Any]]) -> list[str]:
+    """Per scenario that waited: whether its time-outs ran in real time or test-mode time."""
+    if not rows:
+        return []
+    parts = [
+        "<h2>Time-outs</h2><p>How the kiosk's time-outs ran in each scenario that waited for "
+        "one: on the rig clock, in the kiosk's test-mode time (POST /time) or in real time.</p>",
+        "<table><tr><th>scenario</th><th>time</th></tr>",
+    ]
+    for row in rows:
+        parts.append(
+            f"<tr><td><code>{_e(row['nodeid'])}</code></td><td>{_e(row['time'])}</td></tr>"
+        )
+    parts.append("</table>")
     return parts
 
 

@@ -176,6 +176,9 @@ def municipal_server(
         str | None,
         typer.Option(help="its clock's start, ISO 8601 with offset (default: a weekday 9:00)"),
     ] = None,
+    test_mode: Annotated[
+        bool, typer.Option(help="serve the test-mode clock (docs/municipal-server-testing.md)")
+    ] = True,
 ) -> None:
     """Run the emulated issuance server stand-alone, as an external one to test with
     `rig run --plan municipal-server --topology WORK_DIR/topology.yaml`."""
@@ -185,8 +188,9 @@ def municipal_server(
     try:
         begin = _clock_start(start)
         code = run_standalone(
-            work_dir, port=port, seed=seed, start=begin, out=console.print, stop=stop
-        )
+            work_dir, port=port, seed=seed, start=begin, out=console.print, stop=stop,
+            test_mode=test_mode,
+        )  # fmt: skip
     except (OSError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -225,13 +229,18 @@ def kiosk(
     work_dir: Annotated[Path, typer.Option(help="the kiosk's state and evidence")] = Path(
         "build/kiosk"
     ),
+    test_mode: Annotated[
+        bool, typer.Option(help="serve the time and config extensions (docs/kiosk-adapter.md)")
+    ] = True,
 ) -> None:
     """Run the reference kiosk stand-alone from a kiosk kit (a stand-in for a vendor kiosk)."""
     from rig.kiosk_standalone import run_kiosk
 
     stop = _stop_on_signals()
     try:
-        code = run_kiosk(kit, port=port, work_dir=work_dir, out=console.print, stop=stop)
+        code = run_kiosk(
+            kit, port=port, work_dir=work_dir, out=console.print, stop=stop, test_mode=test_mode
+        )
     except (OSError, ValueError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

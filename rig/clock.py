@@ -49,6 +49,8 @@ class RigClock:
         else:
             # factor = wall seconds per simulated second (0.001 → a simulated week in ~10 min)
             self.env = simpy.rt.RealtimeEnvironment(factor=realtime_factor, strict=False)
+        #: called with the new time after every move (an external party that follows it)
+        self._listeners: list[Callable[[datetime], None]] = []
 
     # -- reading -----------------------------------------------------------------------
     def now(self) -> datetime:
@@ -76,7 +78,26 @@ class RigClock:
             # must already have happened when the clock reads 23:00:00
             while self.env.peek() <= target:
                 self.env.step()
-        return self.now()
+        now = self.now()
+        for listener in list(self._listeners):
+            listener(now)  # outside the lock: a listener may talk to a server
+        return now
+
+    def skip(self, delta: float) -> datetime:
+        """Jump forward by `delta` seconds at once, even on a real-time clock (test-mode time):
+        events due on the way run now, and a real-time clock then goes on from there."""
+        if delta < 0:
+            raise ClockError("the rig clock never moves backwards")
+        with self._lock:
+            if isinstance(self.env, simpy.rt.RealtimeEnvironment):
+                # as if `delta` seconds of wall time had already passed: nothing sleeps
+                self.env.real_start -= delta * self.env.factor
+            return self.advance(delta)
+
+    def on_move(self, listener: Callable[[datetime], None]) -> None:
+        """Call `listener(now)` after every `advance`/`set` (e.g. to move an external server's
+        test-mode clock with the rig's); an exception it raises reaches the mover."""
+        self._listeners.append(listener)
 
     def set(self, when: datetime) -> datetime:
         """Move forward to `when`, running every event due on the way."""

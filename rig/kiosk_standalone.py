@@ -5,6 +5,10 @@ serves the robot protocol at the kit's `robot_url` (its host and port), keeps a 
 own (real time; its inactivity time-outs run in wall seconds, `follows_rig_clock: false`) and
 opens its devices on each `POST /reset`, when the rig's parties for the next scenario are
 up. Its PC/SC reader is locked for it, so no other rig process puts a card there.
+
+With `test_mode` (the default) it also serves the robot protocol's optional extensions
+(emulators/kiosk/test_mode.py): test-mode time, so the rig jumps its clock over a time-out
+instead of waiting, and configuration (centre URL, trust anchor, restarts).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def run_kiosk(
     work_dir: Path,
     out: Callable[[str], None],
     stop: threading.Event,
+    test_mode: bool = True,
 ) -> int:
     kit = read_kit(kit_dir)
     config = kiosk_config(kit)
@@ -82,11 +87,16 @@ def run_kiosk(
         clock, evidence, work_dir / "state", config, port, follows_rig_clock=False,
         robot_host=host,
     )  # fmt: skip
+    if test_mode:
+        from emulators.kiosk.test_mode import KioskTestMode
+
+        KioskTestMode(kiosk).install()
     driver.start()
     try:
         urls = kiosk.start(open_devices=False)
         out(f"robot_url: {urls['robot_url']}")
         out(f"reader: {config.reader_name}; centre: {config.centre_url}")
+        out(f"test mode (time, config extensions): {'on' if test_mode else 'off'}")
         out("rig kiosk: running; devices open on the rig's first POST /reset; Ctrl-C to stop")
         stop.wait()
         out("rig kiosk: stopping")

@@ -11,6 +11,9 @@ what an external server's operator would hand over (docs/municipal-server-testin
   `rig run --plan municipal-server --topology FILE`.
 
 The rig then tests it over the network exactly as it would a municipality's server.
+With `test_mode` (the default) it also serves the optional test-mode clock
+(emulators/municipal/test_clock.py) and declares it in the test-data file, so the hours,
+closure and maintenance scenarios apply to it too.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from typing import Any
 import yaml
 
 from emulators.municipal import MunicipalServer
+from emulators.municipal.api import PREFIX
+from emulators.municipal.test_clock import TEST_CLOCK_PATH, HoldableClock, clock_routes
 from emulators.municipal.test_data import export_test_data
-from rig.clock import JST, ClockDriver, RigClock
+from rig.clock import JST, ClockDriver
 from rig.evidence import EvidenceStore
 from rig.pki.tls import TlsMaterial
 
@@ -45,9 +50,11 @@ class StandaloneMunicipal:
         start: datetime = DEFAULT_START,
         factor: float = 1.0,
         per_trait: int = 4,
+        test_mode: bool = True,
     ):
         self.folder = Path(folder)
-        self.clock = RigClock(start, realtime_factor=factor)
+        self.test_mode = test_mode
+        self.clock = HoldableClock(start, realtime_factor=factor)
         self.evidence = EvidenceStore(self.folder / "evidence", now=self.clock.now)
         self.tls = TlsMaterial(self.folder / "tls", seed)
         self.server = MunicipalServer(
@@ -58,10 +65,15 @@ class StandaloneMunicipal:
         self.url = ""
 
     def start(self) -> dict[str, Any]:
+        if self.test_mode:
+            for method, handler in clock_routes(self.clock, self.evidence).items():
+                self.server.http.add_route(method, PREFIX + TEST_CLOCK_PATH, handler)
         urls = self.server.start()
         self.url = urls["base"]
         self.driver.start()
         data = export_test_data(self.server, self.per_trait)
+        if self.test_mode:
+            data = data.model_copy(update={"test_clock": TEST_CLOCK_PATH})
         test_data = self.folder / "municipal-test-data.yaml"
         data.write(test_data)
         client = self.tls.lgpki_client("issuance-centre")
@@ -104,8 +116,11 @@ def run_standalone(
     start: datetime | None,
     out: Callable[[str], None],
     stop: threading.Event,
+    test_mode: bool = True,
 ) -> int:
-    standalone = StandaloneMunicipal(folder, port=port, seed=seed, start=start or DEFAULT_START)
+    standalone = StandaloneMunicipal(
+        folder, port=port, seed=seed, start=start or DEFAULT_START, test_mode=test_mode
+    )
     info = standalone.start()
     try:
         out(yaml.safe_dump(info, allow_unicode=True, sort_keys=False).rstrip())

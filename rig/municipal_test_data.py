@@ -94,6 +94,9 @@ class MunicipalityTestData(_Strict):
 class MunicipalTestData(_Strict):
     description: str = ""
     municipalities: list[MunicipalityTestData]
+    #: The server's test-mode clock route, a path under the topology's `url` (e.g.
+    #: ``/test/clock``; rig/protocols/municipal_clock.py); absent: its calendar cannot be moved
+    test_clock: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._~/-]{1,200}$")
 
     @field_validator("municipalities")
     @classmethod

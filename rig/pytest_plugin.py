@@ -4,8 +4,11 @@ Options: `--rig-topology`, `--rig-plan`, `--rig-results`, `--rig-evidence-dir`.
 Markers: `requirement("ID", ...)` (what a scenario verifies, checked against the catalogue at
 collection), `smoke`, `municipal_server`, `emulated_municipal` (looks into the emulated issuance
 server: skipped as not applicable when the topology's issuance server is external),
-`reference_kiosk` (likewise for an external kiosk; so is a scenario whose `world` marker
-sets `kiosk_overrides`).
+`reference_kiosk` (likewise for an external kiosk), `kiosk_config(*needs)` and
+`municipal_clock` (applicable to an external kiosk or server that declares the extension:
+rig/applicability.py).
+Per scenario, the results record how the kiosk's time-outs ran (`time`: rig clock, test-mode
+time or real time; rig/time_label.py).
 A scenario that asks an external server's test data for a resident or card it does not name
 (`rig.municipal_test_data.NotInTestData`) is reported skipped, "not run: no test data".
 Fixtures: `rig_clock`, `evidence` (per-test folder, attached to allure when it runs),
@@ -79,6 +82,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "reference_kiosk: looks into the reference kiosk (its state, audit log or settings)",
     )
+    from rig.applicability import MARKERS
+
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     plan_name = config.getoption("--rig-plan")
     plan: Plan | None = None
     if plan_name:
@@ -153,24 +160,9 @@ def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
         topology = load_topology(path)
     except TopologyError as exc:
         raise pytest.UsageError(str(exc)) from exc
-    if topology.external_municipal is not None:
-        reason = (
-            f"not applicable to topology {topology.name}: looks into the emulated issuance "
-            "server (its registry or its clock), which an external server does not expose"
-        )
-        for item in items:
-            if item.get_closest_marker("emulated_municipal") is not None:
-                item.add_marker(pytest.mark.skip(reason=reason))
-    if topology.external_kiosk is not None:
-        reason = (
-            f"not applicable to topology {topology.name}: looks into or reconfigures the "
-            "reference kiosk, which an external kiosk does not expose"
-        )
-        for item in items:
-            world = item.get_closest_marker("world")
-            reconfigures = world is not None and "kiosk_overrides" in world.kwargs
-            if reconfigures or item.get_closest_marker("reference_kiosk") is not None:
-                item.add_marker(pytest.mark.skip(reason=reason))
+    from rig.applicability import mark_not_applicable
+
+    mark_not_applicable(topology, items)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -220,6 +212,8 @@ class RunResults:
                 entry["evidence"] = value
             elif name == "rig_unit":  # the kiosk unit that ran it (several units)
                 entry["unit"] = value
+            elif name == "rig_time":
+                entry["time"] = value
         if report.when == "call" or report.outcome != "passed":
             outcome: str = report.outcome
             if hasattr(report, "wasxfail"):
@@ -295,6 +289,12 @@ def evidence(request: pytest.FixtureRequest, rig_clock: RigClock) -> Iterator[Ev
     # the customer's steps go to this test's evidence (and to allure) while it runs
     with steps.recording(store):
         yield store
+    from rig.time_label import time_label
+
+    label = time_label(store)
+    if label:
+        # how the kiosk's time-outs ran (rig clock, test-mode time, real time): the report
+        request.node.user_properties.append(("rig_time", label))
     if request.config.getoption("allure_report_dir", None):
         _attach_to_allure(store)
 

@@ -43,6 +43,7 @@ from rig.protocols.card_ap import CardApInfo
 from rig.verification import VerificationSite
 
 if TYPE_CHECKING:
+    from rig.drivers.municipal_test_clock import MunicipalTestClock
     from rig.drivers.robot_client import Customer, RobotClient
 
 _T = TypeVar("_T")
@@ -105,6 +106,8 @@ class World:
     municipal_urls: dict[str, str] = field(default_factory=dict)
     #: an external issuance server's test residents and cards (None: the emulated server)
     test_data: MunicipalTestData | None = None
+    #: an external issuance server's test-mode clock, held at this world's rig clock
+    municipal_clock: MunicipalTestClock | None = None
 
     @classmethod
     def build(
@@ -214,6 +217,17 @@ class World:
             )  # fmt: skip
             world.municipal_urls = municipal_endpoints
             world.test_data = test_data
+            if test_data is not None and test_data.test_clock:
+                from rig.drivers.municipal_test_clock import MunicipalTestClock
+
+                lgwan = _required(_required(municipal_party).tls)
+                test_clock = MunicipalTestClock(
+                    municipal_urls["base"], test_data.test_clock,
+                    client=CertPair(lgwan.client_cert, lgwan.client_key), server_ca=lgwan.ca_bundle,
+                )  # fmt: skip
+                world.municipal_clock = test_clock
+                started.append(test_clock)
+                test_clock.follow(clock)
             if opts.with_kiosk and kiosk_party is not None:
                 if slot is None:
                     raise ValueError("the kiosk under test needs a card slot")
@@ -270,8 +284,12 @@ class World:
         info = self.robot_client.info()
         self.the_customer = Customer(
             self.robot_client, card_slot=slot, cash=self.cash.customer, printer=self.printer,
-            clock=self.clock, follows_rig_clock=info.follows_rig_clock,
+            clock=self.clock, follows_rig_clock=info.follows_rig_clock, evidence=self.evidence,
         )  # fmt: skip
+        if self.options.kiosk_overrides:
+            from rig.kiosk_reconfigure import reconfigure
+
+            reconfigure(self.the_customer, self.options.kiosk_overrides)
 
     def _start_kiosk(self, folder: Path, slot: VirtualCardSlot) -> None:
         from emulators.kiosk import KioskConfig, ReferenceKiosk
@@ -296,7 +314,7 @@ class World:
         self.robot_client = RobotClient(urls["robot_url"])
         self.the_customer = Customer(
             self.robot_client, card_slot=slot, cash=self.cash.customer, printer=self.printer,
-            clock=self.clock, follows_rig_clock=True,
+            clock=self.clock, follows_rig_clock=True, evidence=self.evidence,
         )  # fmt: skip
 
     # -- residents and their cards ---------------------------------------------------------
@@ -387,6 +405,8 @@ class World:
     def stop(self) -> None:
         if self.robot_client is not None:
             self.robot_client.close()
+        if self.municipal_clock is not None:
+            self.municipal_clock.stop()
         parties: list[Any] = [self.printer, self.centre, self.ocsp]
         if self.municipal_server is not None:
             parties.append(self.municipal_server)

@@ -12,7 +12,9 @@ The kiosk under test is judged at its centre interface. Two instruments, both ri
   then hangs up: a kiosk that fell back to plain HTTP would write an HTTP request line.
 
 Worlds here are built by `kiosk_world(**kiosk_overrides)`, because the overrides (the tap's
-URL, another trust anchor) exist only once the test runs.
+URL, another trust anchor) exist only once the test runs. An external kiosk takes them through
+the robot protocol's configuration extension (rig/kiosk_reconfigure.py), with the kit's TLS
+files (`kiosk_tls`) in place of the scenarios' own.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from rig.clock import RigClock
+from rig.config import Topology
 from rig.evidence import EvidenceStore
 from rig.https import client_ssl_context, server_ssl_context
+from rig.kiosk_kit import kit_tls
 from rig.kiosk_steps import (
     apply_and_pay,
     authenticate,
@@ -53,8 +57,9 @@ from rig.protocols.robot import ScreenId
 from rig.world import CARD_AP_PIN, KIOSK_ID, World, WorldOptions
 from scenarios.conftest import SCENARIO_SEED
 
-# the kiosk is pointed at a tap or a wrong centre per scenario: only the reference kiosk can be
-pytestmark = pytest.mark.reference_kiosk
+# the kiosk is pointed at a tap or a wrong centre per scenario: the reference kiosk, or an
+# external one that declares the configuration extension
+pytestmark = pytest.mark.kiosk_config("centre_url", "application")
 
 KioskWorld = Callable[..., World]
 #: The centre's kiosk API base path (docs/api/centre.openapi.yaml).
@@ -213,26 +218,33 @@ def misnamed_server_certificate(tls: TlsMaterial, folder: Path) -> CertPair:
 
 
 @pytest.fixture
+def kiosk_tls(scenario_tls: TlsMaterial, topology: Topology) -> TlsMaterial:
+    """What the kiosk under test trusts and presents: the kit's TLS files for an external one."""
+    return kit_tls(topology) if topology.external_kiosk is not None else scenario_tls
+
+
+@pytest.fixture
 def kiosk_world(
     tmp_path: Path,
     rig_clock: RigClock,
     evidence: EvidenceStore,
     card_slot: VirtualCardSlot,
     scenario_pki: JpkiAuthority,
-    scenario_tls: TlsMaterial,
+    kiosk_tls: TlsMaterial,
     registry_cache: Path,
+    topology: Topology,
 ) -> Iterator[KioskWorld]:
-    """Build the scenario world with reference-kiosk overrides known only at run time."""
+    """Build the scenario world with kiosk overrides known only at run time."""
     built: list[World] = []
 
     def build(**kiosk_overrides: Any) -> World:
         options = WorldOptions(
             seed=SCENARIO_SEED, registry_cache=registry_cache, marks="layout",
-            with_verification_site=False, kiosk_overrides=kiosk_overrides,
+            with_verification_site=False, kiosk_overrides=kiosk_overrides, topology=topology,
         )  # fmt: skip
         world = World.build(
             tmp_path / "world", rig_clock, evidence, slot=card_slot, authority=scenario_pki,
-            tls=scenario_tls, options=options,
+            tls=kiosk_tls, options=options,
         )  # fmt: skip
         built.append(world)
         return world
@@ -243,8 +255,8 @@ def kiosk_world(
 
 
 @pytest.fixture
-def tap(scenario_tls: TlsMaterial) -> Iterator[CentreTap]:
-    started = CentreTap(scenario_tls).start()
+def tap(kiosk_tls: TlsMaterial) -> Iterator[CentreTap]:
+    started = CentreTap(kiosk_tls).start()
     yield started
     started.stop()
 
@@ -332,11 +344,12 @@ def test_a_plain_http_centre_url_gets_no_request_in_clear(kiosk_world: KioskWorl
 
 # -- SEC-002: the centre's certificate must chain to the trust anchor and name the centre ----
 @pytest.mark.requirement("SEC-002")
+@pytest.mark.kiosk_config("trust_anchor", "application")
 @pytest.mark.parametrize("anchor", ["kiosk", "lgpki"])
 def test_a_centre_outside_the_trust_anchor_gets_nothing(
-    kiosk_world: KioskWorld, scenario_tls: TlsMaterial, anchor: str
+    kiosk_world: KioskWorld, kiosk_tls: TlsMaterial, anchor: str
 ) -> None:
-    other_ca = scenario_tls.kiosk_ca if anchor == "kiosk" else scenario_tls.lgpki_ca
+    other_ca = kiosk_tls.kiosk_ca if anchor == "kiosk" else kiosk_tls.lgpki_ca
     world = kiosk_world(server_ca=other_ca)
     assert notice_after_card(world) == "centre_unreachable"
     assert centre_requests(world) == [], "no request may reach an untrusted centre"
@@ -346,9 +359,9 @@ def test_a_centre_outside_the_trust_anchor_gets_nothing(
 
 @pytest.mark.requirement("SEC-002")
 def test_a_centre_certificate_for_another_name_gets_nothing(
-    kiosk_world: KioskWorld, scenario_tls: TlsMaterial, tmp_path: Path
+    kiosk_world: KioskWorld, kiosk_tls: TlsMaterial, tmp_path: Path
 ) -> None:
-    wrong = CentreTap(scenario_tls, misnamed_server_certificate(scenario_tls, tmp_path)).start()
+    wrong = CentreTap(kiosk_tls, misnamed_server_certificate(kiosk_tls, tmp_path)).start()
     try:
         world = kiosk_world(centre_url=wrong.url + CENTRE_BASE_PATH)
         wrong.target = origin(world.endpoints["center_url"])
@@ -438,6 +451,7 @@ def forbidden_commands(world: World) -> list[str]:
 
 
 @pytest.mark.requirement("PRIV-008", "CARD-005")
+@pytest.mark.kiosk_config()  # nothing reconfigured: any kiosk
 @pytest.mark.parametrize(
     "profile", ["mynumber-valid", "mynumber-card-ap", "smartphone-android", "smartphone-iphone"]
 )

@@ -26,10 +26,11 @@ from rig.protocols.centre import CertTypeName
 from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide, resident_ids_in
 
-# the issuance server's hours are judged on its clock: only the emulated one runs on the rig's
+# the issuance server's hours are judged on its clock: the emulated one runs on the rig's, an
+# external one applies when it declares a test-mode clock (docs/municipal-server-testing.md)
 pytestmark = [
     pytest.mark.municipal_server,
-    pytest.mark.emulated_municipal,
+    pytest.mark.municipal_clock,
     pytest.mark.world(marks="layout"),
 ]
 
@@ -139,14 +140,13 @@ def test_closed_days(
 @pytest.mark.requirement("HOURS-005")
 def test_year_end_closure_at_the_issuance_server(backend: World) -> None:
     """The centre is closed too, so ask the issuance server directly over LGWAN."""
-    rid = backend.resident(CITY)
-    backend.municipal.registry.register_jpki_user(0x9E9E, rid)
+    serial = backend.registered_serial(CITY, backend.resident(CITY))
     backend.clock.set(at("2026-12-30T12:00:00"))
     with https_client(
-        backend.municipal_urls[CITY], client=backend.tls.lgpki_client(),
-        server_ca=backend.tls.server_ca,
+        backend.municipal_urls[CITY], client=backend.lgwan_client_cert(),
+        server_ca=backend.lgwan_ca(),
     ) as lgwan:  # fmt: skip
-        answer = lgwan.post("/auth/jpki", json={"cert_serial": "9e9e"})
+        answer = lgwan.post("/auth/jpki", json={"cert_serial": f"{serial:x}"})
     assert (answer.status_code, answer.json()["code"]) == (503, "year_end_closure")
     assert answer.headers.get("Retry-After")
 

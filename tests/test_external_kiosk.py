@@ -3,7 +3,10 @@
 The reference kiosk runs as a separate process (`rig kiosk`), configured only from the kiosk
 kit that `rig kiosk-kit` writes, with a clock of its own; `rig run --plan kiosk-conformance`
 drives it through the robot protocol and the rig's devices, a fresh world per scenario at
-the kit's fixed addresses, as it would a vendor's kiosk.
+the kit's fixed addresses, as it would a vendor's kiosk. It declares the robot protocol's
+extensions: its time-outs run in test-mode time, and the scenarios that reconfigure or
+restart the kiosk apply to it. A relay in front of it (tests/kiosk_double.py) plays a kiosk
+that declares no extension, or one that declares them and misbehaves.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rig.config import TopologyError, load_topology
 from rig.pcsc import ReaderStack
 from rig.runner import check_runnable
 
+from .kiosk_double import misbehaving_kiosk
 from .rig_process import free_ports, rig, rig_party, run_plan
 from .validation.conftest import write_signer
 
@@ -27,6 +31,15 @@ SELECTION = (
     "test_pseudo_store_issuance_by_each_method"
     " or test_restart_during_payment"
     " or test_every_message_of_a_transaction_goes_over_tls_with_the_kiosk_certificate"
+    " or test_a_centre_outside_the_trust_anchor_gets_nothing and lgpki"
+    " or test_forgotten_certificates_and_receipt"
+    " or test_card_ap_is_authenticated_on_the_reader_before_removal and juki"
+)
+#: scenarios that reconfigure or restart the kiosk, and one that waits out time-outs
+RECONFIGURING = (
+    "test_restart_during_payment",
+    "test_every_message_of_a_transaction_goes_over_tls_with_the_kiosk_certificate",
+    "test_a_centre_outside_the_trust_anchor_gets_nothing[lgpki]",
 )
 
 
@@ -62,7 +75,10 @@ def kiosk_process(
         "kiosk", "--kit", str(folder / "kit"), "--port", str(robot_port),
         "--work-dir", str(folder / "kiosk"), log=folder / "kiosk.log",
     ):  # fmt: skip
-        yield {"folder": folder, "topology": topology, "reader": reader}
+        yield {
+            "folder": folder, "topology": topology, "reader": reader,
+            "robot_url": f"http://127.0.0.1:{robot_port}/robot",
+        }  # fmt: skip
 
 
 def test_the_kit_names_what_the_kiosk_is_configured_with(kiosk_process: dict[str, Any]) -> None:
@@ -78,19 +94,37 @@ def test_the_kit_names_what_the_kiosk_is_configured_with(kiosk_process: dict[str
     check_runnable("pseudo-store", topology)  # the deprecated name still works
 
 
+def _via(kiosk_process: dict[str, Any], robot_url: str, name: str) -> Path:
+    """The kiosk's topology, with the robot reached at `robot_url` (a relay)."""
+    document = yaml.safe_load(kiosk_process["topology"].read_text(encoding="utf-8"))
+    document["kiosk"]["robot_url"] = robot_url
+    path: Path = kiosk_process["folder"] / f"topology-{name}.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
 def test_kiosk_conformance_plan_against_the_separate_kiosk(
     kiosk_process: dict[str, Any], tmp_path: Path
 ) -> None:
     outcomes = run_plan("kiosk-conformance", kiosk_process["topology"], tmp_path / "r", SELECTION)
     passed = [n for n, t in outcomes.items() if t["outcome"] == "passed"]
     assert len([n for n in passed if n.startswith("test_pseudo_store_issuance")]) == 2
-    # looking into, or reconfiguring, the reference kiosk is not applicable to this one
-    for name in (
-        "test_restart_during_payment",
-        "test_every_message_of_a_transaction_goes_over_tls_with_the_kiosk_certificate",
-    ):
-        assert outcomes[name]["outcome"] == "skipped"
-        assert "not applicable" in outcomes[name]["message"]
+    # reconfiguring and restarting it through the configuration extension
+    for name in RECONFIGURING:
+        assert outcomes[name]["outcome"] == "passed", outcomes[name]["message"]
+    # two time-outs (take reminder, receipt) jumped over in its test-mode time
+    forgotten = outcomes["test_forgotten_certificates_and_receipt"]
+    assert forgotten["outcome"] == "passed", forgotten["message"]
+    assert forgotten["time"] == "test-mode time: 2 waits, 122 s skipped"
+    assert forgotten["duration_s"] < 60, "no time-out was waited out in real time"
+    # looking into the reference kiosk stays not applicable, with the reason in the report
+    looking = outcomes["test_card_ap_is_authenticated_on_the_reader_before_removal[juki-card-ap]"]
+    assert looking["outcome"] == "skipped"
+    assert "not applicable" in looking["message"] and "audit log" in looking["message"]
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert [t["reason"] for t in summary["not_run"]] == [looking["message"]]
+    assert {"nodeid": forgotten["nodeid"], "time": forgotten["time"]} in summary["time_outs"]
+    assert "test-mode time: 2 waits" in (tmp_path / "r" / "index.html").read_text()
     # the issuances happened in the other process: its own audit log has them, and the
     # rig reset it at the start of each scenario
     audit = [
@@ -114,6 +148,56 @@ def test_kiosk_conformance_plan_against_the_separate_kiosk(
     assert done.returncode == 0, done.stdout + done.stderr
     done = rig("package", "verify", archive, "--trust", str(signer.cert))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_without_extensions_what_reconfigures_is_not_applicable(
+    kiosk_process: dict[str, Any], tmp_path: Path
+) -> None:
+    """A kiosk that declares no extension (the relay hides them from /info): the report says
+    why the reconfiguring scenarios did not run, and nothing is asked of the kiosk for them."""
+    with misbehaving_kiosk(kiosk_process["robot_url"], "no_extensions") as relay:
+        topology = _via(kiosk_process, relay, "plain")
+        keyword = " or ".join(n.split("[")[0] for n in RECONFIGURING)
+        outcomes = run_plan("kiosk-conformance", topology, tmp_path / "r", keyword)
+    assert len(outcomes) == 4
+    for name, outcome in outcomes.items():
+        assert outcome["outcome"] == "skipped", name
+        assert "declares no configuration extension with" in outcome["message"]
+        assert "application" in outcome["message"]
+
+
+def test_a_kiosk_that_misbehaves_fails_the_scenario_naming_the_route(
+    kiosk_process: dict[str, Any], tmp_path: Path
+) -> None:
+    """It declares the extensions, then its clock does not move, its settings are refused and
+    its restart answers garbage: each scenario fails naming the route and what came back, and
+    the run goes on to the next (the relay forwards everything else to the real kiosk)."""
+    with misbehaving_kiosk(
+        kiosk_process["robot_url"], "frozen_time", "config_refused", "restart_garbage"
+    ) as relay:
+        topology = _via(kiosk_process, relay, "misbehaving")
+        done = rig(
+            "run", "--plan", "kiosk-conformance", "--topology", str(topology),
+            "--report-dir", str(tmp_path / "r"), "-k",
+            "test_forgotten_receipt_only or test_restart_during_payment or "
+            "test_a_centre_outside_the_trust_anchor_gets_nothing and lgpki",
+        )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
+    outcomes = {t["nodeid"].split("::")[-1]: t for t in results["tests"]}
+    time_out = outcomes["test_forgotten_receipt_only"]
+    assert time_out["outcome"] == "failed"
+    assert "POST /time {'advance_s': 61}: the kiosk's clock moved" in time_out["message"]
+    anchor = outcomes["test_a_centre_outside_the_trust_anchor_gets_nothing[lgpki]"]
+    assert anchor["outcome"] == "failed"
+    assert "POST /config" in anchor["message"] and "409" in anchor["message"]
+    assert "settings are locked" in anchor["message"]
+    restart = outcomes["test_restart_during_payment"]
+    assert restart["outcome"] == "failed"
+    assert "POST /restart {'part': 'application'}" in restart["message"]
+    assert "<html>restarting...</html>" in restart["message"]
+    # the run went on after each: all three were judged, each on its own misbehaviour
+    assert len(outcomes) == 3
 
 
 def test_run_refuses_a_kiosk_that_does_not_answer(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ SELECTION = (
     " or test_many_kiosks_at_once_each_get_their_own"
     " or test_removed_persons_are_left_out"
     " or test_koseki_hours"
+    " or test_year_end_closure_at_the_issuance_server"
+    " or test_maintenance_starts_during_a_session"
 )
 
 
@@ -80,10 +82,15 @@ def test_municipal_server_plan_against_the_external_server(
     assert any(n.startswith("test_only_the_centres_certificate_is_served") for n in passed)
     assert "test_many_kiosks_at_once_each_get_their_own" in passed
     assert any(n.startswith("test_refused_at_authentication") for n in passed)
-    # looking into the emulated server is not applicable to an external one
+    # looking into the emulated server's registry is not applicable to an external one
     not_applicable = [n for n, m in skipped.items() if "not applicable" in m]
     assert any(n.startswith("test_removed_persons_are_left_out") for n in not_applicable)
-    assert any(n.startswith("test_koseki_hours") for n in not_applicable)
+    assert all("registry" in skipped[n] for n in not_applicable)
+    # its calendar is moved through its test-mode clock: the hours scenarios apply
+    hours = [n for n in outcomes if n.startswith("test_koseki_hours")]
+    assert len(hours) == 5 and all(outcomes[n]["outcome"] == "passed" for n in hours)
+    assert "test_year_end_closure_at_the_issuance_server" in passed
+    assert "test_maintenance_starts_during_a_session" in passed
     # the issuances really went over the network to the other process, with the rig's
     # centre certificate
     requests = [
@@ -98,6 +105,27 @@ def test_municipal_server_plan_against_the_external_server(
         and r.get("status") == 201
     ]  # fmt: skip
     assert issued and {r["peer"] for r in issued} == {"issuance-centre"}
+
+
+def test_without_a_test_clock_the_hours_are_not_applicable(
+    standalone: dict[str, Any], tmp_path: Path
+) -> None:
+    """The same server, its test data declaring no test-mode clock: the hours scenarios are
+    reported not applicable, with the reason, and nothing reaches the server."""
+    folder = standalone["folder"]
+    data = yaml.safe_load((folder / "municipal-test-data.yaml").read_text(encoding="utf-8"))
+    assert data.pop("test_clock") == "/test/clock"
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    document = yaml.safe_load(standalone["topology"].read_text(encoding="utf-8"))
+    document["municipal"]["test_data"] = str(tmp_path / "data.yaml")
+    (tmp_path / "topology.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    outcomes = run_plan(
+        "municipal-server", tmp_path / "topology.yaml", tmp_path / "r", "test_koseki_hours"
+    )
+    assert len(outcomes) == 5
+    for outcome in outcomes.values():
+        assert outcome["outcome"] == "skipped"
+        assert "declares no test-mode clock" in outcome["message"]
 
 
 # -- refusals of rig run, and the test-data file --------------------------------------------

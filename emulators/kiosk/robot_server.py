@@ -68,6 +68,8 @@ class RobotServer:
         self.evidence = evidence
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: optional extension routes, (method, path) → handler (emulators/kiosk/test_mode.py)
+        self.extra_routes: dict[tuple[str, str], Callable[[dict[str, str], bytes], Any]] = {}
 
     @property
     def url(self) -> str:
@@ -107,6 +109,7 @@ class RobotServer:
             ("POST", "/keys"): self._keys,
             ("GET", "/held"): lambda q, b: self.engine.call(lambda flow: flow.held()),
             ("POST", "/reset"): self._reset,
+            **self.extra_routes,
         }
         if not path.startswith(BASE_PATH + "/"):
             raise _Problem(404, "not_found", f"the robot protocol lives under {BASE_PATH}/")

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import httpx
 
 from rig.clock import RigClock
+from rig.drivers.kiosk_extensions import KioskExtensionsClient
+from rig.evidence import EvidenceStore
 from rig.protocols.robot import (
     HeldData,
     History,
@@ -36,6 +38,10 @@ from rig.protocols.robot import (
     Tap,
 )
 from rig.steps import step
+
+#: Evidence channel of the customer's waits: how the kiosk's time-outs ran (rig clock,
+#: test-mode time or real time), summarised per scenario in the report.
+TIME_CHANNEL = "kiosk-time"
 
 
 class RobotError(Exception):
@@ -171,8 +177,11 @@ class Customer:
         printer: PrinterTrays | None = None,
         clock: RigClock | None = None,
         follows_rig_clock: bool | None = None,
+        evidence: EvidenceStore | None = None,
     ):
         self.robot = robot
+        self.evidence = evidence
+        self._extensions: KioskExtensionsClient | None = None
         self.card_slot = card_slot
         self.cash = cash
         self.printer = printer
@@ -286,18 +295,37 @@ class Customer:
             self._follows = self.robot.info().follows_rig_clock
         return self._follows
 
+    def extensions(self) -> KioskExtensionsClient:
+        """The kiosk's optional routes, as its `/info` declares them (docs/kiosk-adapter.md)."""
+        if self._extensions is None:
+            declared = self.robot.info().extensions
+            self._extensions = KioskExtensionsClient(self.robot.http, declared)
+        return self._extensions
+
     @step("stands still for {seconds} s")
     def wait(self, seconds: float) -> None:
-        """Stand still for `seconds` of kiosk time: the rig clock, or real time for a kiosk
-        that keeps its own clock (docs/kiosk-adapter.md); the rig's parties then age by the
-        same `seconds` of rig time, so both sides stay in step."""
+        """Stand still for `seconds` of kiosk time: the rig clock, the kiosk's test-mode time
+        (`POST /time`), or real time for a kiosk that keeps its own clock and declares no
+        test-mode time (docs/kiosk-adapter.md); the rig's parties then age by the same
+        `seconds` of rig time, so both sides stay in step. Each wait is recorded in the
+        evidence (channel `kiosk-time`), from which the report says how time-outs ran."""
         if self.follows_rig_clock():
             assert self.clock is not None, "a kiosk on the rig clock needs the clock"
             self.clock.advance(seconds)
+            self._record_wait("rig-clock", seconds)
             return
-        time.sleep(seconds)
+        if self.extensions().has_time:
+            self.extensions().advance(seconds)
+            self._record_wait("test-mode", seconds)
+        else:
+            time.sleep(seconds)
+            self._record_wait("real-time", seconds)
         if self.clock is not None:
             self.clock.advance(seconds)
+
+    def _record_wait(self, mode: str, seconds: float) -> None:
+        if self.evidence is not None:
+            self.evidence.record(TIME_CHANNEL, "wait", mode=mode, seconds=seconds)
 
     def timeout_of(self, screen: ScreenId) -> float:
         """The kiosk's inactivity time-out on `screen`, as its `/info` declares it."""
@@ -314,6 +342,7 @@ class Customer:
 
 
 __all__ = [
+    "TIME_CHANNEL",
     "CardSlot",
     "CashCustomer",
     "Customer",

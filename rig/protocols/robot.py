@@ -17,6 +17,17 @@ Routes, relative to the robot base URL (e.g. ``http://127.0.0.1:8700/robot``):
 | GET | ``/held`` | → `HeldData` |
 | POST | ``/reset`` | ``{}`` → `ScreenView` (standby; the devices reopened) |
 
+Optional extensions, served only by a kiosk that declares them in `KioskInfo.extensions`
+(docs/kiosk-adapter.md, "Extensions"):
+
+| method | path | body → answer |
+|---|---|---|
+| GET | ``/time`` | → `KioskTime` (test-mode time) |
+| POST | ``/time`` | `AdvanceTime` → `KioskTime` once every timer due has fired |
+| GET | ``/config`` | → `KioskSettingsView` (configuration) |
+| POST | ``/config`` | `KioskSettings` → `KioskSettingsView` (effective at the next restart) |
+| POST | ``/restart`` | `Restart` → `ScreenView` once the part is back |
+
 Every error is an RFC 9457 problem document with a stable ``code`` (`RobotError`).
 Physical acts (a card on the reader, a bill in the slot, paper out of the tray) are not in
 this protocol: the rig performs them on its emulators and the kiosk notices them through
@@ -30,7 +41,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROTOCOL_VERSION = "1.1"  # 1.1: POST /reset
+PROTOCOL_VERSION = "1.2"  # 1.1: POST /reset; 1.2: optional extensions (time, config)
 #: Default base path of the protocol on the kiosk (the topology's ``robot_url`` ends with it).
 BASE_PATH = "/robot"
 #: Longest long-poll a client may ask for with ``GET /screen?wait=``.
@@ -213,6 +224,71 @@ class HeldData(_Model):
         )
 
 
+class TimeExtension(_Model):
+    """Test-mode time: `POST /time` moves the kiosk's timers forward at once."""
+
+    #: The longest single advance the kiosk accepts, in seconds.
+    max_advance_s: float = Field(default=3600.0, gt=0)
+
+
+#: What `POST /config` may set: the centre's URL, the trust anchor for the centre's certificate.
+ConfigSetting = Literal["centre_url", "trust_anchor"]
+#: What `POST /restart` may restart: the kiosk application, or one device power-cycled.
+RestartPart = Literal["application", "card_reader", "cash_unit", "printer"]
+
+
+class ConfigExtension(_Model):
+    """Configuration: `POST /config` changes settings, `POST /restart` restarts a part."""
+
+    settings: list[ConfigSetting] = []
+    restart: list[RestartPart] = []
+
+
+class KioskExtensions(BaseModel):
+    """The optional extensions a kiosk serves; unknown ones are ignored (a later version)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    time: TimeExtension | None = None
+    config: ConfigExtension | None = None
+
+
+class AdvanceTime(_Model):
+    """`POST /time`: move the kiosk's clock forward by `advance_s` seconds at once."""
+
+    advance_s: float = Field(gt=0, le=86400)
+
+
+class KioskTime(_Model):
+    """The kiosk's own clock (ISO 8601) and the seconds test mode has added to it so far."""
+
+    kiosk_time: str
+    advanced_s: float = Field(ge=0)
+
+
+class KioskSettings(_Model):
+    """`POST /config`: an absent field is left as it is; ``null`` restores the installed value.
+
+    Settings last until the next `POST /reset`, which returns to the installed ones.
+    """
+
+    centre_url: str | None = Field(default=None, max_length=512)
+    #: One or more PEM certificates: the only anchors the kiosk trusts for its centre.
+    trust_anchor_pem: str | None = Field(default=None, max_length=3500)
+
+
+class KioskSettingsView(_Model):
+    centre_url: str
+    #: SHA-256 (hex) of the DER of each trust anchor.
+    trust_anchor_sha256: list[str]
+    #: True while settings changed by `POST /config` wait for `POST /restart` (application).
+    restart_pending: bool = False
+
+
+class Restart(_Model):
+    part: RestartPart
+
+
 class KioskInfo(_Model):
     protocol_version: str = PROTOCOL_VERSION
     vendor: str
@@ -227,6 +303,8 @@ class KioskInfo(_Model):
     follows_rig_clock: bool
     #: Inactivity time-out per screen id, in seconds of the kiosk's clock.
     timeouts_s: dict[str, float] = {}
+    #: Optional extensions (protocol 1.2); absent for a kiosk that serves none.
+    extensions: KioskExtensions = KioskExtensions()
 
 
 class RobotError(StrEnum):
@@ -245,16 +323,26 @@ __all__ = [
     "MAX_WAIT_S",
     "PROTOCOL_VERSION",
     "SEED_NUMBERS",
+    "AdvanceTime",
+    "ConfigExtension",
+    "ConfigSetting",
     "HeldData",
     "History",
     "HistoryEntry",
     "Keypad",
     "Keys",
+    "KioskExtensions",
     "KioskInfo",
+    "KioskSettings",
+    "KioskSettingsView",
+    "KioskTime",
     "Method",
     "Option",
+    "Restart",
+    "RestartPart",
     "RobotError",
     "ScreenId",
     "ScreenView",
     "Tap",
+    "TimeExtension",
 ]

@@ -1,0 +1,216 @@
+"""The robot protocol's optional extensions on the reference kiosk run stand-alone (`rig kiosk`).
+
+A kiosk that keeps its own clock makes every inactivity time-out cost real time; one that is
+configured once from its kit cannot be pointed at a centre tap or given another trust anchor.
+The two extensions (docs/kiosk-adapter.md, "Extensions") lift both, and `KioskTestMode`
+serves them for the reference kiosk:
+
+- test-mode time: `GET /time`, `POST /time {"advance_s": N}` jumps the kiosk's own clock
+  forward by N seconds; every time-out due on the way fires before the answer;
+- configuration: `GET /config`, `POST /config` (centre URL, trust anchor as PEM), effective at
+  `POST /restart {"part": "application"}`; `POST /restart` also power-cycles one device.
+  `POST /reset` returns to the installed settings (the kit's).
+
+They are wired in without touching the kiosk's own code: the routes go into the robot
+server's `extra_routes`, `/info` and `/reset` are wrapped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pydantic import BaseModel, ValidationError
+
+from emulators.kiosk.flow import RobotActionError
+from emulators.kiosk.launcher import ReferenceKiosk
+from rig.protocols.robot import (
+    AdvanceTime,
+    ConfigExtension,
+    KioskExtensions,
+    KioskInfo,
+    KioskSettings,
+    KioskSettingsView,
+    KioskTime,
+    Restart,
+    RobotError,
+    ScreenView,
+    TimeExtension,
+)
+
+_M = TypeVar("_M", bound=BaseModel)
+Handler = Callable[[dict[str, str], bytes], Any]
+MAX_ADVANCE_S = 3600.0
+
+
+def _parse(model: type[_M], body: bytes) -> _M:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        # the robot server's own code for it (docs/kiosk-adapter.md), not one of RobotError's
+        invalid_json = cast(RobotError, "invalid_json")
+        raise RobotActionError(invalid_json, "the body is not JSON", 400) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise RobotActionError(RobotError.INVALID_REQUEST, where, 422) from None
+
+
+def _anchors(pem: str) -> list[x509.Certificate]:
+    try:
+        found = x509.load_pem_x509_certificates(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        found = []
+    if not found:
+        raise RobotActionError(
+            RobotError.INVALID_REQUEST, "trust_anchor_pem: no PEM certificate in it", 422
+        )
+    return found
+
+
+class KioskTestMode:
+    """Serves the time and configuration extensions for one `ReferenceKiosk`."""
+
+    def __init__(self, kiosk: ReferenceKiosk, *, time: bool = True, config: bool = True):
+        self.kiosk = kiosk
+        self.time_enabled = time
+        self.config_enabled = config
+        self.installed = replace(kiosk.config)
+        self.advanced_s = 0.0
+        self.restart_pending = False
+        self._lock = threading.Lock()
+        self._anchor_file = kiosk.state_dir / "test-mode" / "trust-anchor.pem"
+
+    def install(self) -> KioskTestMode:
+        """Wire the extensions into the kiosk's robot server (before it starts)."""
+        robot = self.kiosk.robot
+        plain_info, plain_reset = robot.info, robot.on_reset
+        assert plain_reset is not None, "the kiosk serves POST /reset"
+
+        def info() -> KioskInfo:
+            return plain_info().model_copy(update={"extensions": self.extensions()})
+
+        def reset() -> ScreenView:
+            with self._lock:
+                self.kiosk.config = replace(self.installed)
+                self.restart_pending = False
+            return plain_reset()
+
+        robot.info = info
+        robot.on_reset = reset
+        robot.extra_routes.update(self.routes())
+        return self
+
+    def extensions(self) -> KioskExtensions:
+        return KioskExtensions(
+            time=TimeExtension(max_advance_s=MAX_ADVANCE_S) if self.time_enabled else None,
+            config=ConfigExtension(
+                settings=["centre_url", "trust_anchor"],
+                restart=["application", "card_reader", "cash_unit", "printer"],
+            )
+            if self.config_enabled
+            else None,
+        )
+
+    def routes(self) -> dict[tuple[str, str], Handler]:
+        routes: dict[tuple[str, str], Handler] = {}
+        if self.time_enabled:
+            routes[("GET", "/time")] = lambda q, b: self.time()
+            routes[("POST", "/time")] = lambda q, b: self.advance(_parse(AdvanceTime, b))
+        if self.config_enabled:
+            routes[("GET", "/config")] = lambda q, b: self.settings()
+            routes[("POST", "/config")] = lambda q, b: self.configure(_parse(KioskSettings, b))
+            routes[("POST", "/restart")] = lambda q, b: self.restart(_parse(Restart, b))
+        return routes
+
+    # -- test-mode time ----------------------------------------------------------------------
+    def time(self) -> KioskTime:
+        return KioskTime(kiosk_time=self.kiosk.clock.now().isoformat(), advanced_s=self.advanced_s)
+
+    def advance(self, request: AdvanceTime) -> KioskTime:
+        if request.advance_s > MAX_ADVANCE_S:
+            raise RobotActionError(
+                RobotError.INVALID_REQUEST, f"advance_s: at most {MAX_ADVANCE_S:g} at once", 422
+            )
+        with self._lock:
+            self.kiosk.clock.skip(request.advance_s)
+            self.advanced_s += request.advance_s
+        # the time-outs were queued to the engine as they fell due: a view is a barrier,
+        # so the answer comes once the kiosk has reacted to every one of them
+        self.kiosk.engine.view()
+        self.kiosk.robot.record("time_advanced", seconds=request.advance_s)
+        return self.time()
+
+    # -- configuration -----------------------------------------------------------------------
+    def settings(self) -> KioskSettingsView:
+        config = self.kiosk.config
+        anchors = x509.load_pem_x509_certificates(Path(config.server_ca).read_bytes())
+        return KioskSettingsView(
+            centre_url=config.centre_url,
+            trust_anchor_sha256=[
+                hashlib.sha256(a.public_bytes(Encoding.DER)).hexdigest() for a in anchors
+            ],
+            restart_pending=self.restart_pending,
+        )
+
+    def configure(self, request: KioskSettings) -> KioskSettingsView:
+        chosen = request.model_fields_set
+        with self._lock:
+            config = self.kiosk.config
+            if "centre_url" in chosen:
+                url = request.centre_url or self.installed.centre_url
+                parts = urlsplit(url)
+                if parts.scheme not in ("https", "http") or not parts.hostname:
+                    raise RobotActionError(
+                        RobotError.INVALID_REQUEST, "centre_url: an http(s) URL with a host", 422
+                    )
+                config = replace(config, centre_url=url)
+            if "trust_anchor_pem" in chosen:
+                if request.trust_anchor_pem is None:
+                    config = replace(config, server_ca=self.installed.server_ca)
+                else:
+                    _anchors(request.trust_anchor_pem)
+                    self._anchor_file.parent.mkdir(parents=True, exist_ok=True)
+                    self._anchor_file.write_text(request.trust_anchor_pem, encoding="ascii")
+                    config = replace(config, server_ca=self._anchor_file)
+            self.kiosk.config = config
+            self.restart_pending = bool(chosen)
+        self.kiosk.robot.record("config_changed", settings=sorted(chosen))
+        return self.settings()
+
+    def restart(self, request: Restart) -> ScreenView:
+        kiosk = self.kiosk
+
+        def power_cycle(device: Any) -> Callable[[Any], None]:
+            def cycle(flow: Any) -> None:
+                # in the engine thread: it alone uses the devices
+                device.close()
+                device.open()
+
+            return cycle
+
+        if request.part == "application":
+            # a restart, not a reset: nothing is erased on purpose, the kiosk's own start-up
+            # must leave no certificate data behind
+            kiosk.engine.stop()
+            kiosk._close_devices()
+            kiosk._start_engine()
+            self.restart_pending = False
+        elif request.part == "card_reader":
+            kiosk.engine.call(power_cycle(kiosk.reader))
+        elif request.part == "cash_unit":
+            kiosk.engine.call(power_cycle(kiosk.cash))
+        # the printer is reached over IPP per job: power-cycling it leaves nothing to reopen
+        kiosk.robot.record("restarted", part=request.part)
+        return kiosk.engine.view()

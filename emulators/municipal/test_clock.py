@@ -1,0 +1,69 @@
+"""The emulated issuance server's test-mode clock, for `rig municipal-server` (stand-alone).
+
+`HoldableClock` runs in real time like the stand-alone server's own clock, and can be held at
+any time, earlier ones included (a scenario's world starts at its own morning after another
+left the server in the year-end closure). The server only ever asks its clock `now()`.
+`clock_routes` serves it as rig/protocols/municipal_clock.py describes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from rig.clock import JST, RigClock
+from rig.https import Problem, Request
+from rig.protocols.municipal_clock import SetTestClock, TestClockState
+
+#: where the stand-alone server serves it, under its API base
+TEST_CLOCK_PATH = "/test/clock"
+
+
+class HoldableClock(RigClock):
+    """A real-time rig clock whose `now()` can be held at a time the rig sets."""
+
+    def __init__(self, start: datetime, *, realtime_factor: float = 1.0):
+        super().__init__(start, realtime_factor=realtime_factor)
+        self._held: datetime | None = None
+        self._hold_lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._hold_lock:
+            held = self._held
+        return held if held is not None else super().now()
+
+    def hold(self, when: datetime | None) -> None:
+        with self._hold_lock:
+            self._held = when.astimezone(JST) if when is not None else None
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+
+def clock_routes(clock: HoldableClock, evidence: Any = None) -> dict[str, Any]:
+    """`GET` and `PUT` handlers of the test-mode clock route."""
+
+    def state() -> dict[str, Any]:
+        return TestClockState(now=clock.now(), held=clock.held).model_dump(mode="json")
+
+    def get(_r: Request) -> dict[str, Any]:
+        return state()
+
+    def put(r: Request) -> dict[str, Any]:
+        try:
+            wanted = SetTestClock.model_validate(r.json_object())
+        except ValidationError as exc:
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            raise Problem(422, "invalid_request", "Invalid request", detail) from None
+        clock.hold(wanted.now)
+        if evidence is not None:
+            evidence.record("municipal-test-clock", "set", now=state()["now"], held=clock.held)
+        return state()
+
+    return {"GET": get, "PUT": put}
