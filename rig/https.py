@@ -39,6 +39,7 @@ _CORE_CODES = {
     "uri_too_long": "http_414",
     "headers_too_large": "http_431",
     "not_implemented": "http_501",
+    "http_version_not_supported": "http_505",
 }
 _TITLES = {
     "not_found": "Not found",

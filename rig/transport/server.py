@@ -305,9 +305,10 @@ class HttpServer:
         if not isinstance(event, h11.Request):
             return False, False  # the client closed the connection
         started = time.perf_counter()
-        oversized = _oversized_head(event, self.limits.max_head)
+        oversized = _refused_head(event, self.limits.max_head)
         if oversized is not None:
-            # h11 bounds only a head that arrives in pieces; one that came whole is checked here
+            # h11 bounds only a head that arrives in pieces (one that came whole is checked
+            # here) and takes any HTTP version
             self._answer_error(h, sock, oversized, None, "", peer, started)
             return False, True
         method = event.method.decode("ascii", "replace")
@@ -525,7 +526,10 @@ class HttpServer:
                 sock.sendall(head + answer.body[: len(answer.body) // 2])
 
 
-def _oversized_head(event: h11.Request, limit: int) -> HttpError | None:
+def _refused_head(event: h11.Request, limit: int) -> HttpError | None:
+    """A head h11 took but the core refuses: too large, or not HTTP/1.x."""
+    if event.http_version not in (b"1.0", b"1.1"):
+        return HttpError(505, "http_version_not_supported", "this server speaks HTTP/1.1")
     if len(event.target) > limit:
         return HttpError(414, "uri_too_long", "the request line is too long")
     if sum(len(n) + len(v) + 4 for n, v in event.headers) + len(event.target) > limit:

@@ -118,6 +118,7 @@ def test_malformed_requests_get_specific_answers(server: HttpServer) -> None:
         assert _raw(server, long_line).startswith(b"HTTP/1.1 414")
     many_headers = b"GET /hello/a HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 3000 + b"\r\n"
     assert _raw(server, many_headers).startswith(b"HTTP/1.1 431")
+    assert _raw(server, b"GET /hello/a HTTP/2.0\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 505")
     gzip = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
     assert _raw(server, gzip).startswith(b"HTTP/1.1 501")
 
