@@ -8,6 +8,7 @@ and live vendor sessions.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 import simpy
 import simpy.rt
 
+from rig.evidence import EvidenceStore
+
 JST = ZoneInfo("Asia/Tokyo")
 
 #: The default start of a scenario: a weekday morning inside every service window.
@@ -25,6 +28,16 @@ DEFAULT_START = datetime(2026, 11, 24, 10, 0, 0, tzinfo=JST)
 
 class ClockError(ValueError):
     """Raised for an impossible clock operation (naive datetime, moving backwards)."""
+
+
+class ClockStopped(RuntimeError):
+    """A scheduled callback raised: the clock stopped there (logged, recorded in the evidence)
+    and says so to whoever uses it next (advance, set, scheduling) rather than dying silently."""
+
+
+_log = logging.getLogger("rig.clock")
+#: The evidence channel of the clock's own failures.
+CHANNEL = "rig-clock"
 
 
 def _require_aware(when: datetime) -> datetime:
@@ -40,9 +53,18 @@ class RigClock:
     advances the clock. Callbacks scheduled with `call_at` run in the thread that advances.
     """
 
-    def __init__(self, start: datetime = DEFAULT_START, *, realtime_factor: float | None = None):
+    def __init__(
+        self,
+        start: datetime = DEFAULT_START,
+        *,
+        realtime_factor: float | None = None,
+        evidence: EvidenceStore | None = None,
+    ):
         self.epoch = _require_aware(start)
         self._lock = threading.RLock()
+        #: where a failed callback is recorded (the world sets it once its store exists)
+        self.evidence = evidence
+        self.failure: ClockStopped | None = None
         self.realtime_factor = realtime_factor
         if realtime_factor is None:
             self.env: simpy.Environment = simpy.Environment()
@@ -71,6 +93,7 @@ class RigClock:
         if secs < 0:
             raise ClockError("the rig clock never moves backwards")
         with self._lock:
+            self.raise_if_stopped()
             target = self.env.now + secs
             if secs > 0:
                 self.env.run(until=target)
@@ -99,6 +122,11 @@ class RigClock:
         test-mode clock with the rig's); an exception it raises reaches the mover."""
         self._listeners.append(listener)
 
+    def raise_if_stopped(self) -> None:
+        """Raise `ClockStopped` if a scheduled callback has failed."""
+        if self.failure is not None:
+            raise self.failure
+
     def set(self, when: datetime) -> datetime:
         """Move forward to `when`, running every event due on the way."""
         target = self.to_seconds(when)
@@ -120,14 +148,31 @@ class RigClock:
                 yield self.env.timeout(delay)
             except simpy.Interrupt:
                 return
-            callback()
+            try:
+                callback()
+            except Exception as exc:
+                # raised out of env.step(): the advance that ran it stops here, loudly
+                raise self._stop_on(callback, exc) from exc
 
         with self._lock:
+            self.raise_if_stopped()
             return self.env.process(proc())
+
+    def _stop_on(self, callback: Callable[[], Any], exc: Exception) -> ClockStopped:
+        name = getattr(callback, "__qualname__", repr(callback))
+        failure = ClockStopped(
+            f"the rig clock stopped at {self.now().isoformat()}: callback {name} raised {exc!r}"
+        )
+        self.failure = failure
+        _log.error("%s", failure, exc_info=exc)
+        if self.evidence is not None:
+            self.evidence.record(CHANNEL, "callback_failed", callback=name, error=repr(exc)[:500])
+        return failure
 
     def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
         """Start a simpy process (e.g. a traffic generator for a soak run)."""
         with self._lock:
+            self.raise_if_stopped()
             return self.env.process(generator)
 
     def cancel(self, process: simpy.Process) -> None:
@@ -158,9 +203,18 @@ class ClockDriver:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop driving. Never raises (it runs in teardown paths); a failed callback has
+        already been logged and recorded, and `clock.raise_if_stopped()` reports it."""
         self._stop.set()
         self._thread.join(5)
 
+    @property
+    def failure(self) -> ClockStopped | None:
+        return self.clock.failure
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.clock.advance(self.step)
+            try:
+                self.clock.advance(self.step)
+            except ClockStopped:
+                return  # recorded and logged by the clock; stop() and every user re-raise it

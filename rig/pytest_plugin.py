@@ -286,6 +286,7 @@ def evidence(request: pytest.FixtureRequest, rig_clock: RigClock) -> Iterator[Ev
     # a rerun replaces the evidence of the previous run of the same test
     shutil.rmtree(folder, ignore_errors=True)
     store = EvidenceStore(folder, now=rig_clock.now)
+    rig_clock.evidence = store  # a failed clock callback is recorded with the test's evidence
     # the customer's steps go to this test's evidence (and to allure) while it runs
     with steps.recording(store):
         yield store
@@ -297,6 +298,8 @@ def evidence(request: pytest.FixtureRequest, rig_clock: RigClock) -> Iterator[Ev
         request.node.user_properties.append(("rig_time", label))
     if request.config.getoption("allure_report_dir", None):
         _attach_to_allure(store)
+    # a callback that raised in a thread the test never joined still fails the test
+    rig_clock.raise_if_stopped()
 
 
 def _attach_to_allure(store: EvidenceStore) -> None:

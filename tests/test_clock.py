@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from rig.clock import JST, ClockError, RigClock
+from rig.clock import JST, ClockDriver, ClockError, ClockStopped, RigClock
+from rig.evidence import EvidenceStore
 
 
 def test_starts_where_told_and_stays_put() -> None:
@@ -95,3 +98,39 @@ def test_clock_driver_needs_a_realtime_clock() -> None:
 
     with pytest.raises(ClockError):
         ClockDriver(RigClock())
+
+
+def test_a_failing_callback_stops_the_clock_loudly(tmp_path: Path) -> None:
+    evidence = EvidenceStore(tmp_path, now=None)
+    clock = RigClock(evidence=evidence)
+    fired: list[str] = []
+
+    def broken() -> None:
+        raise KeyError("no such kiosk")
+
+    clock.call_later(10, broken)
+    clock.call_later(20, lambda: fired.append("later"))
+    with pytest.raises(ClockStopped, match="broken raised KeyError"):
+        clock.advance(30)
+    assert fired == []  # the clock stopped at the failure, not after it
+    # whoever uses the clock next hears of it too
+    with pytest.raises(ClockStopped):
+        clock.advance(1)
+    with pytest.raises(ClockStopped):
+        clock.call_later(1, lambda: None)
+    [record] = evidence.records("rig-clock")
+    assert record["event"] == "callback_failed" and "no such kiosk" in record["error"]
+
+
+def test_a_failing_callback_stops_a_driven_clock_instead_of_killing_it_silently() -> None:
+    clock = RigClock(realtime_factor=0.001)
+    driver = ClockDriver(clock, step=0.5)
+    clock.call_later(1, lambda: 1 / 0)
+    driver.start()
+    deadline = time.monotonic() + 5
+    while driver.failure is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    driver.stop()
+    assert isinstance(driver.failure, ClockStopped)
+    with pytest.raises(ClockStopped, match="ZeroDivisionError"):
+        clock.set(clock.now() + timedelta(seconds=5))

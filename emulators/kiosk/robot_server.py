@@ -1,18 +1,17 @@
 """The robot protocol's HTTP server (rig.protocols.robot), on 127.0.0.1 unless told otherwise.
 
-Plain HTTP/1.1 and JSON, like a vendor's kiosk adapter would serve on its own kiosk. Every
-error is an RFC 9457 problem document with a stable `code`; a bad request never reaches
-the kiosk's flow, and a stalled client only costs its own connection.
+Plain HTTP/1.1 and JSON on the rig's transport core (rig.transport), like a vendor's kiosk
+adapter would serve on its own kiosk. Every error is an RFC 9457 problem document with a
+stable `code`; a bad request never reaches the kiosk's flow, and a stalled client only costs
+its own connection.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from emulators.kiosk.engine import EngineStopped, KioskEngine
 from emulators.kiosk.flow import RobotActionError
+from rig import transport
 from rig.evidence import EvidenceStore
-from rig.netaddr import DEFAULT_LISTEN, url_host
+from rig.netaddr import DEFAULT_LISTEN
 from rig.protocols.robot import (
     BASE_PATH,
     MAX_WAIT_S,
@@ -48,6 +48,8 @@ class _Problem(Exception):
 
 
 CHANNEL = "kiosk-robot"
+#: A route's action: (query, body) → a pydantic model or JSON-able value.
+Action = Callable[[dict[str, str], bytes], Any]
 
 
 class RobotServer:
@@ -64,63 +66,72 @@ class RobotServer:
         self.on_reset = on_reset
         self.info = info
         self.host = host
-        self.port = port
         self.evidence = evidence
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        #: optional extension routes, (method, path) → handler (emulators/kiosk/test_mode.py)
-        self.extra_routes: dict[tuple[str, str], Callable[[dict[str, str], bytes], Any]] = {}
+        #: optional extension routes, (method, path) → action (emulators/kiosk/test_mode.py);
+        #: added before start()
+        self.extra_routes: dict[tuple[str, str], Action] = {}
+        self._router = transport.Router()
+        self.server = transport.HttpServer(
+            self._router,
+            name=CHANNEL,
+            host=host,
+            port=port,
+            limits=transport.Limits(max_body=MAX_BODY, io_timeout=IO_TIMEOUT_S),
+            errors=_core_error,
+            evidence=evidence,
+            server_header="KonbiniRigKiosk/1.0",
+            headers={"Cache-Control": "no-store"},
+        )
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://{url_host(self.host)}:{self._server.server_address[1]}{BASE_PATH}"
+        return self.server.url + BASE_PATH
 
     def start(self) -> str:
-        handler = type("RobotHandler", (_Handler,), {"owner": self, "timeout": IO_TIMEOUT_S})
-        server = ThreadingHTTPServer((self.host, self.port), handler)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="kiosk-robot",
-            daemon=True,
-        )
-        self._thread.start()
+        for method, sub, action in self.routes():
+            self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
+        self.server.start()
         return self.url
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self.server.stop()
 
     # -- routes ----------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Any:
-        routes: dict[tuple[str, str], Callable[[dict[str, str], bytes], Any]] = {
-            ("GET", "/info"): lambda q, b: self.info(),
-            ("GET", "/screen"): self._screen,
-            ("GET", "/history"): self._history,
-            ("POST", "/tap"): self._tap,
-            ("POST", "/keys"): self._keys,
-            ("GET", "/held"): lambda q, b: self.engine.call(lambda flow: flow.held()),
-            ("POST", "/reset"): self._reset,
-            **self.extra_routes,
-        }
-        if not path.startswith(BASE_PATH + "/"):
-            raise _Problem(404, "not_found", f"the robot protocol lives under {BASE_PATH}/")
-        sub = path[len(BASE_PATH) :]
-        route = routes.get((method, sub))
-        if route is None:
-            allowed = sorted(m for m, p in routes if p == sub)
-            if allowed:
-                raise _Problem(405, "method_not_allowed", f"use {', '.join(allowed)}")
-            raise _Problem(404, "not_found", f"no route {sub}")
-        return route(query, body)
+    def routes(self) -> list[tuple[str, str, Action]]:
+        """(method, path under BASE_PATH, action): the protocol's whole route table."""
+        return [
+            ("GET", "/info", lambda q, b: self.info()),
+            ("GET", "/screen", self._screen),
+            ("GET", "/history", self._history),
+            ("POST", "/tap", self._tap),
+            ("POST", "/keys", self._keys),
+            ("GET", "/held", lambda q, b: self.engine.call(lambda flow: flow.held())),
+            ("POST", "/reset", self._reset),
+            *((method, sub, action) for (method, sub), action in self.extra_routes.items()),
+        ]
+
+    def _endpoint(self, method: str, action: Action) -> transport.Handler:
+        def run(request: transport.Request) -> transport.Response:
+            try:
+                if method == "POST":
+                    _check_post(request)
+                # blank values count as absent, as they always have
+                query = {k: v[-1] for k, v in parse_qs(urlsplit(request.target).query).items()}
+                result = action(query, request.body)
+                payload = (
+                    result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+                )
+                return _json(200, payload, "application/json")
+            except _Problem as p:
+                return _problem(p)
+            except RobotActionError as exc:
+                return _problem(_Problem(exc.status, exc.code, exc.detail))
+            except (EngineStopped, FutureTimeout):
+                return _problem(
+                    _Problem(503, RobotError.KIOSK_UNAVAILABLE, "the kiosk did not answer")
+                )
+
+        return run
 
     def _reset(self, query: dict[str, str], body: bytes) -> Any:
         if self.on_reset is None:
@@ -194,98 +205,41 @@ def _model(model: type[BaseModel], body: bytes) -> Any:
         ) from None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: RobotServer
-    protocol_version = "HTTP/1.1"
-    server_version = "KonbiniRigKiosk/1.0"
-    # headers and body leave in two writes: without this, delayed ACKs cost ~40 ms an answer
-    disable_nagle_algorithm = True
+def _check_post(request: transport.Request) -> None:
+    if "transfer-encoding" in request.headers:
+        raise _Problem(501, "transfer_encoding_unsupported", "send Content-Length")
+    if "content-length" not in request.headers:
+        raise _Problem(411, "length_required", "Content-Length is required")
+    if request.content_type != "application/json":
+        raise _Problem(415, "unsupported_media_type", "send application/json")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the kiosk's audit log records what matters
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
+def _core_error(error: transport.HttpError, path: str | None) -> transport.Response:
+    """The core's refusals (404, 405, 413, malformed HTTP) as this protocol's problems."""
+    code = {"bad_request": "http_400", "not_implemented": "http_501"}.get(error.code, error.code)
+    response = _problem(_Problem(error.status, code, error.detail or error.title, **error.extra))
+    response.headers.update(error.headers)
+    return response
 
-    def do_POST(self) -> None:
-        self._dispatch("POST")
 
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
+def _problem(p: _Problem) -> transport.Response:
+    try:
+        title = HTTPStatus(p.status).phrase
+    except ValueError:
+        title = "Error"
+    doc = {
+        "type": PROBLEM_TYPE + str(p.code),
+        "title": title,
+        "status": p.status,
+        "code": str(p.code),
+        "detail": p.detail,
+        **p.extra,
+    }
+    response = _json(p.status, doc, "application/problem+json")
+    response.code = str(p.code)
+    return response
 
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
-    def _dispatch(self, method: str) -> None:
-        try:
-            body = self._body(method)
-            parts = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            result = self.owner.handle(method, parts.path, query, body)
-            payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-            self._send(200, payload, "application/json")
-        except _Problem as p:
-            self._problem(p)
-        except RobotActionError as exc:
-            self._problem(_Problem(exc.status, exc.code, exc.detail))
-        except (EngineStopped, FutureTimeout):
-            self._problem(_Problem(503, RobotError.KIOSK_UNAVAILABLE, "the kiosk did not answer"))
-        except Exception as exc:
-            self._problem(_Problem(500, "internal_error", type(exc).__name__))
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed request lines and unknown methods: a problem document, then close."""
-        self.close_connection = True
-        self._problem(_Problem(code, f"http_{code}", message or HTTPStatus(code).phrase))
-
-    def _body(self, method: str) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            raise _Problem(501, "transfer_encoding_unsupported", "send Content-Length")
-        raw = self.headers.get("Content-Length")
-        if method != "POST":
-            # a body nobody asked for is still read, or it would be taken for the next request
-            if raw is not None and raw.isdigit() and int(raw) <= MAX_BODY:
-                self.rfile.read(int(raw))
-            elif raw is not None:
-                self.close_connection = True
-            return b""
-        if raw is None or not raw.isdigit():
-            self.close_connection = True
-            raise _Problem(411, "length_required", "Content-Length is required")
-        length = int(raw)
-        if length > MAX_BODY:
-            self.close_connection = True
-            raise _Problem(413, "body_too_large", f"at most {MAX_BODY} bytes")
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        body = self.rfile.read(length)
-        if len(body) != length:
-            self.close_connection = True
-            raise _Problem(400, "truncated_body", "the body ended early")
-        if ctype != "application/json":
-            raise _Problem(415, "unsupported_media_type", "send application/json")
-        return body
-
-    def _problem(self, p: _Problem) -> None:
-        self.owner.record("problem", status=p.status, code=str(p.code))
-        doc = {
-            "type": PROBLEM_TYPE + str(p.code),
-            "title": HTTPStatus(p.status).phrase,
-            "status": p.status,
-            "code": str(p.code),
-            "detail": p.detail,
-            **p.extra,
-        }
-        self._send(p.status, doc, "application/problem+json")
-
-    def _send(self, status: int, payload: Any, ctype: str) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
+def _json(status: int, payload: Any, content_type: str) -> transport.Response:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return transport.Response(status, body, content_type)

@@ -20,6 +20,7 @@ from emulators.municipal.faults import MunicipalFaults
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.service import InvalidRequest, IssuanceService
 from rig.https import Handler, Problem, Request, Response, Route
+from rig.protocols.certificates import WireInt
 from rig.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION, version_problem
 
 PREFIX = "/v1"
@@ -43,7 +44,7 @@ class CardApChallengeRequest(_Strict):
 class CardApAuth(_Strict):
     user_id: str = Field(min_length=1, max_length=64)
     challenge: str = Field(pattern=r"^[0-9a-fA-F]{32}$")
-    response: str = Field(pattern=r"^[0-9a-fA-F]{2,128}$")
+    response: str = Field(pattern=r"^(?:[0-9a-fA-F]{2}){1,64}$")
 
 
 class PinRequest(_Strict):
@@ -52,7 +53,7 @@ class PinRequest(_Strict):
 
 class ResultReport(_Strict):
     outcome: Literal["printed", "cancelled"]
-    copies_printed: int = Field(ge=0, le=99)
+    copies_printed: WireInt = Field(ge=0, le=99)
 
 
 def invalid(errors: list[dict[str, Any]]) -> Problem:

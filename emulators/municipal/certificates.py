@@ -20,7 +20,7 @@ from emulators.municipal.config import MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
-from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel
+from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ _Strict = StrictModel
 class CertificateRequest(_Strict):
     type: CertTypeName
     variant: str | None = Field(default=None, max_length=20)
-    copies: int = Field(default=1, ge=1, le=99)
+    copies: WireInt = Field(default=1, ge=1, le=99)
     delivery: Literal["inline", "url"] = "inline"
     options: CertificateOptions = CertificateOptions()
 

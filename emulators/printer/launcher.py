@@ -8,14 +8,13 @@ printer.stop()
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from emulators.printer.faults import Fault, FaultControl
 from emulators.printer.ipp_service import IppService
 from emulators.printer.model import PrinterDevice, RetentionReport
 from emulators.printer.profiles import CERTIFICATE, RECEIPT
-from emulators.printer.server import IppHttpServer, serve_in_thread
+from emulators.printer.server import IppHttpServer
 from emulators.printer.sheets import Sheet
 from rig.clock import RigClock
 from rig.evidence import EvidenceStore
@@ -38,6 +37,7 @@ class VirtualPrinter:
     ):
         self.clock = clock
         self.host = host
+        self.evidence = evidence
         self.port = port
         self.certificate = PrinterDevice(
             CERTIFICATE, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence
@@ -49,7 +49,6 @@ class VirtualPrinter:
         self.receipt_faults = FaultControl(self.receipt, clock)
         self.service = IppService([self.certificate, self.receipt])
         self._server: IppHttpServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def uri(self) -> str:
@@ -61,19 +60,17 @@ class VirtualPrinter:
 
     def start(self) -> dict[str, str]:
         if self._server is None:
-            self._server = IppHttpServer(self.port, self.service, self.host)
-            self.port = self._server.server_address[1]
+            self._server = IppHttpServer(self.port, self.service, self.evidence, self.host)
+            self.port = self._server.start()
             self.service.base_uri = f"ipp://{url_host(self.host)}:{self.port}"
             self.service.http_base = f"http://{url_host(self.host)}:{self.port}"
             self.certificate.start()
             self.receipt.start()
-            self._thread = serve_in_thread(self._server)
         return {"ipp_uri": self.uri, "ipp_receipt_uri": self.receipt_uri}
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self.certificate.stop()
         self.receipt.stop()

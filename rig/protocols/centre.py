@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel
+from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 from rig.protocols.reasons import Reason, ReasonCode
 
 API_PREFIX = "/v1"
@@ -65,18 +65,18 @@ class PinEntry(_Strict):
 class CertificateRequest(_Strict):
     type: CertTypeName
     variant: str | None = Field(default=None, max_length=20)
-    copies: int = Field(default=1, ge=1, le=99)
+    copies: WireInt = Field(default=1, ge=1, le=99)
     options: CertificateOptions = CertificateOptions()
 
 
 class Payment(_Strict):
-    amount_yen: int = Field(ge=0, le=1_000_000)
+    amount_yen: WireInt = Field(ge=0, le=1_000_000)
     method: Literal["cash", "e_money"] = "cash"
 
 
 class Completion(_Strict):
     outcome: Literal["printed", "failed"]
-    copies_printed: int = Field(ge=0, le=99)
+    copies_printed: WireInt = Field(ge=0, le=99)
 
 
 class CentreCode(ReasonCode):

@@ -211,7 +211,7 @@ def test_bad_http_framing_gets_an_http_error(
 def test_a_stalled_client_does_not_block_others(printer: VirtualPrinter, client: IppClient) -> None:
     with socket.create_connection(("127.0.0.1", printer.port), timeout=10) as stalled:
         stalled.sendall(
-            b"POST /ipp/print HTTP/1.1\r\nContent-Type: application/ipp\r\n"
+            b"POST /ipp/print HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
             b"Content-Length: 1000\r\n\r\nab"
         )
         started = time.monotonic()
@@ -252,7 +252,9 @@ def test_get_jobs_filters(printer: VirtualPrinter, client: IppClient) -> None:
 
 def test_a_post_without_any_length_gets_411(printer: VirtualPrinter) -> None:
     with socket.create_connection(("127.0.0.1", printer.port), timeout=10) as sock:
-        sock.sendall(b"POST /ipp/print HTTP/1.1\r\nContent-Type: application/ipp\r\n\r\n")
+        sock.sendall(
+            b"POST /ipp/print HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n\r\n"
+        )
         reply = sock.recv(4096)
     assert reply.split()[1] == b"411"
 

@@ -164,8 +164,9 @@ def test_http_level_refusals(site: VerificationSite) -> None:
     port = int(site.server.url.rsplit(":", 1)[1])
     status, doc = raw_exchange(port, b"POST /api/verify HTTP/1.1\r\nHost: x\r\n\r\n")
     assert (status, doc["code"]) == (411, "length_required")
+    # a method no route serves is refused like any other: 405 with Allow
     status, doc = raw_exchange(port, b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert (status, doc["code"]) == (501, "not_implemented")
+    assert (status, doc["code"]) == (405, "method_not_allowed")
     status, doc = raw_exchange(port, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")
     assert (status, doc["code"]) == (414, "uri_too_long")
     status, doc = raw_exchange(port, b"garbage\r\n\r\n")
