@@ -67,10 +67,9 @@ class RobotServer:
         self.info = info
         self.host = host
         self.evidence = evidence
-        #: optional extension routes, (method, path) → action (emulators/kiosk/test_mode.py);
-        #: added before start()
-        self.extra_routes: dict[tuple[str, str], Action] = {}
         self._router = transport.Router()
+        for method, sub, action in self.routes():
+            self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
         self.server = transport.HttpServer(
             self._router,
             name=CHANNEL,
@@ -88,8 +87,6 @@ class RobotServer:
         return self.server.url + BASE_PATH
 
     def start(self) -> str:
-        for method, sub, action in self.routes():
-            self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
         self.server.start()
         return self.url
 
@@ -107,8 +104,13 @@ class RobotServer:
             ("POST", "/keys", self._keys),
             ("GET", "/held", lambda q, b: self.engine.call(lambda flow: flow.held())),
             ("POST", "/reset", self._reset),
-            *((method, sub, action) for (method, sub), action in self.extra_routes.items()),
         ]
+
+    def add_routes(self, routes: dict[tuple[str, str], Action]) -> None:
+        """Serve optional routes too ((method, path under BASE_PATH) → action), before or after
+        the server started (emulators/kiosk/test_mode.py adds the extensions' routes)."""
+        for (method, sub), action in routes.items():
+            self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
 
     def _endpoint(self, method: str, action: Action) -> transport.Handler:
         def run(request: transport.Request) -> transport.Response:

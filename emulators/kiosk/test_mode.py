@@ -12,7 +12,7 @@ serves them for the reference kiosk:
   `POST /reset` returns to the installed settings (the kit's).
 
 They are wired in without touching the kiosk's own code: the routes go into the robot
-server's `extra_routes`, `/info` and `/reset` are wrapped.
+server's routes (`add_routes`), `/info` and `/reset` are wrapped.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class KioskTestMode:
 
         robot.info = info
         robot.on_reset = reset
-        robot.extra_routes.update(self.routes())
+        robot.add_routes(self.routes())
         return self
 
     def extensions(self) -> KioskExtensions:
