@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from rig.selftest.cli import selftest
+
 app = typer.Typer(
     help="Konbini issuance rig: emulation and conformance test rig for コンビニ交付.",
     no_args_is_help=True,
@@ -228,6 +230,8 @@ def soak(
 
     raise typer.Exit(soak_main(transactions, days))
 
+
+app.command()(selftest)  # the defect pack (docs/selftest.md)
 
 card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
