@@ -92,6 +92,20 @@ def write_topology(folder: Path, defect: Defect | None) -> Path:
     return path
 
 
+def scenario_paths(requirements: Iterable[str]) -> list[Path]:
+    """The scenario modules that name one of `requirements` (collecting the other modules
+    would only cost time), or the whole folder when none is given or none names them."""
+    quoted = [f'"{r}"' for r in requirements]
+    if not quoted:
+        return [SCENARIOS]
+    found = [
+        path
+        for path in sorted(SCENARIOS.glob("test_*.py"))
+        if any(q in path.read_text(encoding="utf-8") for q in quoted)
+    ]
+    return found or [SCENARIOS]
+
+
 def run_plan_selection(
     plan: str,
     topology: Path,
@@ -107,7 +121,7 @@ def run_plan_selection(
     results = folder / "results.json"
     results.unlink(missing_ok=True)
     args = [
-        sys.executable, "-m", "pytest", str(SCENARIOS),
+        sys.executable, "-m", "pytest", *map(str, scenario_paths(wanted)),
         f"--rig-plan={plan}", f"--rig-topology={topology}", f"--rig-results={results}",
         f"--rig-evidence-dir={folder / 'evidence'}", "-p", "rig.selftest.selection",
         "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
@@ -146,6 +160,13 @@ def run_plan_selection(
     return run
 
 
+def judge(defect: Defect, run: PlanRun, baseline: PlanRun | None) -> DefectResult:
+    """The scenarios that caught `defect`: failing against it, passing against the reference."""
+    judged_nothing = set(baseline.failing) if baseline is not None else set()
+    caught = [n for n in run.failing if n not in judged_nothing]
+    return DefectResult(defect, run, caught, sorted(set(run.failing) & judged_nothing))
+
+
 def run_selftest(
     defects: list[Defect],
     report_dir: Path,
@@ -179,9 +200,8 @@ def run_selftest(
             () if whole_plan else defect.requirements, report_dir / "runs" / defect.name,
             workers=workers, keyword=keyword,
         )  # fmt: skip
-        reference_run = baselines.get(defect.plan)
-        judged_nothing = set(reference_run.failing) if reference_run else set()
-        caught = [n for n in run.failing if n not in judged_nothing]
-        results.append(DefectResult(defect, run, caught, sorted(set(run.failing) & judged_nothing)))
-        progress(f"    {'caught by ' + str(len(caught)) if caught else 'NOT CAUGHT'}")
+        result = judge(defect, run, baselines.get(defect.plan))
+        results.append(result)
+        caught = len(result.caught_by)
+        progress(f"    {f'caught by {caught}' if result.detected else 'NOT CAUGHT'}")
     return SelftestOutcome(results, baselines, whole_plan, time.perf_counter() - started)

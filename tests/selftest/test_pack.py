@@ -112,3 +112,28 @@ def test_extra_packs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(EXTRA_PACKS_ENV, "rig.selftest.pack,rig.selftest.pack")
     with pytest.raises(DefectPackError, match="used twice"):
         all_defects()
+
+
+def test_a_scenario_failing_against_the_reference_catches_nothing() -> None:
+    from rig.selftest.runner import PlanRun, judge
+
+    a, b = "scenarios/test_x.py::test_a", "scenarios/test_x.py::test_b"
+    defect = find("server-closing-second")
+    run = PlanRun("municipal-server", "t.yaml", ("HOURS-004",), 1, 1.0, {a: "failed", b: "error"})
+    baseline = PlanRun(
+        "municipal-server", "b.yaml", ("HOURS-004",), 1, 1.0, {a: "passed", b: "failed"}
+    )
+    result = judge(defect, run, baseline)
+    assert result.caught_by == [a] and result.also_failing_in_baseline == [b]
+    assert result.detected
+    assert not judge(defect, run, run).detected  # everything failed in the baseline too
+    run.problem = "pytest exited with 2"
+    assert not judge(defect, run, None).detected  # a broken run judges nothing
+
+
+def test_only_the_modules_naming_a_target_are_collected() -> None:
+    from rig.selftest.runner import SCENARIOS, scenario_paths
+
+    assert [p.name for p in scenario_paths(["CERT-020"])] == ["test_refusals.py"]
+    assert scenario_paths([]) == [SCENARIOS]
+    assert scenario_paths(["NO-SUCH-001"]) == [SCENARIOS]

@@ -1,6 +1,7 @@
 """`rig selftest` on a few defects: each is run in worlds of its own and caught, and a
 variant that changes nothing fails the selftest. Each run is narrowed to one or two
-scenarios (`keyword`) to keep `make test` quick; `make soak` runs the whole pack."""
+scenarios (`keyword`) and the baseline is left to the judging tests (test_pack.py) to keep
+`make test` quick; `make soak` runs the whole pack with its baselines."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from rig.selftest.runner import run_selftest
 
 def test_a_few_defects_are_caught_and_the_matrix_says_by_what(tmp_path: Path) -> None:
     defects = [find("server-support-measure-not-refused"), find("server-closing-second")]
-    outcome = run_selftest(defects, tmp_path, keyword="dv_protected and jpki or T21")
+    outcome = run_selftest(
+        defects, tmp_path, baseline=False, keyword="dv_protected and jpki or T21"
+    )
     assert outcome.exit_code == 0, [(r.defect.name, r.run.problem) for r in outcome.results]
     by_name = {r.defect.name: r for r in outcome.results}
     dv = by_name["server-support-measure-not-refused"]
@@ -29,9 +32,7 @@ def test_a_few_defects_are_caught_and_the_matrix_says_by_what(tmp_path: Path) ->
         "scenarios/test_municipal_hours.py::test_municipal_service_hours"
         "[993026-2026-11-27T21:00:00-outside_service_hours]"
     ]
-    # the baseline ran the same selection against the reference server and passed it
-    baseline = outcome.baselines["municipal-server"]
-    assert len(baseline.outcomes) == 2 and baseline.failing == []
+    assert len(dv.run.outcomes) == 1 and len(closing.run.outcomes) == 1
     data = write_matrix(outcome, tmp_path)
     assert data["verdict"] == "pass" and data["detected"] == 2
     saved = json.loads((tmp_path / JSON_NAME).read_text(encoding="utf-8"))
@@ -41,12 +42,14 @@ def test_a_few_defects_are_caught_and_the_matrix_says_by_what(tmp_path: Path) ->
     assert "2 of 2 defects caught" in page and "test_refused_at_authentication" in page
 
 
-def test_a_kiosk_defect_is_run_against_the_kiosk_plan(tmp_path: Path) -> None:
-    outcome = run_selftest(
-        [find("kiosk-simplex")], tmp_path, baseline=False, keyword="duplex_with_marks"
-    )
+@pytest.mark.slow
+def test_a_kiosk_defect_is_run_against_the_kiosk_plan_with_a_baseline(tmp_path: Path) -> None:
+    outcome = run_selftest([find("kiosk-simplex")], tmp_path, keyword="duplex_with_marks")
     (result,) = outcome.results
     assert result.run.plan == "pseudo-store"
+    baseline = outcome.baselines["pseudo-store"]
+    assert baseline.outcomes and baseline.failing == [], "the reference kiosk passes them"
+    assert set(baseline.outcomes) == set(result.run.outcomes)
     assert result.detected, result.run.problem or result.run.messages
     assert all("test_printing.py::test_a4_plain_duplex" in n for n in result.caught_by)
 
