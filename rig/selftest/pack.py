@@ -140,6 +140,12 @@ DEFECTS: tuple[Defect, ...] = (
         "its statistics count one printed copy per document, whatever the copies",
         ("TEST-004",),
     ),
+    Defect(
+        "server-counts-sheets", "municipal", f"{_M}:CountsSheetsServer", "statistics",
+        "counts sheets instead of copies",
+        "its statistics count printed sheets (pages × copies) as copies",
+        ("TEST-004",),
+    ),
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ variant by name from the topology's `defects:` list (rig/selftest/pack.py, docs/
 from emulators.municipal.defects.variants import (
     ClosingSecondServer,
     CountsDocumentsServer,
+    CountsSheetsServer,
     CrossTalkServer,
     ForeignPageServer,
     StaleSealServer,
@@ -21,6 +22,7 @@ from emulators.municipal.defects.variants import (
 __all__ = [
     "ClosingSecondServer",
     "CountsDocumentsServer",
+    "CountsSheetsServer",
     "CrossTalkServer",
     "ForeignPageServer",
     "StaleSealServer",

@@ -3,7 +3,7 @@
 川崎市 2023 and 高松市 2024 (a later request overwrites an earlier one), 徳島市 2023 (a
 page of someone else's), 新潟市・さいたま市・熊本市 (a cancelled seal still certified),
 a different household's data, a 支援措置 applicant not refused, the closing second
-accepted, and statistics that count documents instead of copies (notes/domain.md).
+accepted, and statistics that count documents or sheets instead of copies (notes/domain.md).
 """
 
 from __future__ import annotations
@@ -220,3 +220,21 @@ class _CountsDocumentsService(IssuanceService):
 
 class CountsDocumentsServer(MunicipalServer):
     service_class = _CountsDocumentsService
+
+
+class _CountsSheetsService(IssuanceService):
+    """Printed copies are counted as sheets of paper (pages × copies), not copies (通): a
+    three-page 住民票 printed once counts three."""
+
+    def statistics(self, code: str, start: date, end: date) -> dict[str, Any]:
+        answer = super().statistics(code, start, end)
+        for group in answer["by_type"]:
+            if group["copies"]:
+                pages_per_copy = group["pages"] / group["copies"]
+                group["printed_copies"] = round(group["printed_copies"] * pages_per_copy)
+        answer["totals"]["printed_copies"] = sum(g["printed_copies"] for g in answer["by_type"])
+        return answer
+
+
+class CountsSheetsServer(MunicipalServer):
+    service_class = _CountsSheetsService
