@@ -137,3 +137,17 @@ def test_only_the_modules_naming_a_target_are_collected() -> None:
     assert [p.name for p in scenario_paths(["CERT-020"])] == ["test_refusals.py"]
     assert scenario_paths([]) == [SCENARIOS]
     assert scenario_paths(["NO-SUCH-001"]) == [SCENARIOS]
+
+
+def test_the_conformance_report_links_the_matrix_beside_it(tmp_path: Path) -> None:
+    from reports.builder import selftest_line
+
+    latest = tmp_path / "latest"
+    assert selftest_line(latest) == ""  # no selftest run yet
+    (tmp_path / "selftest").mkdir()
+    matrix = tmp_path / "selftest" / "selftest.json"
+    matrix.write_text('{"detected": 15, "defects": 16, "finished_at": "t"}', encoding="utf-8")
+    line = selftest_line(latest)
+    assert "15 of 16 defects" in line and "../selftest/selftest.html" in line
+    matrix.write_text("{not json", encoding="utf-8")
+    assert selftest_line(latest) == ""
