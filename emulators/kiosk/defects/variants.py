@@ -11,6 +11,7 @@ import io
 from pypdf import PdfReader, PdfWriter
 
 from emulators.kiosk.cash_desk import CashDesk
+from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable
 from emulators.kiosk.flow import KioskFlow
 from emulators.kiosk.launcher import ReferenceKiosk
 from emulators.kiosk.print_station import PrintStation
@@ -130,7 +131,7 @@ class _CountsSheetsFlow(KioskFlow):
         sheets = issued.copies * max(1, (issued.pages + 1) // 2)
         try:
             self.centre.complete(txn.session, issued, True, sheets)
-        except Exception as exc:  # as the reference does: the centre's answer is logged only
+        except (CentreRefusal, CentreUnreachable) as exc:  # logged only, as the reference does
             self.audit.record("completion_report_failed", txn=txn.txn_id, error=type(exc).__name__)
         txn.erase_document()
         txn.session = None

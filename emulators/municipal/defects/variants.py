@@ -54,6 +54,7 @@ def _other_content(
     )
     for other in others:
         try:
+            # the reference step, not the variant's own override (which would recurse)
             return IssuanceService._build_content(service, s, config, other, cert, options, today)
         except Refusal:
             continue
