@@ -229,20 +229,6 @@ def _rel(path: str | None, report_dir: Path) -> str | None:
         return str(Path(path).resolve())
 
 
-def selftest_line(report_dir: Path) -> str:
-    """How strong the suite is, when `rig selftest` left its matrix beside this report
-    (reports/out/selftest next to reports/out/latest; docs/selftest.md); else nothing."""
-    try:
-        data = json.loads((report_dir.parent / "selftest" / "selftest.json").read_text("utf-8"))
-        caught, pack = int(data["detected"]), int(data["defects"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
-    return (
-        f"<p class='meta'>detection power: <a href='../selftest/selftest.html'>{caught} of "
-        f"{pack} defects of the selftest pack caught</a> ({_e(data.get('finished_at'))})</p>"
-    )
-
-
 def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     run = summary["run"]
     totals = summary["totals"]
@@ -348,3 +334,17 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
 def now_stamp() -> str:
     """When the report was written (wall time: it stamps the report, it decides nothing)."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def selftest_line(report_dir: Path) -> str:
+    """How strong the suite is, when `rig selftest` left its matrix beside this report
+    (reports/out/selftest next to reports/out/latest; docs/selftest.md); else nothing."""
+    try:
+        data = json.loads((report_dir.parent / "selftest" / "selftest.json").read_text("utf-8"))
+        caught, pack = int(data["detected"]), int(data["defects"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return (
+        f"<p class='meta'>detection power: <a href='../selftest/selftest.html'>{caught} of "
+        f"{pack} defects of the selftest pack caught</a> ({_e(data.get('finished_at'))})</p>"
+    )
