@@ -36,9 +36,11 @@ bench: setup
 fuzz: setup
 	RIG_FUZZ_SCALE=20 $(BIN)/pytest -m fuzz -n 2 $(PYTEST_ARGS)
 
-# a simulated week of 1,000 customers, then every long-running test (marked slow)
+# a simulated week of 1,000 customers, the whole defect pack (docs/selftest.md), then every
+# long-running test (marked slow)
 soak: setup
 	$(BIN)/rig soak --transactions 1000
+	$(BIN)/rig selftest --workers 2
 	$(BIN)/pytest -m slow --deselect tests/test_soak.py::test_full_soak_a_week_of_traffic $(PYTEST_ARGS)
 
 doctor: setup

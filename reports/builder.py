@@ -293,6 +293,7 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
         "</p>",
         f"<p class='meta'>finished {_e(run.get('finished_at'))}; "
         f"duration {float(summary.get('duration_s') or 0):.1f} s</p>",
+        selftest_line(report_dir),
     ]
     parts.append("<h2>New failures</h2>")
     if summary["new_failures"]:
@@ -441,3 +442,17 @@ def _time_outs_html(rows: list[dict[str, Any]]) -> list[str]:
 def now_stamp() -> str:
     """When the report was written (wall time: it stamps the report, it decides nothing)."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def selftest_line(report_dir: Path) -> str:
+    """How strong the suite is, when `rig selftest` left its matrix beside this report
+    (reports/out/selftest next to reports/out/latest; docs/selftest.md); else nothing."""
+    try:
+        data = json.loads((report_dir.parent / "selftest" / "selftest.json").read_text("utf-8"))
+        caught, pack = int(data["detected"]), int(data["defects"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return (
+        f"<p class='meta'>detection power: <a href='../selftest/selftest.html'>{caught} of "
+        f"{pack} defects of the selftest pack caught</a> ({_e(data.get('finished_at'))})</p>"
+    )

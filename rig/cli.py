@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from rig.demand.cli import app as demand_app
+from rig.selftest.cli import selftest
 from rig.validation import cli as _validation_cli
 
 app = typer.Typer(
@@ -257,6 +258,8 @@ def soak(
 
     raise typer.Exit(soak_main(transactions, days))
 
+
+app.command()(selftest)  # the defect pack (docs/selftest.md)
 
 card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
 app.add_typer(card_app, name="card")

@@ -244,6 +244,29 @@ class Topology(BaseModel):
     card_readers: CardReaders = CardReaders()
     clock: ClockSettings = ClockSettings()
     incidents: Path | None = None
+    #: defective variants to build instead of the reference kiosk / emulated server, by
+    #: name (rig selftest; docs/selftest.md): at most one per party, that party emulated
+    defects: list[str] = Field(default_factory=list)
+
+    @field_validator("defects")
+    @classmethod
+    def _known_defects(cls, names: list[str]) -> list[str]:
+        from rig.selftest.pack import find
+
+        parties = [find(name).party for name in names]  # ValueError names the choices
+        for party in set(parties):
+            if parties.count(party) > 1:
+                raise ValueError(f"at most one {party} defect at a time")
+        return names
+
+    @model_validator(mode="after")
+    def _defects_on_emulated_parties(self) -> Topology:
+        from rig.selftest.pack import find
+
+        for party in {find(name).party for name in self.defects}:
+            if getattr(self, party).mode is Mode.EXTERNAL:
+                raise ValueError(f"defects: a {party} defect needs the {party} emulated")
+        return self
 
     @model_validator(mode="after")
     def _units_apart(self) -> Topology:

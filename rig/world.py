@@ -40,6 +40,7 @@ from rig.pcsc import VirtualCardSlot
 from rig.pki.jpki import JpkiAuthority
 from rig.pki.tls import CertPair, TlsMaterial
 from rig.protocols.card_ap import CardApInfo
+from rig.selftest.variants import kiosk_class, municipal_class
 from rig.verification import VerificationSite
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ class World:
         try:
             municipal: MunicipalServer | None = None
             if municipal_party is None:
-                municipal = MunicipalServer(
+                municipal = municipal_class(topology)(
                     clock, evidence, folder / "municipal", None, tls,
                     seed=opts.seed, cache_dir=opts.registry_cache,
                 )  # fmt: skip
@@ -292,7 +293,7 @@ class World:
             reconfigure(self.the_customer, self.options.kiosk_overrides)
 
     def _start_kiosk(self, folder: Path, slot: VirtualCardSlot) -> None:
-        from emulators.kiosk import KioskConfig, ReferenceKiosk
+        from emulators.kiosk import KioskConfig
         from rig.drivers.robot_client import Customer, RobotClient
 
         urls = self.endpoints
@@ -309,7 +310,8 @@ class World:
         )
         for key, value in self.options.kiosk_overrides.items():
             setattr(config, key, value)
-        self.reference_kiosk = ReferenceKiosk(self.clock, self.evidence, folder / "kiosk", config)
+        kiosk_cls = kiosk_class(self.options.topology)  # a selftest defect, or the reference
+        self.reference_kiosk = kiosk_cls(self.clock, self.evidence, folder / "kiosk", config)
         urls.update(self.reference_kiosk.start())
         self.robot_client = RobotClient(urls["robot_url"])
         self.the_customer = Customer(

@@ -143,6 +143,9 @@ def test_next_session_shows_and_prints_nothing_of_the_last(world: World) -> None
     jobs = [r["job_id"] for r in records(world, "printer-print", "job-created")]
     second_sheets = world.customer.certificates[first_sheets:]
     assert second_sheets and {s.job_id for s in second_sheets} == {jobs[-1]}
+    served = records(world, "centre", "issued")[-1]["sha256"]
+    ended = [r for r in records(world, "printer-print", "job-ended") if r["job_id"] == jobs[-1]]
+    assert ended[-1]["document_sha256"] == served, "the second job prints the second document"
 
 
 @pytest.mark.requirement("PRIV-006")

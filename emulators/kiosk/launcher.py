@@ -28,7 +28,15 @@ from rig.protocols.robot import HeldData, KioskInfo, ScreenView
 
 
 class ReferenceKiosk:
-    """The reference kiosk: card over PC/SC, cash over serial, IPP printer, HTTPS centre."""
+    """The reference kiosk: card over PC/SC, cash over serial, IPP printer, HTTPS centre.
+
+    Its parts are class attributes so that a variant (the selftest's defect pack,
+    emulators/kiosk/defects) replaces one part by subclassing, never by a flag in here.
+    """
+
+    flow_class: type[KioskFlow] = KioskFlow
+    cash_desk_class: type[CashDesk] = CashDesk
+    print_station_class: type[PrintStation] = PrintStation
 
     def __init__(
         self,
@@ -55,8 +63,8 @@ class ReferenceKiosk:
             self.engine, self.info, port, evidence, on_reset=self.reset, host=robot_host
         )
         self.reader = CardReader(config.reader_name)
-        self.cash = CashDesk(config.bill_validator_port, config.coin_port)
-        self.printer = PrintStation(config.ipp_uri, config.ipp_receipt_uri)
+        self.cash = self.cash_desk_class(config.bill_validator_port, config.coin_port)
+        self.printer = self.print_station_class(config.ipp_uri, config.ipp_receipt_uri)
         self.centre: CentreLink | None = None
         self.spool_dir = self.state_dir / "spool"
 
@@ -111,7 +119,7 @@ class ReferenceKiosk:
             # devices are opened in the engine thread, which alone uses them afterwards
             self.reader.open()
             self.cash.open()
-            return KioskFlow(
+            return self.flow_class(
                 self.clock,
                 self.config,
                 self.reader,

@@ -33,7 +33,13 @@ _instances = itertools.count(1)
 
 
 class MunicipalServer:
-    """The emulated 証明発行サーバ for one or more municipalities on one HTTPS port."""
+    """The emulated 証明発行サーバ for one or more municipalities on one HTTPS port.
+
+    `service_class` is what a variant (the selftest's defect pack, emulators/municipal/defects)
+    replaces by subclassing; the reference server carries no defect of its own.
+    """
+
+    service_class: type[IssuanceService] = IssuanceService
 
     def __init__(
         self,
@@ -71,7 +77,7 @@ class MunicipalServer:
         working = self.state_dir / f"municipal-registry-{os.getpid()}-{next(_instances)}.sqlite"
         copy_registry(cached, working)
         self.registry = Registry(working, today=lambda: self.clock.now().date())
-        self.service = IssuanceService(
+        self.service = self.service_class(
             self.registry, self.configs, clock, evidence, world_seed=seed
         )
         self.http = JsonHttpsServer(

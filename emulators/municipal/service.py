@@ -26,6 +26,7 @@ from emulators.municipal.certificates import (
     CATALOG,
     CertificateRequest,
     CertType,
+    DocumentContent,
     build_document,
     household_members,
     latest_fiscal_year,
@@ -132,18 +133,13 @@ class IssuanceService:
         self, code: str, person_id: str, method: AuthMethod, card_user: str | None = None
     ) -> IssuanceSession:
         config = self.config(code)
-        check_open(config, self.clock.now())
+        self._check_open(config, self.clock.now())
         today = self.today()
         with self.registry.session() as s:
             person = s.get(Person, person_id)
             if person is None:
                 raise Refusal(RefusalCode.RESIDENT_NOT_FOUND)
-            if person.status == "deceased":
-                raise Refusal(RefusalCode.RESIDENT_DECEASED)
-            if person.dv_protected:
-                raise Refusal(RefusalCode.SUPPORT_MEASURE)
-            if age_on(person.birth_date, today) < 15:
-                raise Refusal(RefusalCode.UNDER_15)
+            self._check_applicant(person, today)
             resident = person.municipality == code and person.status == "active"
             if not resident:
                 try:
@@ -170,6 +166,33 @@ class IssuanceService:
             self._sessions[session.id] = session
         self._record("session_opened", municipality=code, resident_id=person_id, method=method)
         return session
+
+    def _check_open(
+        self, config: MunicipalityConfig, when: datetime, cert_type: str | None = None
+    ) -> None:
+        """Service hours, closed days and maintenance (hours.check_open)."""
+        check_open(config, when, cert_type)
+
+    def _check_applicant(self, person: Person, today: date) -> None:
+        """Who may never use the service: deceased, 支援措置 (DV protection), under 15."""
+        if person.status == "deceased":
+            raise Refusal(RefusalCode.RESIDENT_DECEASED)
+        if person.dv_protected:
+            raise Refusal(RefusalCode.SUPPORT_MEASURE)
+        if age_on(person.birth_date, today) < 15:
+            raise Refusal(RefusalCode.UNDER_15)
+
+    def _build_content(
+        self,
+        s: Session,
+        config: MunicipalityConfig,
+        person: Person,
+        cert: CertType,
+        options: CertificateOptions,
+        today: date,
+    ) -> DocumentContent:
+        """The certificate's content read from the registry (certificates.build_document)."""
+        return build_document(s, config, person, cert, options, today)
 
     @staticmethod
     def _check_koseki_registration(s: Session, person: Person, code: str, today: date) -> None:
@@ -206,7 +229,7 @@ class IssuanceService:
     def card_ap_challenge(self, code: str, user_id: str) -> tuple[bytes, datetime]:
         config = self.config(code)
         self._check_method(config, "card_ap")
-        check_open(config, self.clock.now())
+        self._check_open(config, self.clock.now())
         self._card_ap_user(code, user_id)
         challenge = card_ap.new_challenge()
         expires = self.clock.now() + CHALLENGE_TTL
@@ -285,7 +308,9 @@ class IssuanceService:
                 refusal = None
                 try:
                     self._check_type(session, config, cert, now)
-                    build_document(s, config, person, cert, _default_options(cert, years), today)
+                    self._build_content(
+                        s, config, person, cert, _default_options(cert, years), today
+                    )
                 except Refusal as exc:
                     refusal = {"code": exc.code.code, "message_ja": exc.code.value.message_ja}
                 items.append(
@@ -329,7 +354,7 @@ class IssuanceService:
             raise Refusal(
                 RefusalCode.TYPE_NOT_OFFERED, f"{config.name} does not issue {cert.title}"
             )
-        check_open(config, now, cert.type)
+        self._check_open(config, now, cert.type)
         if not session.resident and cert.type not in ("koseki", "fuhyo"):
             raise Refusal(RefusalCode.NOT_A_RESIDENT, "only 戸籍 and 附票 for a non-resident")
         return fee
@@ -354,7 +379,7 @@ class IssuanceService:
             person = s.get(Person, session.person_id)
             if person is None:
                 raise Refusal(RefusalCode.RESIDENT_NOT_FOUND)
-            content = build_document(s, config, person, cert, request.options, now.date())
+            content = self._build_content(s, config, person, cert, request.options, now.date())
         with self._lock:
             seq = next(self._doc_counter[code])
         document_id = f"{code}-{now:%Y%m%d}-{seq:06d}"
