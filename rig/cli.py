@@ -231,6 +231,7 @@ def soak(
 
 card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
+app.command("load")(__import__("rig.load.cli", fromlist=["load"]).load)
 
 
 @card_app.command("insert")
