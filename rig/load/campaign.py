@@ -156,6 +156,9 @@ def run_worker(options: CampaignOptions) -> int:
     def on_stop(environment: Environment, **_: Any) -> None:
         if users.CAMPAIGN is not None:
             runner.send_message("rig_final", {"tally": users.CAMPAIGN.tally.take()})
+            # one campaign per worker process: once its final counts are out it leaves
+            # (Locust's own "stop" handling would keep it waiting stop_timeout for a next run)
+            gevent.spawn_later(0.5, runner.quit)
 
     runner.register_message("rig_plan", on_plan)
     env.events.report_to_master.add_listener(on_report)

@@ -194,7 +194,7 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
 
     step_keys = [
         k for name in STEP_ORDER for k in keys
-        if k.split(" ", 1)[1] == name and not k.startswith(("REFUSED", "TX"))
+        if k.split(" ", 1)[1] == name != "transaction" and not k.startswith("REFUSED")
     ]  # fmt: skip
     if step_keys:
         fig, axes = plt.subplots(2, 1, figsize=(9, 7))

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+#: the problems that mean someone else's data is on the applicant's paper
+CROSS_TALK_KINDS = frozenset({"cross_talk", "mixed_pages", "stranger_name"})
 #: bad documents whose summary travels to the master (the evidence itself stays local)
 MAX_BAD_SUMMARIES = 200
 
@@ -25,6 +27,7 @@ class Tally:
     refused: int = 0
     documents: int = 0
     bad_documents: int = 0
+    crossed: int = 0
     lost: int = 0
     problems: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -54,6 +57,8 @@ class Tally:
             self.document_ids.append(document_id)
             if problems:
                 self.bad_documents += 1
+                if CROSS_TALK_KINDS & set(problems):
+                    self.crossed += 1
                 self.problems.update(problems)
                 if len(self.bad) < MAX_BAD_SUMMARIES:
                     self.bad.append(summary)
@@ -68,6 +73,7 @@ class Tally:
                 "refused": self.refused,
                 "documents": self.documents,
                 "bad_documents": self.bad_documents,
+                "crossed": self.crossed,
                 "lost": self.lost,
                 "problems": dict(self.problems),
                 "errors": dict(self.errors),
@@ -81,7 +87,9 @@ class Tally:
             return delta
 
 
-COUNTS = ("started", "completed", "failed", "refused", "documents", "bad_documents", "lost")
+COUNTS = (
+    "started", "completed", "failed", "refused", "documents", "bad_documents", "crossed", "lost",
+)  # fmt: skip
 
 
 @dataclass
@@ -114,7 +122,8 @@ class Totals:
                     self.bad.append({**item, "worker": source} if source else item)
 
     def cross_talk(self) -> int:
-        return sum(self.problems.get(k, 0) for k in ("cross_talk", "mixed_pages", "stranger_name"))
+        """Documents with someone else's data on them."""
+        return self.counts["crossed"]
 
     def error_rate(self) -> float:
         attempted = self.counts["completed"] + self.counts["failed"]

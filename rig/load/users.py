@@ -363,8 +363,9 @@ class KioskUser(User):
             )
             try:
                 pdf = tx.step("download", lambda: kiosk.download(sid, receipt.request_id), len)
-            except StepFailed:
-                campaign.tally.add(lost=1)
+            except StepFailed as failed:
+                if not failed.refusal:  # issued, then not delivered (not a closing hour)
+                    campaign.tally.add(lost=1)
                 raise
             household = [m["name"] for m in menu.get("household", []) if m.get("name")]
             applicant = (menu.get("applicant") or {}).get("name")
@@ -483,8 +484,9 @@ class ServerUser(User):
                 pdf = tx.step(
                     "download", lambda: self._call("GET", f"{root}/documents/{doc}").content, len
                 )
-            except StepFailed:
-                campaign.tally.add(lost=1)
+            except StepFailed as failed:
+                if not failed.refusal:  # issued, then not delivered (not a closing hour)
+                    campaign.tally.add(lost=1)
                 raise
             household = [m["name"] for m in menu.get("household", []) if m.get("name")]
             applicant = (menu.get("applicant") or {}).get("name")

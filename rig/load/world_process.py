@@ -235,9 +235,12 @@ def serve_world(
     )
     world = World.build(folder / "world", clock, None, slot=None, options=options)
     driver = ClockDriver(clock)
-    driver.start()
     try:
         kit = build_kit(world, clock, applicants=applicants, kiosks=kiosks)
+        # rig time stands still while the world is set up: a run asked to start at 22:59
+        # starts at 22:59, however long the registry and the applicants took
+        clock.env.sync()
+        driver.start()
         path = kit.write(folder)
         print(f"rig load world: kit {path} ({len(kit.applicants)} applicants); running", flush=True)
         stop.wait()
