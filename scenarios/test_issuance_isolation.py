@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
+
 from emulators.card import BuiltCard
 from rig.load.judge import judge_pages, page_texts
 from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World

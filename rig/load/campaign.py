@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import LoadTestShape
+from locust import LoadTestShape, User
 from locust.env import Environment
 from locust.runners import MasterRunner, Runner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
@@ -107,7 +107,9 @@ class World:
         kit = self.folder / KIT_FILE
         while not kit.exists():
             if self.proc.poll() is not None:
-                raise CampaignError(f"the world process ended ({self.proc.returncode}); see world.log")
+                raise CampaignError(
+                    f"the world process ended ({self.proc.returncode}); see world.log"
+                )
             if time.monotonic() > deadline:
                 raise CampaignError("the world did not come up in time; see world.log")
             gevent.sleep(0.2)
@@ -126,7 +128,7 @@ class World:
         return json.loads(end.read_text()) if end.exists() else {}
 
 
-def _user_class(server_mode: bool) -> type[users.User]:
+def _user_class(server_mode: bool) -> type[User]:
     return users.ServerUser if server_mode else users.KioskUser
 
 

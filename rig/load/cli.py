@@ -20,7 +20,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$")
 
 
 def parse_duration(text: str) -> float:
-    """"90", "90s", "10m", "1.5h" → seconds."""
+    """ "90", "90s", "10m", "1.5h" → seconds."""
     match = _DURATION.match(text.strip())
     if match is None:
         raise ProfileError(f"--duration: {text!r} is not a duration (e.g. 90s, 10m, 1h)")
@@ -39,7 +39,8 @@ def load(
         str, typer.Option(help="constant, step, spike, peak-day or a profile YAML file")
     ] = "constant",
     duration: Annotated[
-        str | None, typer.Option(help="run at most this long (90s, 10m, 1h; default: the profile's)")
+        str | None,
+        typer.Option(help="run at most this long (90s, 10m, 1h; default: the profile's)"),
     ] = None,
     max_transactions: Annotated[
         int | None, typer.Option(help="start at most this many transactions (default: profile's)")

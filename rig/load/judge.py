@@ -111,9 +111,7 @@ def judge_pages(
             )
     verdict.document_ids = sorted({f[1] for f in found})
     if len(verdict.document_ids) > 1:
-        problems.append(
-            Problem("mixed_pages", f"pages of {len(verdict.document_ids)} documents")
-        )
+        problems.append(Problem("mixed_pages", f"pages of {len(verdict.document_ids)} documents"))
     if expected_pages is not None and expected_pages != len(pages):
         problems.append(
             Problem("wrong_count", f"{len(pages)} pages, the issuer announced {expected_pages}")

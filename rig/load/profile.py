@@ -12,6 +12,7 @@ for `hour_seconds` of run time). `hourly.hourly_rates` is the seam for the deman
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import datetime
 from pathlib import Path
@@ -58,7 +59,7 @@ class Steps(_Strict):
     def _ordered(cls, steps: list[Step]) -> list[Step]:
         if steps[0].at != 0:
             raise ValueError("the first step must start at 0")
-        if any(b.at <= a.at for a, b in zip(steps, steps[1:], strict=False)):
+        if any(b.at <= a.at for a, b in itertools.pairwise(steps)):
             raise ValueError("steps must be in increasing order of `at`")
         return steps
 
@@ -118,12 +119,20 @@ def _shares(value: dict[str, float], what: str) -> dict[str, float]:
     return value
 
 
+def _resident_record_only() -> dict[CertTypeName, float]:
+    return {"resident_record": 1.0}
+
+
+def _jpki_only() -> dict[Literal["jpki", "card_ap"], float]:
+    return {"jpki": 1.0}
+
+
 class Mix(_Strict):
     """What each transaction asks for; weights need not sum to 1."""
 
-    cert_types: dict[CertTypeName, float] = Field(default_factory=lambda: {"resident_record": 1.0})
+    cert_types: dict[CertTypeName, float] = Field(default_factory=_resident_record_only)
     copies: dict[int, float] = Field(default_factory=lambda: {1: 1.0})
-    methods: dict[Literal["jpki", "card_ap"], float] = Field(default_factory=lambda: {"jpki": 1.0})
+    methods: dict[Literal["jpki", "card_ap"], float] = Field(default_factory=_jpki_only)
 
     @field_validator("cert_types")
     @classmethod

@@ -57,7 +57,11 @@ class Sampler:
 
     def sample(self, totals: Totals) -> None:
         now = time.monotonic() - self.began
-        point: dict[str, Any] = {"t": round(now, 2), "entries": {}, "judged": totals.counts["documents"]}
+        point: dict[str, Any] = {
+            "t": round(now, 2),
+            "entries": {},
+            "judged": totals.counts["documents"],
+        }
         for (name, method), entry in list(self.stats.entries.items()):
             key = f"{method} {name}"
             hist = Counter(entry.response_times)
@@ -166,10 +170,24 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(9, 4))
     for key in tx_keys:
-        ax.plot(times, [p["entries"].get(key, {}).get("requests", 0) / s for p, s in zip(series, spans, strict=False)], label=f"{key}/s")  # noqa: E501
+        ax.plot(
+            times,
+            [
+                p["entries"].get(key, {}).get("requests", 0) / s
+                for p, s in zip(series, spans, strict=False)
+            ],
+            label=f"{key}/s",
+        )
     refused = [k for k in keys if k.startswith("REFUSED")]
     if refused:
-        ax.plot(times, [sum(p["entries"].get(k, {}).get("requests", 0) for k in refused) / s for p, s in zip(series, spans, strict=False)], label="refused/s")  # noqa: E501
+        ax.plot(
+            times,
+            [
+                sum(p["entries"].get(k, {}).get("requests", 0) for k in refused) / s
+                for p, s in zip(series, spans, strict=False)
+            ],
+            label="refused/s",
+        )
     ax.set_xlabel("run time (s)")
     ax.set_ylabel("per second")
     ax.set_title("Throughput")
@@ -200,7 +218,14 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
         fig, axes = plt.subplots(2, 1, figsize=(9, 7))
         for key in step_keys:
             axes[0].plot(times, [p["entries"].get(key, {}).get("p99") for p in series], label=key)
-            axes[1].plot(times, [p["entries"].get(key, {}).get("requests", 0) / s for p, s in zip(series, spans, strict=False)], label=key)  # noqa: E501
+            axes[1].plot(
+                times,
+                [
+                    p["entries"].get(key, {}).get("requests", 0) / s
+                    for p, s in zip(series, spans, strict=False)
+                ],
+                label=key,
+            )
         axes[0].set_title("p99 latency per step (ms)")
         axes[1].set_title("throughput per step (per s)")
         for ax in axes:

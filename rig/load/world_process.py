@@ -21,7 +21,9 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import cast
 
+import simpy.rt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,8 +40,12 @@ DEFAULT_START = datetime(2026, 11, 24, 10, 0, tzinfo=JST)
 OPERATOR = "konbini-a"
 CARD_AP_PIN = "2468"
 #: traits whose residents can get the certificate types of the load mixes
-TRAITS = ("every_type", "seal_registered", "tax_record", "eligible") + tuple(
-    f"household_of_{n}" for n in range(1, 9)
+TRAITS = (
+    "every_type",
+    "seal_registered",
+    "tax_record",
+    "eligible",
+    *(f"household_of_{n}" for n in range(1, 9)),
 )
 
 
@@ -83,7 +89,9 @@ def _der_b64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
-def emulated_applicants(world: World, mint: CertMint, count: int) -> tuple[list[Applicant], list[str]]:
+def emulated_applicants(
+    world: World, mint: CertMint, count: int
+) -> tuple[list[Applicant], list[str]]:
     """Up to `count` residents, one per household, each with a JPKI certificate and a
     card-AP card registered, spread over the three test municipalities."""
     from emulators.municipal.card_ap import card_key
@@ -239,7 +247,7 @@ def serve_world(
         kit = build_kit(world, clock, applicants=applicants, kiosks=kiosks)
         # rig time stands still while the world is set up: a run asked to start at 22:59
         # starts at 22:59, however long the registry and the applicants took
-        clock.env.sync()
+        cast(simpy.rt.RealtimeEnvironment, clock.env).sync()
         driver.start()
         path = kit.write(folder)
         print(f"rig load world: kit {path} ({len(kit.applicants)} applicants); running", flush=True)

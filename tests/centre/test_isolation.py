@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rig.load.judge import judge_document
 from rig.pki.jpki import JpkiAuthority
 from rig.pki.tls import TlsMaterial

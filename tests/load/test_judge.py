@@ -29,10 +29,11 @@ def pdf(pages: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def marked(rid: str, doc: str, total: int, names: list[str], muni: str = "991015") -> list[list[str]]:
+def marked(
+    rid: str, doc: str, total: int, names: list[str], muni: str = "991015"
+) -> list[list[str]]:
     return [
-        [f"RID:{rid} DOC:{doc} MUNI:{muni} PAGE:{n}/{total}", *names]
-        for n in range(1, total + 1)
+        [f"RID:{rid} DOC:{doc} MUNI:{muni} PAGE:{n}/{total}", *names] for n in range(1, total + 1)
     ]
 
 

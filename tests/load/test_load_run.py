@@ -80,9 +80,13 @@ def test_master_and_two_workers_judge_every_document(kit: Path, tmp_path: Path) 
     )  # fmt: skip
     workers = [
         _load(
-            "--worker", "--master-port", str(port), "--out", str(tmp_path / f"w{n}"),
+            "--worker",
+            "--master-port",
+            str(port),
+            "--out",
+            str(tmp_path / f"w{n}"),
             log=tmp_path / f"worker{n}.log",
-        )  # fmt: skip
+        )
         for n in (1, 2)
     ]
     code = _wait(master, tmp_path / "master.log")
