@@ -103,6 +103,7 @@ def assert_own_pages(person: Applicant, strangers: set[str]) -> None:
         code=person.code,
         own_names=person.names,
         strangers=strangers,
+        required_names=person.names,
     )
     assert verdict.problems == [], f"{person.resident_id}: {verdict.problems}"
 

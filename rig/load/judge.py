@@ -6,7 +6,8 @@ the one place): every page carries the municipality's machine-readable line
 when every page names the applicant and their municipality, all pages belong to one document,
 they run 1..n with n the announced total and the page count the issuer announced, the names
 printed include the applicant's household (when the certificate prints the household) and no
-name of another household appears.
+name of another household appears (a name shared with the applicant's own household is never
+counted against it).
 
 Problem kinds (stable names, counted in load.json):
 
@@ -85,11 +86,13 @@ def judge_pages(
     expected_pages: int | None = None,
     own_names: Iterable[str] = (),
     strangers: Iterable[str] = (),
+    required_names: Iterable[str] = (),
 ) -> Judgement:
     """Judge the page texts of a document issued to `resident_id` of municipality `code`.
 
-    `own_names` must all be printed (pass the household only for a certificate that prints
-    it); no name of `strangers` that is not also one of the applicant's may be printed.
+    `own_names` are the applicant's household (they may be printed); no name of `strangers`
+    that is not also one of `own_names` may be printed; every one of `required_names` must
+    be (the household, for a certificate that prints the household).
     """
     verdict = Judgement(pages=len(pages))
     problems = verdict.problems
@@ -118,7 +121,7 @@ def judge_pages(
         )
     text = "\n".join(pages)
     own = set(own_names)
-    for name in sorted(own):
+    for name in sorted(set(required_names)):
         if name not in text:
             problems.append(Problem("missing_name", "a household member's name is not printed"))
             break
@@ -137,6 +140,7 @@ def judge_document(
     expected_pages: int | None = None,
     own_names: Iterable[str] = (),
     strangers: Iterable[str] = (),
+    required_names: Iterable[str] = (),
 ) -> Judgement:
     """`judge_pages` of a PDF; bytes that are not a readable PDF are `unreadable`."""
     try:
@@ -150,4 +154,5 @@ def judge_document(
         expected_pages=expected_pages,
         own_names=own_names,
         strangers=strangers,
+        required_names=required_names,
     )

@@ -148,16 +148,17 @@ class Campaign:
             # TEST DOUBLE (docs/load.md): hand the judge the previous applicant's document
             pdf = self._last_pdf[1]
         self._last_pdf = (person.resident_id, pdf)
-        own = set(household) if cert_type in HOUSEHOLD_TYPES else set()
+        required = set(household) if cert_type in HOUSEHOLD_TYPES else set()
         if applicant_name:
-            own.add(applicant_name)
+            required.add(applicant_name)
         verdict = judge_document(
             pdf,
             resident_id=person.resident_id,
             code=person.code,
             expected_pages=expected_pages,
-            own_names=own,
+            own_names={*household, *required},
             strangers=self.known_names,
+            required_names=required,
         )
         if len(self.known_names) < MAX_KNOWN_NAMES:
             self.known_names.update(household)

@@ -144,14 +144,18 @@ def emulated_applicants(
 
 
 def external_applicants(world: World, mint: CertMint) -> tuple[list[Applicant], list[str]]:
-    """The residents an external server's test data names, with its serials and cards."""
+    """The servable residents an external server's test data names, with its serials and
+    cards (the rig issues each named serial from its test JPKI, as `World.issue_card`)."""
     data = world.test_data
     assert data is not None
     applicants: list[Applicant] = []
     certs: list[str] = []
     for municipality in data.municipalities:
         cards = {u.resident: u for u in municipality.card_ap_users}
-        for rid in sorted(set(municipality.jpki_users) | set(cards)):
+        # only residents the test data lists with a trait that may be served (its refusal
+        # cases, e.g. under_15 or deceased, are scenario material, not load)
+        servable = {r for t in TRAITS for r in municipality.residents.get(t, [])}
+        for rid in sorted((set(municipality.jpki_users) | set(cards)) & servable):
             jpki: int | None = None
             serial_hex: str | None = None
             if rid in municipality.jpki_users:
