@@ -25,6 +25,7 @@ from typing import Any
 import gevent
 from locust import LoadTestShape, User
 from locust.env import Environment
+from locust.log import setup_logging
 from locust.runners import MasterRunner, Runner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
@@ -134,6 +135,7 @@ def _user_class(server_mode: bool) -> type[User]:
 
 def run_worker(options: CampaignOptions) -> int:
     """A worker: waits for the master's plan, runs its users, reports, exits on quit."""
+    setup_logging("INFO")
     env = Environment(user_classes=[_user_class(options.server_mode)], stop_timeout=STOP_TIMEOUT_S)
     runner = env.create_worker_runner(options.master_host, options.master_port)
     assert isinstance(runner, WorkerRunner)
@@ -180,6 +182,7 @@ def _stop_on_signals(stop: Any) -> None:
 def run_controller(options: CampaignOptions) -> int:
     """Local or master: world, shape, merge, report; the exit status of the run."""
     options.out.mkdir(parents=True, exist_ok=True)
+    setup_logging("INFO")
     profile = options.profile
     world: World | None = None
     interrupted = {"flag": False}

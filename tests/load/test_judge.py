@@ -7,6 +7,8 @@ documents): each kind of bad document is caught, a good one passes.
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pytest
 from reportlab.lib.pagesizes import A4
@@ -103,3 +105,27 @@ def test_totals_merge_workers_and_find_duplicated_documents() -> None:
     assert figures["error_rate"] == pytest.approx(0.25)
     assert figures["bad"] == [{"resident_id": ME, "worker": "w0"}]
     assert a.take()["documents"] == 0  # a take starts the tally again
+
+
+def test_the_conformance_report_links_the_load_runs_beside_it(tmp_path: Path) -> None:
+    from rig.load.links import load_reports_html
+
+    report = tmp_path / "latest"
+    assert load_reports_html(report) == ""
+    run = tmp_path / "load-20261205-030000"
+    run.mkdir()
+    (run / "load.json").write_text(
+        json.dumps(
+            {
+                "passed": False,
+                "profile": {"name": "spike"},
+                "figures": {"issuances_per_s": 12.5, "p99_ms": 900},
+                "judge": {"documents": 40, "cross_talk": 1, "failed": 0},
+            }
+        )
+    )
+    (tmp_path / "load-broken").mkdir()
+    (tmp_path / "load-broken" / "load.json").write_text("{")
+    section = load_reports_html(report)
+    assert "../load-20261205-030000/index.html" in section
+    assert "o-failed" in section and "spike" in section and "load-broken" not in section

@@ -125,3 +125,23 @@ def test_the_judge_catches_a_swapped_document(kit: Path, tmp_path: Path) -> None
     assert swapped["resident_id"] in records
     assert (out / "evidence" / "local" / "attachments" / f"{swapped['transaction']}.pdf").exists()
     assert "2468" not in records  # the card-AP PIN of the kit never reaches the evidence
+
+
+def test_sigterm_ends_the_run_with_a_partial_report(kit: Path, tmp_path: Path) -> None:
+    out = tmp_path / "interrupted"
+    log = tmp_path / "interrupted.log"
+    proc = _load("--kit", str(kit), "--out", str(out), "--duration", "5m", log=log)
+    deadline = time.monotonic() + 120
+    while "Ramping to" not in log.read_text() and "All users spawned" not in log.read_text():
+        assert proc.poll() is None, log.read_text()[-2000:]
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.5)
+    time.sleep(3)  # some transactions under way
+    began = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = _wait(proc, log, 120)
+    result = _result(out)
+    assert result["interrupted"] is True
+    assert code in (0, 1) and time.monotonic() - began < 90
+    assert result["judge"]["started"] < 1000  # the profile's cap was not what ended it
+    assert result["judge"]["documents"] == result["judge"]["completed"]
