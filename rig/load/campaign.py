@@ -13,6 +13,7 @@ Importing this module monkey-patches the process with gevent (Locust does so on 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -129,13 +130,20 @@ class World:
         return json.loads(end.read_text()) if end.exists() else {}
 
 
+def _logging() -> None:
+    setup_logging("INFO")
+    # one line per HTTP request would cost more than the judge: keep Locust's own lines only
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _user_class(server_mode: bool) -> type[User]:
     return users.ServerUser if server_mode else users.KioskUser
 
 
 def run_worker(options: CampaignOptions) -> int:
     """A worker: waits for the master's plan, runs its users, reports, exits on quit."""
-    setup_logging("INFO")
+    _logging()
     env = Environment(user_classes=[_user_class(options.server_mode)], stop_timeout=STOP_TIMEOUT_S)
     runner = env.create_worker_runner(options.master_host, options.master_port)
     assert isinstance(runner, WorkerRunner)
@@ -182,7 +190,7 @@ def _stop_on_signals(stop: Any) -> None:
 def run_controller(options: CampaignOptions) -> int:
     """Local or master: world, shape, merge, report; the exit status of the run."""
     options.out.mkdir(parents=True, exist_ok=True)
-    setup_logging("INFO")
+    _logging()
     profile = options.profile
     world: World | None = None
     interrupted = {"flag": False}

@@ -7,7 +7,8 @@ when every page names the applicant and their municipality, all pages belong to 
 they run 1..n with n the announced total and the page count the issuer announced, the names
 printed include the applicant's household (when the certificate prints the household) and no
 name of another household appears (a name shared with the applicant's own household is never
-counted against it).
+counted against it, and a stranger's name counts only standing on its own, not inside a
+longer name: "林 零" is not printed by "小林 零").
 
 Problem kinds (stable names, counted in load.json):
 
@@ -126,10 +127,16 @@ def judge_pages(
             problems.append(Problem("missing_name", "a household member's name is not printed"))
             break
     for name in sorted(set(strangers) - own):
-        if name and name in text:
+        if name and name in text and _printed_as_a_name(name, text):
             problems.append(Problem("stranger_name", "another household's name is printed"))
             break
     return verdict
+
+
+def _printed_as_a_name(name: str, text: str) -> bool:
+    """`name` stands on its own in `text`, not inside a longer name ("林 零" is not printed
+    by "小林 零")."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
 
 
 def judge_document(

@@ -79,6 +79,10 @@ def test_names_of_another_household_and_missing_members() -> None:
     # alone, is no stranger even when seen in an earlier menu
     head = pdf(marked(ME, "D1", 2, ["Hanako Sato", "Taro Sato"]))
     assert judge(head, own_names={"Taro Sato", "Hanako Sato"}, strangers={"Taro Sato"}) == set()
+    # a stranger's name inside a longer name is not that stranger's (林 零 in 小林 零)
+    kobayashi = pdf(marked(ME, "D1", 2, ["Kobayashi Rei"]))
+    assert judge(kobayashi, own_names={"Kobayashi Rei"}, strangers={"bayashi Rei"}) == set()
+    assert judge(kobayashi, strangers={"Kobayashi Rei"}) == {"stranger_name"}
 
 
 def test_garbage_is_unreadable_not_a_crash() -> None:
