@@ -18,6 +18,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -245,10 +246,17 @@ def serve_world(
         # under load the centre waits longer for its parties than a single scenario does
         centre_overrides={"municipal_timeout": 60.0, "ocsp_timeout": 60.0},
     )
+    began = time.perf_counter()
     world = World.build(folder / "world", clock, None, slot=None, options=options)
+    built = time.perf_counter()
     driver = ClockDriver(clock)
     try:
         kit = build_kit(world, clock, applicants=applicants, kiosks=kiosks)
+        print(
+            f"rig load world: world built in {built - began:.1f} s, "
+            f"kit in {time.perf_counter() - built:.1f} s",
+            flush=True,
+        )
         # rig time stands still while the world is set up: a run asked to start at 22:59
         # starts at 22:59, however long the registry and the applicants took
         cast(simpy.rt.RealtimeEnvironment, clock.env).sync()
