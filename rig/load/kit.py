@@ -48,7 +48,9 @@ class Applicant(_Model):
     """One test resident and the credentials of their card(s)."""
 
     resident_id: str
+    #: the municipality applied to: where they live, or (non-resident) where their 本籍 is
     code: str
+    resident: bool = True
     #: index into LoadKit.jpki_certs_der_b64 (None: no JPKI certificate for this resident)
     jpki: int | None = None
     jpki_serial_hex: str | None = None

@@ -133,6 +133,8 @@ class Mix(_Strict):
     cert_types: dict[CertTypeName, float] = Field(default_factory=_resident_record_only)
     copies: dict[int, float] = Field(default_factory=lambda: {1: 1.0})
     methods: dict[Literal["jpki", "card_ap"], float] = Field(default_factory=_jpki_only)
+    #: share of transactions by non-residents (本籍 here, living elsewhere: 戸籍, 附票)
+    non_residents: float = Field(default=0.0, ge=0, le=1)
 
     @field_validator("cert_types")
     @classmethod

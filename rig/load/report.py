@@ -248,8 +248,8 @@ def _html(doc: dict[str, Any], plots: list[str]) -> str:
         for k, v in doc["steps"].items()
     )
     kinds = "".join(
-        f"<tr><td>{e(k)}</td><td>{v}</td></tr>"
-        for group in ("problems", "errors", "refusals")
+        f"<tr><td>{e(group)}</td><td>{e(k)}</td><td>{v}</td></tr>"
+        for group in ("documents_by_type", "problems", "errors", "refusals")
         for k, v in sorted(judge[group].items())
     )
     status = "PASSED" if doc["passed"] else "FAILED: " + "; ".join(doc["reasons"])
@@ -270,7 +270,7 @@ table{{border-collapse:collapse}}.bad{{color:#b00}}</style>
 {images}
 <h2>Steps</h2><table><tr><th>step</th><th>requests</th><th>failures</th><th>median ms</th>
 <th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>{rows}</table>
-<h2>Problems, errors and refusals by kind</h2><table>{kinds}</table>
+<h2>Documents by type; problems, errors and refusals by kind</h2><table>{kinds}</table>
 <p>Figures: load.json. Locust's statistics: locust_stats.csv, locust_stats_history.csv,
 locust_failures.csv. Evidence of bad documents: evidence/.</p></html>
 """

@@ -32,6 +32,7 @@ class Tally:
     problems: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[str] = field(default_factory=Counter)
     document_ids: list[str] = field(default_factory=list)
     bad: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -51,9 +52,13 @@ class Tally:
             self.refused += 1
             self.refusals[f"{step}:{code}"] += 1
 
-    def document(self, document_id: str, problems: list[str], summary: dict[str, Any]) -> None:
+    def document(
+        self, document_id: str, problems: list[str], summary: dict[str, Any], kind: str = ""
+    ) -> None:
         with self._lock:
             self.documents += 1
+            if kind:
+                self.by_type[kind] += 1
             self.document_ids.append(document_id)
             if problems:
                 self.bad_documents += 1
@@ -78,6 +83,7 @@ class Tally:
                 "problems": dict(self.problems),
                 "errors": dict(self.errors),
                 "refusals": dict(self.refusals),
+                "by_type": dict(self.by_type),
                 "document_ids": self.document_ids,
                 "bad": self.bad,
             }
@@ -100,6 +106,7 @@ class Totals:
     problems: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[str] = field(default_factory=Counter)
     duplicated: int = 0
     bad: list[dict[str, Any]] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set, repr=False)
@@ -112,6 +119,7 @@ class Totals:
             self.problems.update(delta.get("problems", {}))
             self.errors.update(delta.get("errors", {}))
             self.refusals.update(delta.get("refusals", {}))
+            self.by_type.update(delta.get("by_type", {}))
             for doc in delta.get("document_ids", []):
                 if doc in self._seen:
                     self.duplicated += 1
@@ -139,5 +147,6 @@ class Totals:
                 "problems": dict(self.problems),
                 "errors": dict(self.errors),
                 "refusals": dict(self.refusals),
+                "documents_by_type": dict(self.by_type),
                 "bad": list(self.bad),
             }

@@ -52,6 +52,8 @@ REFUSAL_CODES = frozenset(
 )
 #: a certificate whose document prints the whole household (the default scope)
 HOUSEHOLD_TYPES = frozenset({"resident_record"})
+#: certificates of a family register (戸籍) rather than of a household
+REGISTER_TYPES = frozenset({"koseki", "fuhyo"})
 MAX_KNOWN_NAMES = 100_000
 
 
@@ -80,6 +82,7 @@ class Campaign:
     known_names: set[str] = field(default_factory=set)
     _kiosks: Iterator[int] = field(default_factory=itertools.count)
     _free: list[Applicant] = field(default_factory=list)
+    _free_non_residents: list[Applicant] = field(default_factory=list)
     _last_pdf: tuple[str, bytes] | None = None
     _judged: int = 0
     _key: rsa.RSAPrivateKey | None = None
@@ -96,9 +99,9 @@ class Campaign:
     def partition(self, index: int, count: int) -> None:
         """This process's share of the applicants (all of them if there are too few)."""
         self.worker_index, self.worker_count = index, count
-        people = list(self.kit.applicants)
-        share = people[index::count] if len(people) >= 2 * count else people
-        self._free = share
+        for resident, pool in ((True, self._free), (False, self._free_non_residents)):
+            people = [a for a in self.kit.applicants if a.resident is resident]
+            pool[:] = people[index::count] if len(people) >= 2 * count else people
 
     def next_kiosk(self) -> int:
         return next(self._kiosks) % len(self.kit.kiosks)
@@ -113,14 +116,18 @@ class Campaign:
     @contextmanager
     def applicant(self) -> Iterator[Applicant | None]:
         """An applicant not in another transaction of this process (None: all are busy)."""
-        if not self._free:
+        share = self.profile.mix.non_residents
+        pool = self._free
+        if share and self._free_non_residents and self.rng.random() < share:
+            pool = self._free_non_residents
+        if not pool:
             yield None
             return
-        person = self._free.pop(self.rng.randrange(len(self._free)))
+        person = pool.pop(self.rng.randrange(len(pool)))
         try:
             yield person
         finally:
-            self._free.append(person)
+            pool.append(person)
 
     def sign(self, nonce: bytes) -> bytes:
         assert self._key is not None
@@ -149,7 +156,11 @@ class Campaign:
             pdf = self._last_pdf[1]
         self._last_pdf = (person.resident_id, pdf)
         required = set(household) if cert_type in HOUSEHOLD_TYPES else set()
-        if applicant_name:
+        # a 戸籍 or 附票 prints the members of a family register, who may live in other
+        # households: names seen in other households' menus say nothing about it
+        strangers = self.known_names if cert_type not in REGISTER_TYPES else set()
+        if applicant_name and cert_type not in REGISTER_TYPES:
+            # a 戸籍 writes names its own way (筆頭者 in full, members by given name)
             required.add(applicant_name)
         verdict = judge_document(
             pdf,
@@ -157,7 +168,7 @@ class Campaign:
             code=person.code,
             expected_pages=expected_pages,
             own_names={*household, *required},
-            strangers=self.known_names,
+            strangers=strangers,
             required_names=required,
         )
         if len(self.known_names) < MAX_KNOWN_NAMES:
@@ -179,7 +190,8 @@ class Campaign:
             self.evidence.record("load-judge", "bad-document", **summary)
             self.evidence.attach(f"{transaction}.pdf", pdf, text=False)
         doc = verdict.document_ids[0] if verdict.document_ids else f"sha256:{digest}"
-        self.tally.document(doc, kinds, summary)
+        kind = cert_type if person.resident else f"{cert_type} (non-resident)"
+        self.tally.document(doc, kinds, summary, kind)
         return kinds
 
 
@@ -220,7 +232,8 @@ def _choose_certificate(
         if offered:
             return cast(CertTypeName, kind), rng.choice(offered).get("variant")
     if items:
-        return cast(CertTypeName, items[0]["type"]), items[0].get("variant")
+        item = rng.choice(items)
+        return cast(CertTypeName, item["type"]), item.get("variant")
     return cast(CertTypeName, wanted), None
 
 

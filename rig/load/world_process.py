@@ -94,7 +94,8 @@ def emulated_applicants(
     world: World, mint: CertMint, count: int
 ) -> tuple[list[Applicant], list[str]]:
     """Up to `count` residents, one per household, each with a JPKI certificate and a
-    card-AP card registered, spread over the three test municipalities."""
+    card-AP card registered, spread over the three test municipalities; and the
+    non-residents whose 本籍 is in another of them (JPKI)."""
     from emulators.municipal.card_ap import card_key
 
     registry = world.municipal.registry
@@ -138,10 +139,31 @@ def emulated_applicants(
                     ),
                 )
             )
+    # non-residents: 本籍 in another rig municipality, kiosk use registered there; they
+    # apply to that municipality (戸籍, 附票) with JPKI
+    for code in codes:
+        for rid in registry.find_residents(code, "honseki_elsewhere_registered")[:per_code]:
+            honseki = registry.resident(rid).honseki_code
+            if honseki is None or honseki not in codes:
+                continue
+            cert = mint.mint()
+            registry.register_jpki_user(cert.serial_number, rid)
+            world.centre.register_jpki_holder(cert.serial_number, honseki)
+            certs.append(_der_b64(cert))
+            applicants.append(
+                Applicant(
+                    resident_id=rid,
+                    code=honseki,
+                    resident=False,
+                    jpki=len(certs) - 1,
+                    jpki_serial_hex=f"{cert.serial_number:x}",
+                )
+            )
     # interleave municipalities so a small run still touches all three
-    by_code = [[a for a in applicants if a.code == c] for c in codes]
+    residents = [a for a in applicants if a.resident]
+    by_code = [[a for a in residents if a.code == c] for c in codes]
     mixed = [a for group in itertools.zip_longest(*by_code) for a in group if a is not None]
-    return mixed[:count], certs
+    return mixed[:count] + [a for a in applicants if not a.resident], certs
 
 
 def external_applicants(world: World, mint: CertMint) -> tuple[list[Applicant], list[str]]:

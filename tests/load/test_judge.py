@@ -93,11 +93,11 @@ def test_garbage_is_unreadable_not_a_crash() -> None:
 def test_totals_merge_workers_and_find_duplicated_documents() -> None:
     a, b = Tally(), Tally()
     a.add(started=2, completed=2)
-    a.document("D1", [], {})
-    a.document("D2", ["cross_talk", "wrong_count"], {"resident_id": ME})
+    a.document("D1", [], {}, "resident_record")
+    a.document("D2", ["cross_talk", "wrong_count"], {"resident_id": ME}, "koseki (non-resident)")
     b.add(started=2, completed=1)
     b.error("download", "municipality_unreachable")
-    b.document("D1", [], {})  # the same document delivered in a second transaction
+    b.document("D1", [], {}, "resident_record")  # the same document in a second transaction
     totals = Totals()
     totals.merge(a.take(), "w0")
     totals.merge(b.take(), "w1")
@@ -108,6 +108,7 @@ def test_totals_merge_workers_and_find_duplicated_documents() -> None:
     assert figures["errors"] == {"download:municipality_unreachable": 1}
     assert figures["error_rate"] == pytest.approx(0.25)
     assert figures["bad"] == [{"resident_id": ME, "worker": "w0"}]
+    assert figures["documents_by_type"] == {"resident_record": 2, "koseki (non-resident)": 1}
     assert a.take()["documents"] == 0  # a take starts the tally again
 
 

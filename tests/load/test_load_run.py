@@ -24,6 +24,17 @@ import pytest
 from tests.rig_process import RIG, ROOT, free_ports
 
 BOUNDS = ["--duration", "6s", "--max-transactions", "30"]
+#: every path at once: JPKI and card AP, residents and non-residents, several types
+PROFILE = """\
+name: test-mix
+shape: {kind: constant, rate: 6}
+mix:
+  cert_types: {resident_record: 0.5, seal_registration: 0.3, resident_record_entries: 0.2}
+  copies: {1: 0.8, 2: 0.2}
+  methods: {jpki: 0.6, card_ap: 0.4}
+  non_residents: 0.3
+pacing_s: 3
+"""
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +85,11 @@ def _result(out: Path) -> dict[str, Any]:
 def test_master_and_two_workers_judge_every_document(kit: Path, tmp_path: Path) -> None:
     (port,) = free_ports(1)
     out = tmp_path / "run"
+    profile = tmp_path / "mix.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
     master = _load(
         "--master", "--expect-workers", "2", "--master-port", str(port), "--kit", str(kit),
-        "--out", str(out), *BOUNDS, log=tmp_path / "master.log",
+        "--profile", str(profile), "--out", str(out), *BOUNDS, log=tmp_path / "master.log",
     )  # fmt: skip
     workers = [
         _load(
@@ -102,6 +115,8 @@ def test_master_and_two_workers_judge_every_document(kit: Path, tmp_path: Path) 
     assert judge["lost"] == judge["failed"] == 0
     steps = {name.split(" ", 1)[1] for name in result["steps"]}
     assert {"open", "auth", "menu", "request", "download", "payment", "complete"} <= steps
+    assert {"challenge", "pin"} <= steps  # card AP
+    assert any("(non-resident)" in kind for kind in judge["documents_by_type"])
     for name in ("throughput.png", "latency.png", "index.html", "locust_stats.csv"):
         assert (out / name).stat().st_size > 0
     assert "PASSED" in (out / "index.html").read_text(encoding="utf-8")
