@@ -160,3 +160,24 @@ def test_sigterm_ends_the_run_with_a_partial_report(kit: Path, tmp_path: Path) -
     assert code in (0, 1) and time.monotonic() - began < 90
     assert result["judge"]["started"] < 1000  # the profile's cap was not what ended it
     assert result["judge"]["documents"] == result["judge"]["completed"]
+
+
+def test_an_unreachable_target_is_counted_per_kind_and_the_run_ends(
+    kit: Path, tmp_path: Path
+) -> None:
+    (port,) = free_ports(1)  # nothing listens there
+    data = json.loads((kit / "kit.json").read_text(encoding="utf-8"))
+    data["centre_url"] = f"https://127.0.0.1:{port}/v1"
+    dead = tmp_path / "dead-kit"
+    dead.mkdir()
+    (dead / "kit.json").write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "dead"
+    proc = _load("--kit", str(dead), "--out", str(out), "--duration", "4s",
+                 "--max-transactions", "10", log=tmp_path / "dead.log")  # fmt: skip
+    code = _wait(proc, tmp_path / "dead.log", 120)
+    result = _result(out)
+    judge = result["judge"]
+    assert code == 1
+    assert judge["failed"] == judge["started"] > 0 and judge["completed"] == 0
+    assert judge["errors"] == {"open:ConnectError": judge["failed"]}
+    assert any("error rate" in reason for reason in result["reasons"])

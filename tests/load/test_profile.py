@@ -26,8 +26,10 @@ def test_shapes_give_the_rate_over_time() -> None:
     spike = load_profile("spike")
     assert [spike.rate_at(t) for t in (29, 30, 44.9, 45)] == [2, 25, 25, 2]
     day = load_profile("peak-day")
-    assert day.rate_at(0) == 0  # 0:00, the centre is closed
-    assert day.rate_at(19 * 10 + 1) == pytest.approx(14800 / 3600)  # the 19:00 hour
+    assert day.rate_at(0) == pytest.approx(1100 / 3600)  # the run starts in the 6:00 hour
+    assert day.rate_at((19 - 6) * 10 + 1) == pytest.approx(14800 / 3600)  # the 19:00 hour
+    assert day.rate_at((23 - 6) * 10 + 1) == 0  # 23:00, the centre is closed
+    assert day.users_at((23 - 6) * 10 + 1) == 0
     # users = rate x pacing: 5 per second with a 4 s pacing needs 20 kiosks
     assert load_profile("constant").users_at(0) == 20
 
