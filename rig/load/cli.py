@@ -7,6 +7,7 @@ gevent), and the world started in a process of its own.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -28,10 +29,19 @@ def parse_duration(text: str) -> float:
     return value * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
-def default_out() -> Path:
+def default_out(worker: bool = False) -> Path:
+    """reports/out/load-<time>/ (a worker's: load-<time>-worker-<pid>/, evidence only);
+    never a folder another run already uses."""
     # wall time only names the folder; it decides nothing
     stamp = datetime.now().astimezone().strftime("%Y%m%d-%H%M%S")
-    return Path("reports/out") / f"load-{stamp}"
+    base = Path("reports/out") / f"load-{stamp}"
+    if worker:
+        return base.with_name(f"{base.name}-worker-{os.getpid()}")
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
 
 
 def load(
@@ -91,7 +101,7 @@ def load(
 
     options = CampaignOptions(
         profile=chosen,
-        out=out or default_out(),
+        out=out or default_out(worker),
         role="worker" if worker else "master" if master else "local",
         server_mode=server_mode,
         kit=kit,
