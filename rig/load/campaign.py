@@ -90,6 +90,7 @@ class World:
         args = [
             sys.executable, "-m", "rig.load.world_process", "--folder", str(self.folder),
             "--applicants", str(options.applicants), "--kiosks", str(options.kiosks),
+            "--watch-parent",
         ]  # fmt: skip
         if options.topology:
             args += ["--topology", options.topology]

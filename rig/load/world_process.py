@@ -15,6 +15,7 @@ import argparse
 import base64
 import itertools
 import json
+import os
 import signal
 import sys
 import threading
@@ -299,6 +300,13 @@ def serve_world(
     return 0
 
 
+def _watch_parent(parent: int, stop: threading.Event) -> None:
+    """A `rig load` killed outright leaves no world behind: its child notices and stops."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rig.load.world_process")
     parser.add_argument("--folder", type=Path, required=True)
@@ -307,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factor", type=float, default=1.0)
     parser.add_argument("--applicants", type=int, default=300)
     parser.add_argument("--kiosks", type=int, default=64)
+    parser.add_argument(
+        "--watch-parent", action="store_true", help="stop when the process that started it ends"
+    )
     args = parser.parse_args(argv)
     start = DEFAULT_START
     if args.start:
@@ -320,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
+    if args.watch_parent:
+        threading.Thread(target=_watch_parent, args=(os.getppid(), stop), daemon=True).start()
     return serve_world(
         args.folder,
         topology=args.topology,
