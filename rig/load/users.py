@@ -32,6 +32,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from locust import User, constant_pacing, task
+from locust.exception import StopUser
 from locust.env import Environment
 
 from rig.drivers.centre_client import CentreApiError, CentreClient
@@ -199,9 +200,14 @@ class Campaign:
 CAMPAIGN: Campaign | None = None
 
 
-def _campaign() -> Campaign:
+def _campaign(wait_s: float = 10.0) -> Campaign:
+    """This process's campaign; a worker that joined after the start never gets a plan,
+    and its users stop instead of running without one."""
+    deadline = time.monotonic() + wait_s
+    while CAMPAIGN is None and time.monotonic() < deadline:
+        time.sleep(0.2)
     if CAMPAIGN is None:
-        raise RuntimeError("no load kit yet")
+        raise StopUser("no load plan from the master (this worker joined after the start)")
     return CAMPAIGN
 
 
