@@ -32,8 +32,8 @@ import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from locust import User, constant_pacing, task
-from locust.exception import StopUser
 from locust.env import Environment
+from locust.exception import StopUser
 
 from rig.drivers.centre_client import CentreApiError, CentreClient
 from rig.evidence import EvidenceStore
