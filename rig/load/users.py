@@ -17,7 +17,6 @@ the transaction goes on, and counted in the process's `Tally`.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import itertools
 import random
@@ -415,7 +414,7 @@ class KioskUser(User):
             tx.step("complete", lambda: kiosk.complete(sid, receipt.request_id, "printed", copies))
         finally:
             # the session expires by itself; the step that failed is what counts
-            with contextlib.suppress(CentreApiError, httpx.HTTPError):
+            with suppress(CentreApiError, httpx.HTTPError):
                 kiosk.end_session(sid)
 
 
