@@ -81,7 +81,7 @@ def make_shape(profile: LoadProfile, totals: Totals) -> LoadTestShape:
     return ProfileShape()
 
 
-class World:
+class WorldProcess:
     """The world process: started here, stopped here."""
 
     def __init__(self, options: CampaignOptions):
@@ -193,7 +193,7 @@ def run_controller(options: CampaignOptions) -> int:
     options.out.mkdir(parents=True, exist_ok=True)
     _logging()
     profile = options.profile
-    world: World | None = None
+    world: WorldProcess | None = None
     interrupted = {"flag": False}
     world_end: dict[str, Any] = {}
     started_wall = time.monotonic()
@@ -201,7 +201,7 @@ def run_controller(options: CampaignOptions) -> int:
         if options.kit is not None:
             kit = LoadKit.read(options.kit)
         else:
-            world = World(options)
+            world = WorldProcess(options)
             kit = world.wait_kit()
         if options.server_mode and kit.lgwan is None:
             raise CampaignError("server mode needs the issuance server's LGWAN access in the kit")

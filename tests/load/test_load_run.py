@@ -181,3 +181,19 @@ def test_an_unreachable_target_is_counted_per_kind_and_the_run_ends(
     assert judge["failed"] == judge["started"] > 0 and judge["completed"] == 0
     assert judge["errors"] == {"open:ConnectError": judge["failed"]}
     assert any("error rate" in reason for reason in result["reasons"])
+
+
+def test_server_mode_speaks_lgwan_and_judges_every_document(kit: Path, tmp_path: Path) -> None:
+    out = tmp_path / "server"
+    profile = tmp_path / "mix.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    proc = _load("--kit", str(kit), "--server-mode", "--profile", str(profile),
+                 "--out", str(out), *BOUNDS, log=tmp_path / "server.log")  # fmt: skip
+    code = _wait(proc, tmp_path / "server.log")
+    result = _result(out)
+    judge = result["judge"]
+    assert code == 0, result["reasons"]
+    assert result["mode"] == "server"
+    assert judge["completed"] > 0 and judge["documents"] == judge["completed"]
+    assert judge["cross_talk"] == judge["failed"] == 0
+    assert {name.split(" ", 1)[0] for name in result["steps"]} == {"LGWAN"}
