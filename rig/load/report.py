@@ -191,7 +191,8 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
     ax.set_xlabel("run time (s)")
     ax.set_ylabel("per second")
     ax.set_title("Throughput")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(out / "throughput.png")
     plt.close(fig)
@@ -204,7 +205,8 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
     ax.set_xlabel("run time (s)")
     ax.set_ylabel("ms")
     ax.set_title("Transaction latency percentiles")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(out / "latency.png")
     plt.close(fig)
@@ -230,7 +232,8 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
         axes[1].set_title("throughput per step (per s)")
         for ax in axes:
             ax.set_xlabel("run time (s)")
-            ax.legend(fontsize="small", ncol=3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize="small", ncol=3)
         fig.tight_layout()
         fig.savefig(out / "steps.png")
         plt.close(fig)
