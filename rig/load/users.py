@@ -229,17 +229,24 @@ def _choose_method(rng: random.Random, mix: Mix, person: Applicant) -> str:
 def _choose_certificate(
     rng: random.Random, mix: Mix, menu: dict[str, Any]
 ) -> tuple[CertTypeName, str | None]:
-    """The mix's choice if the menu offers it to this applicant now, else what it offers."""
-    items = [i for i in menu.get("certificates", []) if i.get("available")]
+    """The mix's choice if the menu offers it to this applicant now, else what it offers;
+    a menu that offers nothing now (a non-resident's 戸籍 after its hours) is a refusal."""
+    offered_now = [i for i in menu.get("certificates", []) if i.get("available")]
+    if not offered_now:
+        codes = [
+            str(i["refusal"]["code"])
+            for i in menu.get("certificates", [])
+            if isinstance(i.get("refusal"), dict) and i["refusal"].get("code")
+        ]
+        raise StepFailed("menu", codes[0] if codes else "nothing_offered", refusal=True)
+    items = offered_now
     wanted = str(_weighted(rng, mix.cert_types))
     for kind in (wanted, "resident_record"):
         offered = [i for i in items if i.get("type") == kind]
         if offered:
             return cast(CertTypeName, kind), rng.choice(offered).get("variant")
-    if items:
-        item = rng.choice(items)
-        return cast(CertTypeName, item["type"]), item.get("variant")
-    return cast(CertTypeName, wanted), None
+    item = rng.choice(items)
+    return cast(CertTypeName, item["type"]), item.get("variant")
 
 
 class _Transaction:
