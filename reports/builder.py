@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from rig.load.links import load_reports_html
 from rig.requirements import Catalogue, load_catalogue
 from rig.steps import story
 
@@ -392,6 +393,7 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
         for k, v in versions.items():
             parts.append(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>")
         parts.append("</table>")
+    parts.append(load_reports_html(report_dir))  # docs/load.md: the load runs beside it
     parts.append("</body></html>")
     return "".join(parts)
 

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from rig.demand.cli import app as demand_app
+from rig.load.cli import load as load_command
 from rig.selftest.cli import selftest
 from rig.validation import cli as _validation_cli
 
@@ -265,6 +266,7 @@ card_app = typer.Typer(help="Virtual cards in the rig's readers.", no_args_is_he
 app.add_typer(card_app, name="card")
 app.add_typer(_validation_cli.package_app, name="package")
 app.add_typer(_validation_cli.ledger_app, name="ledger")
+app.command("load")(load_command)  # Locust is imported only when a run starts
 
 
 @card_app.command("insert")

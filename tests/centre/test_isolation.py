@@ -8,8 +8,6 @@ must carry the requesting resident's id in the municipality's machine-readable l
 
 from __future__ import annotations
 
-import io
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -17,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfReader
 
+from rig.load.judge import judge_document
 from rig.pki.jpki import JpkiAuthority
 from rig.pki.tls import TlsMaterial
 from rig.protocols.centre import CertTypeName
@@ -26,7 +24,6 @@ from rig.protocols.centre import CertTypeName
 from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN, CentreWorld, CertMint, HolderPool, make_world
 
 SESSIONS = 200
-MARK = re.compile(r"RID:(\S+) DOC:(\S+) MUNI:(\d{6}) PAGE:(\d+)/(\d+)")
 TYPES: tuple[CertTypeName, ...] = (
     "resident_record",
     "seal_registration",
@@ -107,11 +104,11 @@ def _one_round(
     assert errors == [], f"{len(errors)} failed: {errors[:5]}"
     assert len(got) == SESSIONS
     cross_talk = []
+    codes = {rid: code for code, rid, _ in people}
     for rid, (_request_id, pdf) in got.items():
-        for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages, start=1):
-            mark = MARK.search(page.extract_text())
-            if mark is None or mark.group(1) != rid or int(mark.group(4)) != number:
-                cross_talk.append((rid, number, mark.group(1) if mark else None))
+        verdict = judge_document(pdf, resident_id=rid, code=codes[rid])
+        if verdict.problems:
+            cross_talk.append((rid, verdict.problems))
     return {"elapsed": elapsed, "cross_talk": cross_talk, "requests": {r for r, _ in got.values()}}
 
 
