@@ -10,7 +10,7 @@ from emulators.kiosk.screens import NoticeCode
 from rig.protocols.robot import SEED_NUMBERS, Keypad, Method, Option, ScreenId, ScreenView
 
 if TYPE_CHECKING:
-    from emulators.kiosk.flow import KioskFlow
+    from emulators.kiosk.flow.base import FlowBase
 
 PIN_LENGTH = 4
 #: Screens on which the customer may give up with 中止 (before money is taken).
@@ -30,7 +30,7 @@ CANCELLABLE = frozenset(
 BUSY = frozenset({ScreenId.CARD_WAIT, ScreenId.DOWNLOAD, ScreenId.PRINTING})
 
 
-def render(flow: KioskFlow) -> ScreenView:
+def render(flow: FlowBase) -> ScreenView:
     s = flow.screen
     text: list[str] = []
     options: list[Option] = []
@@ -182,7 +182,7 @@ def render(flow: KioskFlow) -> ScreenView:
     )
 
 
-def _nav(flow: KioskFlow, *, next_enabled: bool) -> list[Option]:
+def _nav(flow: FlowBase, *, next_enabled: bool) -> list[Option]:
     return [
         Option(id="next", label=txt.LABEL_NEXT, enabled=next_enabled),
         Option(id="back", label=txt.LABEL_BACK),
@@ -190,7 +190,7 @@ def _nav(flow: KioskFlow, *, next_enabled: bool) -> list[Option]:
     ]
 
 
-def _type_options(flow: KioskFlow, menu: Menu) -> list[Option]:
+def _type_options(flow: FlowBase, menu: Menu) -> list[Option]:
     out: list[Option] = []
     seen: list[str] = []
     for item in menu.certificates:
@@ -214,7 +214,7 @@ def _type_options(flow: KioskFlow, menu: Menu) -> list[Option]:
     return out
 
 
-def _issuance_options(flow: KioskFlow, menu: Menu) -> list[Option]:
+def _issuance_options(flow: FlowBase, menu: Menu) -> list[Option]:
     assert flow.txn is not None
     choice = flow.txn.choice
     items = menu.items_of(choice.cert_type or "")
@@ -247,7 +247,7 @@ def _issuance_options(flow: KioskFlow, menu: Menu) -> list[Option]:
     ]
 
 
-def _item_options(flow: KioskFlow, menu: Menu) -> list[Option]:
+def _item_options(flow: FlowBase, menu: Menu) -> list[Option]:
     assert flow.txn is not None
     choice = flow.txn.choice
     item = choice.item(menu)
@@ -269,7 +269,7 @@ def _item_options(flow: KioskFlow, menu: Menu) -> list[Option]:
     ]
 
 
-def _summary(flow: KioskFlow, menu: Menu) -> list[str]:
+def _summary(flow: FlowBase, menu: Menu) -> list[str]:
     assert flow.txn is not None
     choice = flow.txn.choice
     lines: list[str] = []
@@ -286,7 +286,7 @@ def _summary(flow: KioskFlow, menu: Menu) -> list[str]:
     return lines
 
 
-def _reminder_lines(flow: KioskFlow) -> list[str]:
+def _reminder_lines(flow: FlowBase) -> list[str]:
     lines: list[str] = []
     if flow.ui.tray_sheets > 0:
         lines.append(txt.TAKE_CERTIFICATE)
