@@ -3,7 +3,9 @@
 Against an external kiosk or issuance server, a scenario that needs something of the emulated
 party is reported skipped, "not applicable", with the reason; it is never counted as passed:
 
-- `reference_kiosk`: looks into the reference kiosk (audit log, state folder): never applies;
+- `reference_kiosk`: looks into the reference kiosk otherwise than by a route: never applies;
+- `kiosk_inspect(*parts)`: reads the kiosk's event log (`events`) or storage (`storage`):
+  applies when its `/info` declares those extensions (rig/kiosk_inspect.py);
 - `kiosk_config(*needs)` (or `world(kiosk_overrides=...)`): reconfigures or restarts the
   kiosk: applies when its `/info` declares the configuration extension with every one of
   `needs`;
@@ -24,6 +26,7 @@ import pytest
 from pydantic import ValidationError
 
 from rig.config import Topology
+from rig.kiosk_inspect import missing as missing_parts
 from rig.kiosk_reconfigure import needs as override_needs
 from rig.municipal_test_data import MunicipalDataError, load_test_data
 from rig.protocols.robot import KioskExtensions, KioskInfo
@@ -31,6 +34,8 @@ from rig.protocols.robot import KioskExtensions, KioskInfo
 MARKERS = (
     "kiosk_config(*needs): reconfigures or restarts the kiosk; against an external kiosk it "
     "needs the configuration extension with these settings and restart parts",
+    "kiosk_inspect(*parts): reads the kiosk's event log or storage; against an external kiosk "
+    "it needs the events or storage extension",
     "municipal_clock: moves the issuance server's calendar; against an external server it "
     "needs the server's test-mode clock",
 )
@@ -92,7 +97,9 @@ def mark_not_applicable(topology: Topology, items: list[pytest.Item]) -> None:
             )
             continue
         wanted, impossible = _config_needs(item)
-        if not wanted and not impossible:
+        inspect = item.get_closest_marker("kiosk_inspect")
+        looks_at = sorted({str(a) for a in inspect.args}) if inspect is not None else []
+        if not wanted and not impossible and not looks_at:
             continue
         if impossible:
             reason = f"{prefix}: sets {', '.join(impossible)} on the kiosk, which no route can"
@@ -101,6 +108,15 @@ def mark_not_applicable(topology: Topology, items: list[pytest.Item]) -> None:
         if not asked:
             declared = declared_extensions(kiosk.robot_url or "")
             asked = True
+        unseen = missing_parts(declared, looks_at)
+        if unseen:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{prefix}: reads the kiosk's {' and '.join(unseen)}, and its /info "
+                    f"declares no {' or '.join(unseen)} extension (docs/kiosk-adapter.md)"
+                )
+            )
+            continue
         missing = _missing(declared, wanted)
         if missing:
             item.add_marker(
