@@ -11,7 +11,9 @@ party is reported skipped, "not applicable", with the reason; it is never counte
   `needs`;
 - `emulated_municipal`: looks into or changes the emulated server's registry: never applies;
 - `municipal_clock`: moves the issuance server's calendar: applies when the server's test
-  data declares `test_clock`.
+  data declares `test_clock`;
+- `municipal_registry`: reads a test resident's hidden facts or changes the registry
+  (rig/municipal_registry.py): applies when the server's test data declares `test_registry`.
 
 `needs` are configuration-extension settings (`centre_url`, `trust_anchor`) and restart parts
 (`application`, `card_reader`, `cash_unit`, `printer`); docs/kiosk-adapter.md.
@@ -38,6 +40,8 @@ MARKERS = (
     "it needs the events or storage extension",
     "municipal_clock: moves the issuance server's calendar; against an external server it "
     "needs the server's test-mode clock",
+    "municipal_registry: reads a test resident's hidden facts or changes the registry; against "
+    "an external server it needs the server's test-registry route",
 )
 INFO_TIMEOUT_S = 5.0
 
@@ -63,12 +67,13 @@ def mark_not_applicable(topology: Topology, items: list[pytest.Item]) -> None:
     prefix = f"not applicable to topology {topology.name}"
     municipal = topology.external_municipal
     if municipal is not None:
-        test_clock = None
+        test_clock = test_registry = None
         if municipal.test_data is not None:
             try:
-                test_clock = load_test_data(municipal.test_data).test_clock
+                data = load_test_data(municipal.test_data)
+                test_clock, test_registry = data.test_clock, data.test_registry
             except MunicipalDataError:
-                test_clock = None  # rig run refuses the file before any scenario runs
+                pass  # rig run refuses the file before any scenario runs
         looks = pytest.mark.skip(
             reason=f"{prefix}: looks into or changes the emulated issuance server's registry, "
             "which an external server does not expose"
@@ -77,11 +82,18 @@ def mark_not_applicable(topology: Topology, items: list[pytest.Item]) -> None:
             reason=f"{prefix}: moves the issuance server's calendar, and its test data declares "
             "no test-mode clock (test_clock, docs/municipal-server-testing.md)"
         )
+        unregistered = pytest.mark.skip(
+            reason=f"{prefix}: reads a test resident's hidden facts or changes the registry, and "
+            "its test data declares no test-registry route (test_registry, "
+            "docs/municipal-server-testing.md)"
+        )
         for item in items:
             if item.get_closest_marker("emulated_municipal") is not None:
                 item.add_marker(looks)
             elif item.get_closest_marker("municipal_clock") is not None and not test_clock:
                 item.add_marker(clockless)
+            elif item.get_closest_marker("municipal_registry") is not None and not test_registry:
+                item.add_marker(unregistered)
     kiosk = topology.external_kiosk
     if kiosk is None:
         return

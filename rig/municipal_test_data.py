@@ -97,6 +97,10 @@ class MunicipalTestData(_Strict):
     #: The server's test-mode clock route, a path under the topology's `url` (e.g.
     #: ``/test/clock``; rig/protocols/municipal_clock.py); absent: its calendar cannot be moved
     test_clock: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._~/-]{1,200}$")
+    #: The server's test-registry route, a path under the topology's `url` (e.g.
+    #: ``/test/registry``; rig/protocols/municipal_registry.py); absent: the scenarios that
+    #: read a test resident's hidden facts or change the registry are not applicable
+    test_registry: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._~/-]{1,200}$")
 
     @field_validator("municipalities")
     @classmethod
