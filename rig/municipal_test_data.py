@@ -140,6 +140,20 @@ class MunicipalTestData(_Strict):
     def residents(self, code: str, trait: str) -> list[str]:
         return list(self.municipality(code).residents.get(trait, []))
 
+    def jpki_serial(self, code: str, resident: str) -> int:
+        """The JPKI serial a card of `resident` carries when used at municipality `code`.
+
+        One card, one authentication certificate: at the municipality of a resident's 本籍
+        elsewhere (利用登録) the card carries the serial its home municipality lists.
+        """
+        try:
+            return self.municipality(code).jpki_serial(resident)
+        except NotInTestData:
+            for other in self.municipalities:
+                if resident in other.jpki_users:
+                    return other.jpki_serial(resident)
+            raise
+
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

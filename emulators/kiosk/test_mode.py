@@ -1,8 +1,9 @@
 """The robot protocol's optional extensions on the reference kiosk run stand-alone (`rig kiosk`).
 
 A kiosk that keeps its own clock makes every inactivity time-out cost real time; one that is
-configured once from its kit cannot be pointed at a centre tap or given another trust anchor.
-The two extensions (docs/kiosk-adapter.md, "Extensions") lift both, and `KioskTestMode`
+configured once from its kit cannot be pointed at a centre tap or given another trust anchor;
+what it logs and keeps never crosses its interfaces.
+The extensions (docs/kiosk-adapter.md, "Extensions") lift all three, and `KioskTestMode`
 serves them for the reference kiosk:
 
 - test-mode time: `GET /time`, `POST /time {"advance_s": N}` jumps the kiosk's own clock
