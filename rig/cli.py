@@ -179,7 +179,10 @@ def municipal_server(
         typer.Option(help="its clock's start, ISO 8601 with offset (default: a weekday 9:00)"),
     ] = None,
     test_mode: Annotated[
-        bool, typer.Option(help="serve the test-mode clock (docs/municipal-server-testing.md)")
+        bool,
+        typer.Option(
+            help="serve the test-mode clock and test registry (docs/municipal-server-testing.md)"
+        ),
     ] = True,
 ) -> None:
     """Run the emulated issuance server stand-alone, as an external one to test with

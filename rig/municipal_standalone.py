@@ -12,8 +12,9 @@ what an external server's operator would hand over (docs/municipal-server-testin
 
 The rig then tests it over the network exactly as it would a municipality's server.
 With `test_mode` (the default) it also serves the optional test-mode clock
-(emulators/municipal/test_clock.py) and declares it in the test-data file, so the hours,
-closure and maintenance scenarios apply to it too.
+(emulators/municipal/test_clock.py) and test-registry route (emulators/municipal/
+test_registry.py) and declares them in the test-data file, so the hours, closure and
+maintenance scenarios and those that read or change a test resident apply to it too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from emulators.municipal import MunicipalServer
 from emulators.municipal.api import PREFIX
 from emulators.municipal.test_clock import TEST_CLOCK_PATH, HoldableClock, clock_routes
 from emulators.municipal.test_data import export_test_data
+from emulators.municipal.test_registry import TEST_REGISTRY_PATH, registry_routes
 from rig.clock import JST, ClockDriver
 from rig.evidence import EvidenceStore
 from rig.pki.tls import TlsMaterial
@@ -68,12 +70,17 @@ class StandaloneMunicipal:
         if self.test_mode:
             for method, handler in clock_routes(self.clock, self.evidence).items():
                 self.server.http.add_route(method, PREFIX + TEST_CLOCK_PATH, handler)
+            routes = registry_routes(self.server.registry, self.evidence)
+            for method, handler in routes.items():
+                self.server.http.add_route(method, PREFIX + TEST_REGISTRY_PATH, handler)
         urls = self.server.start()
         self.url = urls["base"]
         self.driver.start()
         data = export_test_data(self.server, self.per_trait)
         if self.test_mode:
-            data = data.model_copy(update={"test_clock": TEST_CLOCK_PATH})
+            data = data.model_copy(
+                update={"test_clock": TEST_CLOCK_PATH, "test_registry": TEST_REGISTRY_PATH}
+            )
         test_data = self.folder / "municipal-test-data.yaml"
         data.write(test_data)
         client = self.tls.lgpki_client("issuance-centre")

@@ -97,6 +97,10 @@ class MunicipalTestData(_Strict):
     #: The server's test-mode clock route, a path under the topology's `url` (e.g.
     #: ``/test/clock``; rig/protocols/municipal_clock.py); absent: its calendar cannot be moved
     test_clock: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._~/-]{1,200}$")
+    #: The server's test-registry route, a path under the topology's `url` (e.g.
+    #: ``/test/registry``; rig/protocols/municipal_registry.py); absent: the scenarios that
+    #: read a test resident's hidden facts or change the registry are not applicable
+    test_registry: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._~/-]{1,200}$")
 
     @field_validator("municipalities")
     @classmethod
@@ -135,6 +139,20 @@ class MunicipalTestData(_Strict):
 
     def residents(self, code: str, trait: str) -> list[str]:
         return list(self.municipality(code).residents.get(trait, []))
+
+    def jpki_serial(self, code: str, resident: str) -> int:
+        """The JPKI serial a card of `resident` carries when used at municipality `code`.
+
+        One card, one authentication certificate: at the municipality of a resident's 本籍
+        elsewhere (利用登録) the card carries the serial its home municipality lists.
+        """
+        try:
+            return self.municipality(code).jpki_serial(resident)
+        except NotInTestData:
+            for other in self.municipalities:
+                if resident in other.jpki_users:
+                    return other.jpki_serial(resident)
+            raise
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,9 @@ Options: `--rig-topology`, `--rig-plan`, `--rig-results`, `--rig-evidence-dir`.
 Markers: `requirement("ID", ...)` (what a scenario verifies, checked against the catalogue at
 collection), `smoke`, `municipal_server`, `emulated_municipal` (looks into the emulated issuance
 server: skipped as not applicable when the topology's issuance server is external),
-`reference_kiosk` (likewise for an external kiosk), `kiosk_config(*needs)` and
-`municipal_clock` (applicable to an external kiosk or server that declares the extension:
-rig/applicability.py).
+`reference_kiosk` (likewise for an external kiosk), `kiosk_config(*needs)`,
+`kiosk_inspect(*parts)`, `municipal_clock` and `municipal_registry` (applicable to an external
+kiosk or server that declares the extension: rig/applicability.py).
 Per scenario, the results record how the kiosk's time-outs ran (`time`: rig clock, test-mode
 time or real time; rig/time_label.py).
 A scenario that asks an external server's test data for a resident or card it does not name

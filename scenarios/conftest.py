@@ -5,6 +5,8 @@
   adjusts it (cash faults, kiosk or centre settings, marks).
 - `backend`: every party but the kiosk: scenarios that play the kiosk themselves (the
   事前評価ツール role) talk to the centre through `scenarios.support.KioskSide`.
+- `counter`: a test resident's hidden facts and registry changes, on the emulated or an
+  external issuance server (mark the scenario `municipal_registry`).
 
 JPKI keys are slow to derive, so the scenario PKI is cached under build/ across runs.
 """
@@ -20,6 +22,7 @@ import pytest
 from rig.clock import RigClock
 from rig.config import Topology
 from rig.evidence import EvidenceStore
+from rig.municipal_registry import Counter
 from rig.pcsc import VirtualCardSlot
 from rig.pki.jpki import JpkiAuthority
 from rig.pki.tls import TlsMaterial
@@ -109,3 +112,14 @@ def backend(
         yield w
     finally:
         w.stop()
+
+
+@pytest.fixture
+def counter(backend: World) -> Iterator[Counter]:
+    """The issuance server's counter (窓口): a test resident's hidden facts and changes to the
+    registry, undone when the scenario ends (rig/municipal_registry.py)."""
+    desk = Counter(backend)
+    try:
+        yield desk
+    finally:
+        desk.restore()

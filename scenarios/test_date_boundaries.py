@@ -14,8 +14,9 @@ time (HOURS-009), straight on LGWAN (the rig plays the centre):
   the menu and not issued on 31 May (even when asked for by year), and is both from 1 June.
 
 The registry is changed by none of these (the residents are chosen by trait and their birth
-dates read for set-up only); they move the server's clock, so they run against the emulated
-issuance server only (an external server keeps its own time).
+dates read for set-up only, through the counter: rig/municipal_registry.py); they move the
+server's clock, so against an external server they need its test-mode clock, and the birthday
+scenario its test-registry route.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from emulators.municipal.models import Person
 from rig.clock import JST, RigClock
 from rig.https import https_client
+from rig.municipal_registry import Counter
 from rig.world import CITY, World
 
 pytestmark = [
     pytest.mark.municipal_server,
-    pytest.mark.emulated_municipal,
+    pytest.mark.municipal_clock,
     pytest.mark.world(marks="layout"),
 ]
 
@@ -103,35 +104,33 @@ def test_the_move_in_day_is_a_japan_time_day(backend: World, lgwan: httpx.Client
     assert served.json()["resident_id"] == rid
 
 
-def _fifteenth_birthday(world: World) -> tuple[str, date]:
+def _fifteenth_birthday(world: World, counter: Counter) -> tuple[str, date]:
     """The under-15 resident of みなと市 whose 15th birthday comes first, avoiding days the
     city does not serve at 06:30 (maintenance on 6 December, the year-end closure) and
     29 February."""
     today = world.clock.now().date()
     candidates = []
-    with world.municipal.registry.session() as s:
-        for rid in world.residents(CITY, "under_15"):
-            person = s.get(Person, rid)
-            assert person is not None
-            born = person.birth_date
-            if (born.month, born.day) == (2, 29):
-                continue
-            birthday = born.replace(year=born.year + 15)
-            closed = (birthday.month, birthday.day) in ((12, 6),) or (
-                (birthday.month, birthday.day) >= (12, 29) or birthday.timetuple().tm_yday <= 4
-            )
-            if birthday > today + timedelta(days=1) and not closed:
-                candidates.append((birthday, rid))
+    for rid in world.residents(CITY, "under_15"):
+        born = counter.resident(rid).birth_date
+        if (born.month, born.day) == (2, 29):
+            continue
+        birthday = born.replace(year=born.year + 15)
+        closed = (birthday.month, birthday.day) in ((12, 6),) or (
+            (birthday.month, birthday.day) >= (12, 29) or birthday.timetuple().tm_yday <= 4
+        )
+        if birthday > today + timedelta(days=1) and not closed:
+            candidates.append((birthday, rid))
     assert candidates, "the registry has an under-15 resident to try"
     birthday, rid = min(candidates)
     return rid, birthday
 
 
+@pytest.mark.municipal_registry
 @pytest.mark.requirement("CERT-024")
 def test_the_fifteenth_birthday_is_the_first_day_of_service(
-    backend: World, lgwan: httpx.Client
+    backend: World, counter: Counter, lgwan: httpx.Client
 ) -> None:
-    rid, birthday = _fifteenth_birthday(backend)
+    rid, birthday = _fifteenth_birthday(backend, counter)
     eve = datetime.combine(birthday - timedelta(days=1), datetime.min.time(), JST)
     backend.clock.set(eve.replace(hour=22, minute=59, second=59))
     refused(login(backend, lgwan, rid), "under_15")

@@ -14,6 +14,7 @@ import pytest
 
 from emulators.municipal.models import Person
 from emulators.printer import Fault, FaultKind
+from rig.kiosk_inspect import kiosk_stored
 from rig.kiosk_steps import authenticate, choose_through_to_confirmation
 from rig.protocols.robot import ScreenId, ScreenView
 from rig.world import CARD_AP_PIN, CITY, World
@@ -169,12 +170,13 @@ def _files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
 
 
-@pytest.mark.reference_kiosk
+@pytest.mark.kiosk_inspect("storage")
 @pytest.mark.requirement("PRIV-009")
 @LAYOUT
 def test_no_pin_my_number_or_name_in_evidence_or_kiosk_state(world: World) -> None:
-    """A JPKI and a card-AP issuance; then every evidence file and the kiosk's state folder
-    are searched for the PINs, the My Numbers and the names of both residents."""
+    """A JPKI and a card-AP issuance; then every evidence file and every file the kiosk keeps
+    (its state folder, or what an external kiosk answers at `GET /storage`) are searched for
+    the PINs, the My Numbers and the names of both residents."""
     jpki_rid = world.resident(CITY, "household_of_1", 0)
     ap_rid = world.resident(CITY, "household_of_1", 1)
     jpki_card = world.issue_card("mynumber-valid", jpki_rid)
@@ -210,17 +212,19 @@ def test_no_pin_my_number_or_name_in_evidence_or_kiosk_state(world: World) -> No
         **{k: v for k, v in secrets.items() if k.startswith("My Number")},
     }
     assert world.evidence is not None
-    files = _files(world.evidence.folder) + _files(world.kiosk.state_dir)
+    folder = world.evidence.folder
+    files = {f"evidence/{p.relative_to(folder)}": p.read_bytes() for p in _files(folder)}
+    files.update({f"kiosk/{name}": content for name, content in kiosk_stored(world).items()})
     assert len(files) > 5
     leaks: list[str] = []
-    for path in files:
-        text = path.read_bytes().decode("utf-8", errors="ignore")
+    for where, content in files.items():
+        text = content.decode("utf-8", errors="ignore")
         for label, value in secrets.items():
             if not label.startswith("My Number") and value in text:
-                leaks.append(f"{label} in {path.name}")
+                leaks.append(f"{label} in {where}")
         for label, value in digits.items():
             if re.search(rf"(?<![0-9A-Fa-f]){value}(?![0-9A-Fa-f])", text):
-                leaks.append(f"{label} in {path.name}")
+                leaks.append(f"{label} in {where}")
     assert leaks == []
 
 

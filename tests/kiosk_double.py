@@ -2,7 +2,8 @@
 
 It forwards every request to the real kiosk (`rig kiosk`) unchanged, except what its
 `faults` say: hide the extensions from `/info`, answer `POST /time` without moving the clock,
-refuse `POST /config`, or answer `POST /restart` with garbage. A test double, not a mock of
+refuse `POST /config`, answer `POST /restart` with garbage, number the event log's entries
+out of order (`GET /events`), or send a stored file that is not base64 (`GET /storage`). A test double, not a mock of
 the kiosk: everything else is the real kiosk's answer.
 """
 
@@ -18,7 +19,14 @@ from typing import Any
 import httpx
 
 #: faults the double knows
-FAULTS = ("no_extensions", "frozen_time", "config_refused", "restart_garbage")
+FAULTS = (
+    "no_extensions",
+    "frozen_time",
+    "config_refused",
+    "restart_garbage",
+    "events_out_of_order",
+    "storage_garbage",
+)
 
 
 @contextmanager
@@ -74,6 +82,18 @@ def misbehaving_kiosk(upstream: str, *faults: str) -> Iterator[str]:
                 info = answer.json()
                 info.pop("extensions", None)
                 content = json.dumps(info).encode()
+            if method == "GET" and sub == "/events" and "events_out_of_order" in faults:
+                events = answer.json()
+                # two entries first whose numbers go back
+                entry = {"at": "2026-12-05T09:00:00+09:00", "event": "paid", "data": {}}
+                events["entries"][:0] = [{**entry, "seq": 2}, {**entry, "seq": 1}]
+                content = json.dumps(events).encode()
+            if method == "GET" and sub == "/storage" and "storage_garbage" in faults:
+                stored = answer.json()
+                stored["files"].insert(
+                    0, {"path": "audit.jsonl", "size": 11, "content_b64": "not base64!"}
+                )
+                content = json.dumps(stored).encode()
             self._send(answer.status_code, content, answer.headers.get("content-type", ""))
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

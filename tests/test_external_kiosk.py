@@ -16,11 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from rig.config import TopologyError, load_topology
+from rig.drivers.kiosk_extensions import ExtensionError, KioskExtensionsClient
 from rig.pcsc import ReaderStack
+from rig.protocols.robot import KioskInfo
 from rig.runner import check_runnable
 
 from .kiosk_double import misbehaving_kiosk
@@ -34,6 +37,13 @@ SELECTION = (
     " or test_a_centre_outside_the_trust_anchor_gets_nothing and lgpki"
     " or test_forgotten_certificates_and_receipt"
     " or test_card_ap_is_authenticated_on_the_reader_before_removal and juki"
+    " or test_restart_during_printing"
+    " or test_no_pin_my_number_or_name_in_evidence_or_kiosk_state"
+)
+#: scenarios that read the kiosk's event log or storage (their extensions, or nothing)
+INSPECTING = (
+    "test_restart_during_printing",
+    "test_no_pin_my_number_or_name_in_evidence_or_kiosk_state",
 )
 #: scenarios that reconfigure or restart the kiosk, and one that waits out time-outs
 RECONFIGURING = (
@@ -117,12 +127,14 @@ def test_kiosk_conformance_plan_against_the_separate_kiosk(
     assert forgotten["outcome"] == "passed", forgotten["message"]
     assert forgotten["time"] == "test-mode time: 2 waits, 122 s skipped"
     assert forgotten["duration_s"] < 60, "no time-out was waited out in real time"
-    # looking into the reference kiosk stays not applicable, with the reason in the report
-    looking = outcomes["test_card_ap_is_authenticated_on_the_reader_before_removal[juki-card-ap]"]
-    assert looking["outcome"] == "skipped"
-    assert "not applicable" in looking["message"] and "audit log" in looking["message"]
+    # judged at the interfaces (the card's APDUs, the centre) rather than the kiosk's log
+    card_ap = outcomes["test_card_ap_is_authenticated_on_the_reader_before_removal[juki-card-ap]"]
+    assert card_ap["outcome"] == "passed", card_ap["message"]
+    # its event log (GET /events) and storage (GET /storage) read through the extensions
+    for name in INSPECTING:
+        assert outcomes[name]["outcome"] == "passed", outcomes[name]["message"]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
-    assert [t["reason"] for t in summary["not_run"]] == [looking["message"]]
+    assert summary["not_run"] == []
     assert {"nodeid": forgotten["nodeid"], "time": forgotten["time"]} in summary["time_outs"]
     assert "test-mode time: 2 waits" in (tmp_path / "r" / "index.html").read_text()
     # the issuances happened in the other process: its own audit log has them, and the
@@ -157,13 +169,41 @@ def test_without_extensions_what_reconfigures_is_not_applicable(
     why the reconfiguring scenarios did not run, and nothing is asked of the kiosk for them."""
     with misbehaving_kiosk(kiosk_process["robot_url"], "no_extensions") as relay:
         topology = _via(kiosk_process, relay, "plain")
-        keyword = " or ".join(n.split("[")[0] for n in RECONFIGURING)
+        keyword = " or ".join(n.split("[")[0] for n in (*RECONFIGURING, *INSPECTING))
         outcomes = run_plan("kiosk-conformance", topology, tmp_path / "r", keyword)
-    assert len(outcomes) == 4
+    assert len(outcomes) == 6
     for name, outcome in outcomes.items():
         assert outcome["outcome"] == "skipped", name
+        if name in INSPECTING:
+            part = "events" if "restart" in name else "storage"
+            assert f"declares no {part} extension" in outcome["message"], outcome["message"]
+            continue
         assert "declares no configuration extension with" in outcome["message"]
         assert "application" in outcome["message"]
+
+
+def test_an_event_log_or_storage_that_misbehaves_is_named(kiosk_process: dict[str, Any]) -> None:
+    """Entries numbered out of order, a stored file that is not base64: ExtensionError (the
+    scenario's failure) names the route and what came back."""
+    with misbehaving_kiosk(
+        kiosk_process["robot_url"], "events_out_of_order", "storage_garbage"
+    ) as relay, httpx.Client(base_url=relay, timeout=30) as http:  # fmt: skip
+        declared = KioskInfo.model_validate_json(http.get("/info").content).extensions
+        assert declared.events is not None and declared.storage is not None
+        extensions = KioskExtensionsClient(http, declared)
+        with pytest.raises(ExtensionError, match=r"GET /events\?since=0: entries numbered \["):
+            extensions.events()
+        with pytest.raises(ExtensionError, match=r"GET /storage: .*content_b64 is not base64"):
+            extensions.stored()
+    # straight to the kiosk, both answer and decode (what they hold after issuances: the
+    # plan's run above, test_restart_during_printing and test_no_pin_my_number_...)
+    with httpx.Client(base_url=kiosk_process["robot_url"], timeout=30) as http:
+        extensions = KioskExtensionsClient(http, declared)
+        events = extensions.events()
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert isinstance(extensions.stored(), dict)
+        bad = http.get("/events", params={"since": "-1"})
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
 
 
 def test_a_kiosk_that_misbehaves_fails_the_scenario_naming_the_route(

@@ -25,9 +25,9 @@ from rig.municipal_test_data import (
 )
 from rig.runner import check_runnable
 
-from .rig_process import free_ports, rig_party, run_plan
+from .rig_process import free_ports, rig, rig_party, run_plan
 
-#: one scenario per kind of check that applies to an external server, and one that does not
+#: one scenario per kind of check that applies to an external server with its extensions
 SELECTION = (
     "test_every_type_is_issued_to_the_applicant and resident_record-jpki"
     " or test_every_type_is_issued_to_the_applicant and resident_record-card_ap"
@@ -36,6 +36,8 @@ SELECTION = (
     " or test_a_wrong_pin_is_refused_and_may_be_tried_again"
     " or test_many_kiosks_at_once_each_get_their_own"
     " or test_removed_persons_are_left_out"
+    " or test_the_registry_as_it_stands_at_issuance and jpki"
+    " or test_the_move_in_day_is_a_japan_time_day"
     " or test_koseki_hours"
     " or test_year_end_closure_at_the_issuance_server"
     " or test_maintenance_starts_during_a_session"
@@ -82,10 +84,21 @@ def test_municipal_server_plan_against_the_external_server(
     assert any(n.startswith("test_only_the_centres_certificate_is_served") for n in passed)
     assert "test_many_kiosks_at_once_each_get_their_own" in passed
     assert any(n.startswith("test_refused_at_authentication") for n in passed)
-    # looking into the emulated server's registry is not applicable to an external one
-    not_applicable = [n for n, m in skipped.items() if "not applicable" in m]
-    assert any(n.startswith("test_removed_persons_are_left_out") for n in not_applicable)
-    assert all("registry" in skipped[n] for n in not_applicable)
+    # a test resident's hidden facts read, the registry changed (and restored) through its
+    # test-registry route
+    removed = [n for n in outcomes if n.startswith("test_removed_persons_are_left_out")]
+    assert len(removed) == 2 and all(outcomes[n]["outcome"] == "passed" for n in removed)
+    assert "test_the_registry_as_it_stands_at_issuance[jpki]" in passed
+    changes = [
+        json.loads(line)
+        for line in (standalone["folder"] / "evidence" / "municipal-test-registry.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
+    assert [c["fields"] for c in changes[-2:]] == [["address", "given_name"]] * 2  # and undone
+    # a date boundary on its held clock, straight on LGWAN
+    assert "test_the_move_in_day_is_a_japan_time_day" in passed
+    assert not [n for n, m in skipped.items() if "not applicable" in m]
     # its calendar is moved through its test-mode clock: the hours scenarios apply
     hours = [n for n in outcomes if n.startswith("test_koseki_hours")]
     assert len(hours) == 5 and all(outcomes[n]["outcome"] == "passed" for n in hours)
@@ -126,6 +139,55 @@ def test_without_a_test_clock_the_hours_are_not_applicable(
     for outcome in outcomes.values():
         assert outcome["outcome"] == "skipped"
         assert "declares no test-mode clock" in outcome["message"]
+
+
+def _with_test_data(standalone: dict[str, Any], folder: Path, **changes: Any) -> Path:
+    """The stand-alone server's topology, its test data changed (None: the key removed)."""
+    data = yaml.safe_load(
+        (standalone["folder"] / "municipal-test-data.yaml").read_text(encoding="utf-8")
+    )
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    (folder / "data.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    document = yaml.safe_load(standalone["topology"].read_text(encoding="utf-8"))
+    document["municipal"]["test_data"] = str(folder / "data.yaml")
+    (folder / "topology.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    return folder / "topology.yaml"
+
+
+def test_without_a_test_registry_its_scenarios_are_not_applicable(
+    standalone: dict[str, Any], tmp_path: Path
+) -> None:
+    topology = _with_test_data(standalone, tmp_path, test_registry=None)
+    outcomes = run_plan(
+        "municipal-server", topology, tmp_path / "r", "test_removed_persons_are_left_out"
+    )
+    assert len(outcomes) == 2
+    for outcome in outcomes.values():
+        assert outcome["outcome"] == "skipped"
+        assert "declares no test-registry route (test_registry" in outcome["message"]
+
+
+def test_a_test_registry_that_misbehaves_fails_the_scenario_naming_the_route(
+    standalone: dict[str, Any], tmp_path: Path
+) -> None:
+    """The test data points test_registry at a route that answers something else (the
+    server's clock): the scenario fails naming the route and what came back."""
+    topology = _with_test_data(standalone, tmp_path, test_registry="/test/clock")
+    done = rig(
+        "run", "--plan", "municipal-server", "--topology", str(topology),
+        "--report-dir", str(tmp_path / "r"), "-k",
+        "test_removed_persons_are_left_out and deceased",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
+    (failed,) = results["tests"]
+    assert failed["outcome"] == "failed"
+    assert "/v1/test/clock?resident=" in failed["message"]
+    assert "with what is not a TestResident" in failed["message"]
 
 
 # -- refusals of rig run, and the test-data file --------------------------------------------

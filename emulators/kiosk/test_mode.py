@@ -1,15 +1,19 @@
 """The robot protocol's optional extensions on the reference kiosk run stand-alone (`rig kiosk`).
 
 A kiosk that keeps its own clock makes every inactivity time-out cost real time; one that is
-configured once from its kit cannot be pointed at a centre tap or given another trust anchor.
-The two extensions (docs/kiosk-adapter.md, "Extensions") lift both, and `KioskTestMode`
+configured once from its kit cannot be pointed at a centre tap or given another trust anchor;
+what it logs and keeps never crosses its interfaces.
+The extensions (docs/kiosk-adapter.md, "Extensions") lift all three, and `KioskTestMode`
 serves them for the reference kiosk:
 
 - test-mode time: `GET /time`, `POST /time {"advance_s": N}` jumps the kiosk's own clock
   forward by N seconds; every time-out due on the way fires before the answer;
 - configuration: `GET /config`, `POST /config` (centre URL, trust anchor as PEM), effective at
   `POST /restart {"part": "application"}`; `POST /restart` also power-cycles one device.
-  `POST /reset` returns to the installed settings (the kit's).
+  `POST /reset` returns to the installed settings (the kit's);
+- event log: `GET /events?since=N`, the kiosk's audit log (its allow-listed fields only);
+- storage: `GET /storage`, every file of the kiosk's state folder with its content, so the
+  rig can search what a kiosk keeps for a PIN, a My Number or a name.
 
 They are wired in without touching the kiosk's own code: the routes go into the robot
 server's routes (`add_routes`), `/info` and `/reset` are wrapped.
@@ -17,6 +21,7 @@ server's routes (`add_routes`), `/info` and `/reset` are wrapped.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -35,20 +40,27 @@ from emulators.kiosk.launcher import ReferenceKiosk
 from rig.protocols.robot import (
     AdvanceTime,
     ConfigExtension,
+    EventsExtension,
+    KioskEvent,
+    KioskEvents,
     KioskExtensions,
     KioskInfo,
     KioskSettings,
     KioskSettingsView,
+    KioskStorage,
     KioskTime,
     Restart,
     RobotError,
     ScreenView,
+    StorageExtension,
+    StoredFile,
     TimeExtension,
 )
 
 _M = TypeVar("_M", bound=BaseModel)
 Handler = Callable[[dict[str, str], bytes], Any]
 MAX_ADVANCE_S = 3600.0
+MAX_STORED_BYTES = 8 << 20
 
 
 def _parse(model: type[_M], body: bytes) -> _M:
@@ -82,10 +94,20 @@ def _anchors(pem: str) -> list[x509.Certificate]:
 class KioskTestMode:
     """Serves the time and configuration extensions for one `ReferenceKiosk`."""
 
-    def __init__(self, kiosk: ReferenceKiosk, *, time: bool = True, config: bool = True):
+    def __init__(
+        self,
+        kiosk: ReferenceKiosk,
+        *,
+        time: bool = True,
+        config: bool = True,
+        events: bool = True,
+        storage: bool = True,
+    ):
         self.kiosk = kiosk
         self.time_enabled = time
         self.config_enabled = config
+        self.events_enabled = events
+        self.storage_enabled = storage
         self.installed = replace(kiosk.config)
         self.advanced_s = 0.0
         self.restart_pending = False
@@ -121,6 +143,8 @@ class KioskTestMode:
             )
             if self.config_enabled
             else None,
+            events=EventsExtension() if self.events_enabled else None,
+            storage=StorageExtension(max_bytes=MAX_STORED_BYTES) if self.storage_enabled else None,
         )
 
     def routes(self) -> dict[tuple[str, str], Handler]:
@@ -132,7 +156,50 @@ class KioskTestMode:
             routes[("GET", "/config")] = lambda q, b: self.settings()
             routes[("POST", "/config")] = lambda q, b: self.configure(_parse(KioskSettings, b))
             routes[("POST", "/restart")] = lambda q, b: self.restart(_parse(Restart, b))
+        if self.events_enabled:
+            routes[("GET", "/events")] = lambda q, b: self.events(q)
+        if self.storage_enabled:
+            routes[("GET", "/storage")] = lambda q, b: self.stored()
         return routes
+
+    # -- event log and storage ---------------------------------------------------------------
+    def events(self, query: dict[str, str]) -> KioskEvents:
+        raw = query.get("since", "0")
+        if not raw.isdigit() or len(raw) > 12:
+            raise RobotActionError(
+                RobotError.INVALID_REQUEST, "since: a whole number of entries, 0 or more", 422
+            )
+        since = int(raw)
+        entries: list[KioskEvent] = []
+        for seq, entry in enumerate(self.kiosk.audit.entries(), start=1):
+            if seq <= since:
+                continue
+            data = {k: v for k, v in entry.items() if k not in ("at", "event")}
+            entries.append(KioskEvent(seq=seq, at=entry["at"], event=entry["event"], data=data))
+        return KioskEvents(entries=entries)
+
+    def stored(self) -> KioskStorage:
+        root = self.kiosk.state_dir
+        files: list[StoredFile] = []
+        left = MAX_STORED_BYTES
+        truncated = False
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            try:
+                content = path.read_bytes()
+            except OSError:
+                continue  # gone between the listing and the read (a spool file printed)
+            if len(content) > left:
+                truncated = True
+                break
+            left -= len(content)
+            files.append(
+                StoredFile(
+                    path=path.relative_to(root).as_posix(),
+                    size=len(content),
+                    content_b64=base64.b64encode(content).decode("ascii"),
+                )
+            )
+        return KioskStorage(files=files, truncated=truncated)
 
     # -- test-mode time ----------------------------------------------------------------------
     def time(self) -> KioskTime:

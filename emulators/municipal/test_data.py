@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from emulators.municipal.card_ap import card_key
-from emulators.municipal.registry import TRAITS
+from emulators.municipal.registry import TRAITS, Registry
 from emulators.municipal.server import MunicipalServer
 from rig.municipal_test_data import CardApTestUser, MunicipalityTestData, MunicipalTestData
 
@@ -32,6 +32,7 @@ def export_test_data(server: MunicipalServer, per_trait: int = 4) -> MunicipalTe
     for config in server.configs:
         code = config.code
         residents = {t: registry.find_residents(code, t)[:per_trait] for t in TRAITS}
+        residents["eligible"] = _with_housemates_of_the_removed(registry, code, residents)
         listed = sorted({rid for ids in residents.values() for rid in ids})
         jpki_users: dict[str, str] = {}
         card_users: list[CardApTestUser] = []
@@ -67,3 +68,24 @@ def export_test_data(server: MunicipalServer, per_trait: int = 4) -> MunicipalTe
         description=f"emulated issuance server, seed {server.seed!r}",
         municipalities=municipalities,
     )
+
+
+def _with_housemates_of_the_removed(
+    registry: Registry, code: str, residents: dict[str, list[str]]
+) -> list[str]:
+    """The eligible residents listed, and an eligible housemate of each deceased or moved-out
+    person listed: the scenario of removed persons (CERT-018) logs in as one of them."""
+    eligible = list(residents.get("eligible", []))
+    gone = [rid for trait in ("deceased", "moved_out") for rid in residents.get(trait, [])]
+    households = {registry.resident(rid).household_id for rid in gone} - {None}
+    if not households:
+        return eligible
+    for rid in registry.find_residents(code, "eligible"):
+        household = registry.resident(rid).household_id
+        if household in households:
+            households.discard(household)
+            if rid not in eligible:
+                eligible.append(rid)
+        if not households:
+            break
+    return eligible

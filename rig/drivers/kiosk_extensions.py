@@ -5,7 +5,9 @@ A kiosk declares them in `GET /info` (`extensions`); `KioskExtensionsClient` use
 - test-mode time: `advance(seconds)` asks the kiosk to jump its clock (`POST /time`) and
   checks with `GET /time` that it did;
 - configuration: `configure(centre_url=..., trust_anchor_pem=...)` (`POST /config`) and
-  `restart(part)` (`POST /restart`).
+  `restart(part)` (`POST /restart`);
+- event log: `events(since)` (`GET /events`), the kiosk's own log, checked to be in order;
+- storage: `stored()` (`GET /storage`), every file the kiosk keeps, content decoded.
 
 A kiosk that declared an extension and then misbehaves (an error, an answer that is not the
 protocol's, a clock that did not move) fails the scenario with `ExtensionError`, whose message
@@ -14,6 +16,8 @@ names the route, what was sent and what came back; the run goes on with the next
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -23,9 +27,12 @@ from pydantic import BaseModel, ValidationError
 
 from rig.protocols.robot import (
     AdvanceTime,
+    KioskEvent,
+    KioskEvents,
     KioskExtensions,
     KioskSettings,
     KioskSettingsView,
+    KioskStorage,
     KioskTime,
     Restart,
     RestartPart,
@@ -91,6 +98,10 @@ class KioskExtensionsClient:
     def has_time(self) -> bool:
         return self.declared.time is not None
 
+    @property
+    def has_events(self) -> bool:
+        return self.declared.events is not None
+
     def missing_config(self, needs: Iterable[str]) -> list[str]:
         """Which of `needs` (settings or restart parts) the kiosk does not declare."""
         config = self.declared.config
@@ -143,6 +154,41 @@ class KioskExtensionsClient:
 
     def restart(self, part: RestartPart) -> ScreenView:
         return _call(self.http, "POST", "/restart", Restart(part=part).model_dump(), ScreenView)
+
+    # -- event log and storage ---------------------------------------------------------------
+    def events(self, since: int = 0) -> list[KioskEvent]:
+        """The kiosk's log entries after `since`, checked to be numbered in order."""
+        route = f"GET /events?since={since}"
+        answer = _call(self.http, "GET", f"/events?since={since}", None, KioskEvents)
+        seqs = [e.seq for e in answer.entries]
+        if any(s <= since for s in seqs) or seqs != sorted(set(seqs)):
+            raise ExtensionError(
+                f"{route}: entries numbered {seqs[:20]}, not increasing after {since}"
+            )
+        return answer.entries
+
+    def stored(self) -> dict[str, bytes]:
+        """Every file the kiosk keeps: path → content."""
+        answer = _call(self.http, "GET", "/storage", None, KioskStorage)
+        files: dict[str, bytes] = {}
+        for stored in answer.files:
+            try:
+                content = base64.b64decode(stored.content_b64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ExtensionError(
+                    f"GET /storage: {stored.path}: content_b64 is not base64"
+                ) from None
+            if len(content) != stored.size:
+                raise ExtensionError(
+                    f"GET /storage: {stored.path}: size {stored.size}, content {len(content)} bytes"
+                )
+            files[stored.path] = content
+        if answer.truncated:
+            raise ExtensionError(
+                f"GET /storage: truncated after {len(files)} files: the rig cannot search "
+                "what the kiosk did not send"
+            )
+        return files
 
 
 __all__ = ["ADVANCE_TOLERANCE_S", "ExtensionError", "KioskExtensionsClient"]

@@ -37,11 +37,12 @@ its own devices, exactly as with a real customer.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROTOCOL_VERSION = "1.2"  # 1.1: POST /reset; 1.2: optional extensions (time, config)
+#: 1.1: POST /reset; 1.2: optional extensions (time, config, events, storage)
+PROTOCOL_VERSION = "1.2"
 #: Default base path of the protocol on the kiosk (the topology's ``robot_url`` ends with it).
 BASE_PATH = "/robot"
 #: Longest long-poll a client may ask for with ``GET /screen?wait=``.
@@ -244,6 +245,17 @@ class ConfigExtension(_Model):
     restart: list[RestartPart] = []
 
 
+class EventsExtension(_Model):
+    """Event log: `GET /events?since=N` answers the kiosk's own log of what happened."""
+
+
+class StorageExtension(_Model):
+    """Storage: `GET /storage` answers every file the kiosk keeps, with its content."""
+
+    #: The most content (bytes, before base64) one answer carries; beyond it `truncated`.
+    max_bytes: int = Field(default=8 << 20, gt=0)
+
+
 class KioskExtensions(BaseModel):
     """The optional extensions a kiosk serves; unknown ones are ignored (a later version)."""
 
@@ -251,6 +263,41 @@ class KioskExtensions(BaseModel):
 
     time: TimeExtension | None = None
     config: ConfigExtension | None = None
+    events: EventsExtension | None = None
+    storage: StorageExtension | None = None
+
+
+class KioskEvent(_Model):
+    """One entry of the kiosk's event log (監査ログ): what happened, never to whom."""
+
+    #: 1, 2, 3, … in the order the kiosk recorded them; kept across restarts of the kiosk.
+    seq: int = Field(ge=1)
+    #: When, on the kiosk's clock (ISO 8601 with its offset).
+    at: str = Field(max_length=64)
+    event: str = Field(min_length=1, max_length=64)
+    #: The event's fields (screen, fee_yen, paid_yen, outcome, …), as the kiosk logs them.
+    data: dict[str, Any] = {}
+
+
+class KioskEvents(_Model):
+    """`GET /events?since=N`: the entries after `seq` N, oldest first."""
+
+    entries: list[KioskEvent]
+
+
+class StoredFile(_Model):
+    """One file the kiosk keeps on its own storage (state, logs, spool, settings)."""
+
+    path: str = Field(min_length=1, max_length=1024)
+    size: int = Field(ge=0)
+    content_b64: str
+
+
+class KioskStorage(_Model):
+    """`GET /storage`: every file the kiosk keeps; `truncated` when `max_bytes` cut it short."""
+
+    files: list[StoredFile]
+    truncated: bool = False
 
 
 class AdvanceTime(_Model):
@@ -326,15 +373,19 @@ __all__ = [
     "AdvanceTime",
     "ConfigExtension",
     "ConfigSetting",
+    "EventsExtension",
     "HeldData",
     "History",
     "HistoryEntry",
     "Keypad",
     "Keys",
+    "KioskEvent",
+    "KioskEvents",
     "KioskExtensions",
     "KioskInfo",
     "KioskSettings",
     "KioskSettingsView",
+    "KioskStorage",
     "KioskTime",
     "Method",
     "Option",
@@ -343,6 +394,8 @@ __all__ = [
     "RobotError",
     "ScreenId",
     "ScreenView",
+    "StorageExtension",
+    "StoredFile",
     "Tap",
     "TimeExtension",
 ]

@@ -1,5 +1,5 @@
-"""The robot protocol's optional extensions (test-mode time, configuration) on the reference
-kiosk, and the rig's client of them against a kiosk that declares them and misbehaves.
+"""The robot protocol's optional extensions (time, configuration, event log, storage) on the
+reference kiosk, and the rig's client of them against a kiosk that declares them and misbehaves.
 
 The kiosk here runs in the test's process with `KioskTestMode` installed, as `rig kiosk` does;
 a `Customer` that does not follow the rig clock then waits through `POST /time`.
@@ -43,13 +43,40 @@ def _customer(world: KioskWorld) -> Customer:
 
 
 def test_info_declares_the_extensions(world: KioskWorld, test_mode: KioskTestMode) -> None:
-    plain = KioskTestMode(world.kiosk, time=False, config=False).extensions()
+    plain = KioskTestMode(
+        world.kiosk, time=False, config=False, events=False, storage=False
+    ).extensions()
     assert plain == KioskExtensions()
     info = world.robot.info()
     assert info.extensions.time == TimeExtension(max_advance_s=3600)
     assert info.extensions.config is not None
     assert set(info.extensions.config.settings) == {"centre_url", "trust_anchor"}
     assert "application" in info.extensions.config.restart
+    assert info.extensions.events is not None
+    assert info.extensions.storage is not None and info.extensions.storage.max_bytes > 0
+
+
+def test_the_event_log_and_the_storage_are_what_the_kiosk_keeps(
+    world: KioskWorld, test_mode: KioskTestMode
+) -> None:
+    """GET /events answers the audit log numbered from 1, GET /storage every file of the
+    state folder; the rig's client reads both as the reference kiosk's own files."""
+    customer = _customer(world)
+    authenticate(world, world.issue_card("mynumber-valid", world.resident()))
+    extensions = customer.extensions()
+    events = extensions.events()
+    audit = world.kiosk.audit.entries()
+    assert [e.event for e in events] == [a["event"] for a in audit]
+    assert [e.seq for e in events] == list(range(1, len(audit) + 1))
+    assert any(e.event == "screen" and e.data.get("screen") == "pin" for e in events)
+    assert [e.seq for e in extensions.events(len(audit) - 1)] == [len(audit)]
+    stored = extensions.stored()
+    assert stored["audit.jsonl"] == (world.kiosk.state_dir / "audit.jsonl").read_bytes()
+    on_disk = {p for p in world.kiosk.state_dir.rglob("*") if p.is_file()}
+    assert len(stored) == len(on_disk)
+    for since in ("-1", "x", "1" * 13):
+        answer = world.robot.http.get("/events", params={"since": since})
+        assert answer.status_code == 422 and answer.json()["code"] == "invalid_request"
 
 
 def test_a_time_out_in_test_mode_time(world: KioskWorld, test_mode: KioskTestMode) -> None:
@@ -152,6 +179,8 @@ def test_fuzzed_extension_requests_never_break_the_kiosk(
 def test_a_kiosk_without_the_extensions_has_no_such_routes(world: KioskWorld) -> None:
     assert world.robot.http.post("/time", json={"advance_s": 1}).status_code == 404
     assert world.robot.http.get("/config").status_code == 404
+    assert world.robot.http.get("/events").status_code == 404
+    assert world.robot.http.get("/storage").status_code == 404
 
 
 # -- a kiosk that declares the extensions and misbehaves --------------------------------------
