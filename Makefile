@@ -31,7 +31,7 @@ smoke:
 	$(BIN)/rig run --plan smoke --workers 2 --report-dir build/reports/smoke
 
 bench: setup
-	$(BIN)/python -m rig.bench
+	$(BIN)/python -m rig.harness.bench
 
 fuzz: setup
 	RIG_FUZZ_SCALE=20 $(BIN)/pytest -m fuzz -n 2 $(PYTEST_ARGS)

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from rig.load.links import load_reports_html
-from rig.requirements import Catalogue, load_catalogue
-from rig.steps import story
+from reports.load_links import load_reports_html
+from rig.core.requirements import Catalogue, load_catalogue
+from rig.core.steps import story
 
 FAILED = ("failed", "error")
 HISTORY_FILE = "history.jsonl"

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from rig.clock import RigClock
-from rig.config import Topology
-from rig.evidence import EvidenceStore
-from rig.municipal_registry import Counter
-from rig.pcsc import VirtualCardSlot
-from rig.pki.jpki import JpkiAuthority
-from rig.pki.tls import TlsMaterial
-from rig.world import World, WorldOptions
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.pcsc import VirtualCardSlot
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.tls import TlsMaterial
+from rig.harness.config import Topology
+from rig.harness.municipal_registry import Counter
+from rig.harness.world import World, WorldOptions
 
 SCENARIO_SEED = "konbini-scenarios"
 PKI_FOLDER = Path("build/test-pki/scenarios")
@@ -117,7 +117,7 @@ def backend(
 @pytest.fixture
 def counter(backend: World) -> Iterator[Counter]:
     """The issuance server's counter (窓口): a test resident's hidden facts and changes to the
-    registry, undone when the scenario ends (rig/municipal_registry.py)."""
+    registry, undone when the scenario ends (rig/harness/municipal_registry.py)."""
     desk = Counter(backend)
     try:
         yield desk

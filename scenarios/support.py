@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from pypdf import PdfReader
 
 from emulators.card import BuiltCard
-from rig.drivers.centre_client import CentreApiError, CentreClient, RequestReceipt, SessionInfo
-from rig.protocols import card_ap
-from rig.protocols.apdu import select_aid
-from rig.protocols.centre import CertTypeName
-from rig.world import KIOSK_ID, World
+from rig.core.drivers.centre_client import CentreApiError, CentreClient, RequestReceipt, SessionInfo
+from rig.core.protocols import card_ap
+from rig.core.protocols.apdu import select_aid
+from rig.core.protocols.centre import CertTypeName
+from rig.harness.world import KIOSK_ID, World
 
 RID_LINE = re.compile(r"RID:(\S+)")
 

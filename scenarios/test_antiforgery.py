@@ -2,7 +2,7 @@
 
 The scenario plays the kiosk: it downloads the processed PDF through the kiosk API,
 rasterizes it as the printer would (Ghostscript, 300 dpi gray) and checks each sheet with
-the rig's devices (rig.antiforgery): the copier, the special viewer, the back's decoder; and
+the rig's devices (rig.core.antiforgery): the copier, the special viewer, the back's decoder; and
 the verification site's API for the customer's upload.
 """
 
@@ -18,7 +18,7 @@ from PIL import Image
 from scipy import ndimage
 
 from emulators.centre.server import antiforgery_key
-from rig.antiforgery import (
+from rig.core.antiforgery import (
     INVISIBLE_BELOW,
     VISIBLE_ABOVE,
     compare,
@@ -30,9 +30,9 @@ from rig.antiforgery import (
     rasterize_pdf,
     read_back,
 )
-from rig.antiforgery.layout import AREA_A4, CONTENT
-from rig.protocols.centre import CertTypeName
-from rig.world import CITY, KOSEKI_TOWN, World
+from rig.core.antiforgery.layout import AREA_A4, CONTENT
+from rig.core.protocols.centre import CertTypeName
+from rig.harness.world import CITY, KOSEKI_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="full")

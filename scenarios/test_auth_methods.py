@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from rig.kiosk_steps import apply_and_pay, authenticate, choose_through_to_confirmation
-from rig.protocols.robot import ScreenId
-from rig.world import CARD_AP_ONLY_VILLAGE, CARD_AP_PIN, JPKI_ONLY_CITY, World
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_steps import apply_and_pay, authenticate, choose_through_to_confirmation
+from rig.harness.world import CARD_AP_ONLY_VILLAGE, CARD_AP_PIN, JPKI_ONLY_CITY, World
 from scenarios.test_kiosk_hours import refusal_before_fee
 from scenarios.test_payment import LAYOUT
 

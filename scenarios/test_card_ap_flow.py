@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from rig.kiosk_steps import (
+from rig.core.protocols import card_ap
+from rig.core.protocols.robot import SEED_NUMBERS, Method, ScreenId
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.protocols import card_ap
-from rig.protocols.robot import SEED_NUMBERS, Method, ScreenId
-from rig.world import CARD_AP_PIN, World
+from rig.harness.world import CARD_AP_PIN, World
 
 pytestmark = pytest.mark.world(marks="layout", with_verification_site=False)
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from rig.kiosk_steps import authenticate, choose_through_to_confirmation
-from rig.protocols.apdu import AID_JPKI
-from rig.protocols.robot import Method, ScreenId, ScreenView
-from rig.world import World
+from rig.core.protocols.apdu import AID_JPKI
+from rig.core.protocols.robot import Method, ScreenId, ScreenView
+from rig.harness.kiosk_steps import authenticate, choose_through_to_confirmation
+from rig.harness.world import World
 
 pytestmark = pytest.mark.world(marks="layout", with_verification_site=False)
 
@@ -304,7 +304,7 @@ def test_refusal_with_the_card_on_the_reader_reminds_to_take_it(world: World) ->
 def test_out_of_place_robot_command_is_refused_and_the_screen_stays(
     world: World, where: str, action: tuple[str, str], code: str
 ) -> None:
-    from rig.drivers.robot_client import RobotError
+    from rig.core.drivers.robot_client import RobotError
 
     card = world.issue_card("mynumber-valid", world.resident())
     if where == "pin":

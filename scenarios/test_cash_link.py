@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from rig.protocols.robot import ScreenId
-from rig.world import World
+from rig.core.protocols.robot import ScreenId
+from rig.harness.world import World
 from scenarios.test_payment import books, finish, nothing_printed, records, to_payment, wait_paid
 
 FEE = 200  # 住民票の写し, Minato test city

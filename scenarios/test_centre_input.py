@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.world import CITY, KIOSK_ID, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.harness.world import CITY, KIOSK_ID, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide, resident_ids_in
 
 pytestmark = pytest.mark.world(marks="layout")

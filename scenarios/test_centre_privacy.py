@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
 from emulators.municipal.models import Person
-from rig.drivers.centre_client import CentreApiError
-from rig.world import World
+from rig.core.drivers.centre_client import CentreApiError
+from rig.harness.world import World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout")

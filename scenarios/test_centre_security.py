@@ -22,10 +22,10 @@ from cryptography.x509.oid import NameOID
 
 from emulators.card import BuiltCard
 from emulators.centre import IssuanceCentre
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.pki.tls import CertPair
-from rig.world import CITY, KIOSK_ID, World
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.pki.tls import CertPair
+from rig.harness.world import CITY, KIOSK_ID, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout")

@@ -23,12 +23,12 @@ from urllib.parse import urlparse
 import pytest
 from pypdf import PdfReader
 
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.https import https_client
-from rig.municipal_registry import Counter
-from rig.municipal_test_data import NotInTestData
-from rig.protocols.centre import COMMISSION_PER_COPY_YEN, CertTypeName
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.https import https_client
+from rig.core.municipal_test_data import NotInTestData
+from rig.core.protocols.centre import COMMISSION_PER_COPY_YEN, CertTypeName
+from rig.harness.municipal_registry import Counter
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]

@@ -14,7 +14,7 @@ time (HOURS-009), straight on LGWAN (the rig plays the centre):
   the menu and not issued on 31 May (even when asked for by year), and is both from 1 June.
 
 The registry is changed by none of these (the residents are chosen by trait and their birth
-dates read for set-up only, through the counter: rig/municipal_registry.py); they move the
+dates read for set-up only, through the counter: rig/harness/municipal_registry.py); they move the
 server's clock, so against an external server they need its test-mode clock, and the birthday
 scenario its test-registry route.
 """
@@ -27,10 +27,10 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from rig.clock import JST, RigClock
-from rig.https import https_client
-from rig.municipal_registry import Counter
-from rig.world import CITY, World
+from rig.core.clock import JST, RigClock
+from rig.core.https import https_client
+from rig.harness.municipal_registry import Counter
+from rig.harness.world import CITY, World
 
 pytestmark = [
     pytest.mark.municipal_server,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from rig.protocols.robot import ScreenId
-from rig.world import World
+from rig.core.protocols.robot import ScreenId
+from rig.harness.world import World
 from scenarios.test_payment import LAYOUT, books, to_payment
 
 

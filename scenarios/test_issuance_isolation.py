@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from emulators.card import BuiltCard
-from rig.load.judge import judge_pages, page_texts
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.harness.load.judge import judge_pages, page_texts
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from emulators.printer import Fault, FaultKind
-from rig.kiosk_steps import (
+from rig.core.protocols.robot import SEED_NUMBERS, Method, ScreenId, ScreenView
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.protocols.robot import SEED_NUMBERS, Method, ScreenId, ScreenView
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout", with_verification_site=False)

@@ -11,10 +11,10 @@ from datetime import datetime
 
 import pytest
 
-from rig.clock import JST
-from rig.kiosk_steps import authenticate
-from rig.protocols.robot import ScreenId, ScreenView
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.clock import JST
+from rig.core.protocols.robot import ScreenId, ScreenView
+from rig.harness.kiosk_steps import authenticate
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.test_payment import LAYOUT, books, records
 
 #: VERIFY with PIN data (CLA 00, INS 20, P2 80, Lc 04) and the two signing commands

@@ -16,8 +16,8 @@ from datetime import timedelta
 import pytest
 
 from emulators.printer import Fault, FaultKind
-from rig.protocols.robot import ScreenId
-from rig.world import CITY, World
+from rig.core.protocols.robot import ScreenId
+from rig.harness.world import CITY, World
 from scenarios.test_payment import (
     LAYOUT,
     books,

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from emulators.printer import Fault, FaultKind
-from rig.drivers.robot_client import Customer, RobotClient
-from rig.kiosk_inspect import kiosk_events
-from rig.kiosk_reconfigure import restart_application
-from rig.kiosk_steps import choose_through_to_confirmation
-from rig.protocols.robot import ScreenId
-from rig.world import CITY, World
+from rig.core.drivers.robot_client import Customer, RobotClient
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_inspect import kiosk_events
+from rig.harness.kiosk_reconfigure import restart_application
+from rig.harness.kiosk_steps import choose_through_to_confirmation
+from rig.harness.world import CITY, World
 from scenarios.test_payment import (
     LAYOUT,
     books,

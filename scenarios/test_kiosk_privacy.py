@@ -14,10 +14,10 @@ import pytest
 
 from emulators.municipal.models import Person
 from emulators.printer import Fault, FaultKind
-from rig.kiosk_inspect import kiosk_stored
-from rig.kiosk_steps import authenticate, choose_through_to_confirmation
-from rig.protocols.robot import ScreenId, ScreenView
-from rig.world import CARD_AP_PIN, CITY, World
+from rig.core.protocols.robot import ScreenId, ScreenView
+from rig.harness.kiosk_inspect import kiosk_stored
+from rig.harness.kiosk_steps import authenticate, choose_through_to_confirmation
+from rig.harness.world import CARD_AP_PIN, CITY, World
 from scenarios.test_payment import (
     LAYOUT,
     books,
@@ -236,8 +236,8 @@ SESSION_SCREENS = [s for s in ScreenId if s is not ScreenId.CARD_HOLD]
 @pytest.fixture
 def timeout_limits(request: pytest.FixtureRequest) -> dict[str, float]:
     """The plan's limits; the pseudo-store plan's when the plan running states none."""
-    from rig.plans import load_plan
-    from rig.pytest_plugin import PLAN_KEY
+    from rig.harness.plans import load_plan
+    from rig.harness.pytest_plugin import PLAN_KEY
 
     plan = request.config.stash.get(PLAN_KEY, None)
     if plan is not None and plan.kiosk_timeouts_max_s:

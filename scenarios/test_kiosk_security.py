@@ -13,7 +13,7 @@ The kiosk under test is judged at its centre interface. Two instruments, both ri
 
 Worlds here are built by `kiosk_world(**kiosk_overrides)`, because the overrides (the tap's
 URL, another trust anchor) exist only once the test runs. An external kiosk takes them through
-the robot protocol's configuration extension (rig/kiosk_reconfigure.py), with the kit's TLS
+the robot protocol's configuration extension (rig/harness/kiosk_reconfigure.py), with the kit's TLS
 files (`kiosk_tls`) in place of the scenarios' own.
 """
 
@@ -38,23 +38,23 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from rig.clock import RigClock
-from rig.config import Topology
-from rig.evidence import EvidenceStore
-from rig.https import client_ssl_context, server_ssl_context
-from rig.kiosk_kit import kit_tls
-from rig.kiosk_steps import (
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.https import client_ssl_context, server_ssl_context
+from rig.core.pcsc import VirtualCardSlot
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.tls import CertPair, TlsMaterial
+from rig.core.protocols.apdu import AID_CARD_SURFACE, AID_INPUT_SUPPORT, AID_JPKI
+from rig.core.protocols.robot import ScreenId
+from rig.harness.config import Topology
+from rig.harness.kiosk_kit import kit_tls
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.pcsc import VirtualCardSlot
-from rig.pki.jpki import JpkiAuthority
-from rig.pki.tls import CertPair, TlsMaterial
-from rig.protocols.apdu import AID_CARD_SURFACE, AID_INPUT_SUPPORT, AID_JPKI
-from rig.protocols.robot import ScreenId
-from rig.world import CARD_AP_PIN, KIOSK_ID, World, WorldOptions
+from rig.harness.world import CARD_AP_PIN, KIOSK_ID, World, WorldOptions
 from scenarios.conftest import SCENARIO_SEED
 
 # the kiosk is pointed at a tap or a wrong centre per scenario: the reference kiosk, or an

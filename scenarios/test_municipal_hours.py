@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError
-from rig.https import https_client
-from rig.protocols.centre import CertTypeName
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError
+from rig.core.https import https_client
+from rig.core.protocols.centre import CertTypeName
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide, resident_ids_in
 
 # the issuance server's hours are judged on its clock: the emulated one runs on the rig's, an

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from rig.https import client_ssl_context, https_client
-from rig.pki.tls import CertPair
-from rig.world import CITY, SMALL_TOWN, World
+from rig.core.https import client_ssl_context, https_client
+from rig.core.pki.tls import CertPair
+from rig.harness.world import CITY, SMALL_TOWN, World
 
 pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]
 

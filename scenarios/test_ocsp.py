@@ -26,9 +26,9 @@ from cryptography.x509.oid import NameOID
 from emulators.card import BuiltCard
 from emulators.centre import IssuanceCentre
 from emulators.jpki.faults import OcspFault
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.protocols.ocsp import request_nonce
-from rig.world import CITY, KIOSK_ID, World
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.protocols.ocsp import request_nonce
+from rig.harness.world import CITY, KIOSK_ID, World
 from scenarios.support import KioskSide, jpki_refusal
 
 pytestmark = pytest.mark.world(marks="layout")

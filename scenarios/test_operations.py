@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from emulators.jpki.faults import OcspFault
-from rig.calendar import Incident, IncidentKind
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.calendar import Incident, IncidentKind
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 from scenarios.support import KioskSide, resident_ids_in
 
 pytestmark = pytest.mark.world(marks="layout")
@@ -66,7 +66,7 @@ def notices(world: World, who: str) -> list[dict[str, Any]]:
 
 
 def _context(world: World, pair: Any) -> Any:
-    from rig.https import client_ssl_context
+    from rig.core.https import client_ssl_context
 
     return client_ssl_context(pair, world.tls.server_ca)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from rig.kiosk_steps import authenticate, choose_through_to_confirmation, coins_for
-from rig.protocols.robot import ScreenId, ScreenView
-from rig.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.protocols.robot import ScreenId, ScreenView
+from rig.harness.kiosk_steps import authenticate, choose_through_to_confirmation, coins_for
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 
 #: The scenarios that need no anti-forgery marks use the centre's faster layout stage.
 LAYOUT = pytest.mark.world(marks="layout", with_verification_site=False)

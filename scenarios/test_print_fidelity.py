@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rig.world import World
+from rig.harness.world import World
 from scenarios.document_checks import fidelity_problems
 from scenarios.test_payment import LAYOUT, books, finish, records, to_payment
 

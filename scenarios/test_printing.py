@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from emulators.printer import Fault, FaultKind
-from rig.kiosk_steps import coins_for
-from rig.protocols.robot import ScreenId
-from rig.world import CITY, KOSEKI_TOWN, World
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_steps import coins_for
+from rig.harness.world import CITY, KOSEKI_TOWN, World
 from scenarios.test_payment import (
     LAYOUT,
     books,

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from rig.kiosk_steps import (
+from rig.core.protocols.robot import Method, ScreenId
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.plans import load_plan
-from rig.protocols.robot import Method, ScreenId
-from rig.world import CARD_AP_PIN, World
+from rig.harness.plans import load_plan
+from rig.harness.world import CARD_AP_PIN, World
 
 
 @pytest.mark.requirement("TEST-003")

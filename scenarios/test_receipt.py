@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from rig.kiosk_steps import coins_for
-from rig.protocols.robot import ScreenId
-from rig.world import World
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_steps import coins_for
+from rig.harness.world import World
 from scenarios.document_checks import receipt_problems
 from scenarios.test_payment import LAYOUT, books, finish, records, to_confirmation
 

@@ -18,15 +18,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from emulators.card import BuiltCard
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError
-from rig.https import https_client
-from rig.municipal_registry import Counter
-from rig.municipal_test_data import NotInTestData
-from rig.protocols import card_ap
-from rig.protocols.apdu import select_aid
-from rig.protocols.centre import CertTypeName
-from rig.world import (
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError
+from rig.core.https import https_client
+from rig.core.municipal_test_data import NotInTestData
+from rig.core.protocols import card_ap
+from rig.core.protocols.apdu import select_aid
+from rig.core.protocols.centre import CertTypeName
+from rig.harness.municipal_registry import Counter
+from rig.harness.world import (
     CARD_AP_ONLY_VILLAGE,
     CITY,
     JPKI_ONLY_CITY,

@@ -10,7 +10,7 @@
   campaign (many kiosks, hours of traffic, percentiles) is a separate piece of work (issue #13).
 - II.3 (5): 「最新の仕様書に従って証明発行サーバを構築してください」 the server follows the latest
   specification. The rig announces its interface version in the `LGWAN-API-Version` header
-  (`rig.protocols.lgwan`); the server answers in the same header and refuses an older or
+  (`rig.core.protocols.lgwan`); the server answers in the same header and refuses an older or
   unknown version with the problem `api_version_unsupported` (SERVER-002).
 
 Judged only by what the server answers on LGWAN, with the centre's LGPKI client certificate.
@@ -28,14 +28,14 @@ from typing import Any
 import httpx
 import pytest
 
-from rig.https import https_client
-from rig.protocols.lgwan import (
+from rig.core.https import https_client
+from rig.core.protocols.lgwan import (
     API_VERSION_HEADER,
     CURRENT_VERSION,
     RETIRED_VERSIONS,
     VERSION_PROBLEM_CODE,
 )
-from rig.world import CITY, World
+from rig.harness.world import CITY, World
 
 pytestmark = [pytest.mark.municipal_server, pytest.mark.world(marks="layout")]
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError
-from rig.world import World
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError
+from rig.harness.world import World
 from scenarios.support import jpki_refusal
 
 

@@ -13,9 +13,16 @@ from typing import Any
 
 import pytest
 
-from rig.demand.uses import day_trace, settlement_of
-from rig.drivers.centre_client import CentreClient, RequestReceipt
-from rig.world import CARD_AP_ONLY_VILLAGE, CITY, JPKI_ONLY_CITY, KOSEKI_TOWN, SMALL_TOWN, World
+from rig.core.drivers.centre_client import CentreClient, RequestReceipt
+from rig.harness.demand.uses import day_trace, settlement_of
+from rig.harness.world import (
+    CARD_AP_ONLY_VILLAGE,
+    CITY,
+    JPKI_ONLY_CITY,
+    KOSEKI_TOWN,
+    SMALL_TOWN,
+    World,
+)
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout")

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from rig.kiosk_steps import (
+from rig.core.protocols.robot import Method, ScreenId
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.protocols.robot import Method, ScreenId
-from rig.world import World
+from rig.harness.world import World
 
 pytestmark = pytest.mark.world(marks="layout", with_verification_site=False)
 

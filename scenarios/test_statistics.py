@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.https import https_client
-from rig.world import CITY, SMALL_TOWN, World
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.https import https_client
+from rig.harness.world import CITY, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout")

@@ -14,11 +14,11 @@ from datetime import date, datetime
 
 import pytest
 
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient, RequestReceipt
-from rig.pki.tls import CertPair
-from rig.protocols.centre import CertTypeName
-from rig.world import CITY, KIOSK_ID, SMALL_TOWN, World
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient, RequestReceipt
+from rig.core.pki.tls import CertPair
+from rig.core.protocols.centre import CertTypeName
+from rig.harness.world import CITY, KIOSK_ID, SMALL_TOWN, World
 from scenarios.support import KioskSide
 
 pytestmark = pytest.mark.world(marks="layout")

@@ -16,13 +16,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
-from rig.config import load_topology
-from rig.evidence import EvidenceStore
-from rig.plans import load_plan
-from rig.validation.ledger import Ledger, OrderError
-from rig.validation.marker import read_marker
-from rig.validation.package import PackageRefused, create_package, verify_package
-from rig.validation.run_record import RunRecord
+from rig.core.evidence import EvidenceStore
+from rig.harness.config import load_topology
+from rig.harness.plans import load_plan
+from rig.harness.validation.ledger import Ledger, OrderError
+from rig.harness.validation.marker import read_marker
+from rig.harness.validation.package import PackageRefused, create_package, verify_package
+from rig.harness.validation.run_record import RunRecord
 
 SUMMARY = {"verdict": "pass", "tests": 1, "totals": {"passed": 1}, "new_failures": []}
 

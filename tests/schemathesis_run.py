@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rig.pki.tls import CertPair
+from rig.core.pki.tls import CertPair
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "api"
 CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from rig.calendar import (
+from rig.core.calendar import (
     CalendarError,
     CentreClosure,
     CentreHours,
     IncidentKind,
     IncidentSchedule,
 )
-from rig.clock import JST
+from rig.core.clock import JST
 
 
 def at(text: str) -> datetime:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from reports.builder import HISTORY_FILE, load_expected_failures
-from rig.validation.ledger import LEDGER_FILE
+from rig.harness.validation.ledger import LEDGER_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "examples" / "ci"

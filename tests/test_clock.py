@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.clock import JST, ClockDriver, ClockError, ClockStopped, RigClock
-from rig.evidence import EvidenceStore
+from rig.core.clock import JST, ClockDriver, ClockError, ClockStopped, RigClock
+from rig.core.evidence import EvidenceStore
 
 
 def test_starts_where_told_and_stays_put() -> None:
@@ -79,7 +79,7 @@ def test_realtime_mode_scales_wall_time() -> None:
 def test_clock_driver_moves_a_realtime_clock_and_fires_events() -> None:
     import threading
 
-    from rig.clock import ClockDriver
+    from rig.core.clock import ClockDriver
 
     clock = RigClock(realtime_factor=0.01)  # 100 simulated seconds per wall second
     fired = threading.Event()
@@ -94,7 +94,7 @@ def test_clock_driver_moves_a_realtime_clock_and_fires_events() -> None:
 
 
 def test_clock_driver_needs_a_realtime_clock() -> None:
-    from rig.clock import ClockDriver
+    from rig.core.clock import ClockDriver
 
     with pytest.raises(ClockError):
         ClockDriver(RigClock())

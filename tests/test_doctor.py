@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from rig import doctor
+from rig.harness import doctor
 
 
 def test_doctor_passes_on_a_set_up_machine() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rig.cli", "doctor"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "rig.harness.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "virtual readers" in result.stdout and "all checks passed" in result.stdout

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
 
 
 def test_records_are_json_lines_with_rig_time(tmp_path: Path) -> None:

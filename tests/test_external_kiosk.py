@@ -20,11 +20,11 @@ import httpx
 import pytest
 import yaml
 
-from rig.config import TopologyError, load_topology
-from rig.drivers.kiosk_extensions import ExtensionError, KioskExtensionsClient
-from rig.pcsc import ReaderStack
-from rig.protocols.robot import KioskInfo
-from rig.runner import check_runnable
+from rig.core.drivers.kiosk_extensions import ExtensionError, KioskExtensionsClient
+from rig.core.pcsc import ReaderStack
+from rig.core.protocols.robot import KioskInfo
+from rig.harness.config import TopologyError, load_topology
+from rig.harness.runner import check_runnable
 
 from .kiosk_double import misbehaving_kiosk
 from .rig_process import free_ports, rig, rig_party, run_plan

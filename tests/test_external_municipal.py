@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
-from rig.config import TopologyError, load_topology
-from rig.municipal_test_data import (
+from rig.core.municipal_test_data import (
     MunicipalDataError,
     MunicipalTestData,
     NotInTestData,
     load_test_data,
 )
-from rig.runner import check_runnable
+from rig.harness.config import TopologyError, load_topology
+from rig.harness.runner import check_runnable
 
 from .rig_process import free_ports, rig, rig_party, run_plan
 

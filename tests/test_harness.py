@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reports.builder import ReportError, build_report, load_expected_failures
-from rig.plans import PlanError, available_plans, deprecation_note, load_plan
-from rig.requirements import load_catalogue
+from rig.core.requirements import load_catalogue
+from rig.harness.plans import PlanError, available_plans, deprecation_note, load_plan
 
 pytest_plugins = ["pytester"]
 
@@ -124,10 +124,10 @@ def test_rig_run_refuses_an_external_topology_with_a_clear_message(tmp_path: Pat
     import subprocess
     import sys
 
-    from rig.config import TOPOLOGY_DIR
+    from rig.harness.config import TOPOLOGY_DIR
 
     result = subprocess.run(
-        [sys.executable, "-m", "rig.cli", "run", "--plan", "smoke", "--topology",
+        [sys.executable, "-m", "rig.harness.cli", "run", "--plan", "smoke", "--topology",
          str(TOPOLOGY_DIR / "external-kiosk.yaml"), "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -144,7 +144,7 @@ def test_what_did_not_run_is_reported_with_its_reason(
     scenarios = pytester.mkdir("scenarios")
     (scenarios / "test_refusals.py").write_text(
         "import pytest\n"
-        "from rig.municipal_test_data import NotInTestData\n"
+        "from rig.core.municipal_test_data import NotInTestData\n"
         f"@pytest.mark.requirement({a!r})\n"
         "def test_needs_a_deceased_resident():\n"
         "    raise NotInTestData(\"991015: no resident with trait 'deceased'\")\n"

@@ -1,10 +1,10 @@
-"""The shared national-holiday table (rig/national_holidays.yaml) and its coverage."""
+"""The shared national-holiday table (rig/core/national_holidays.yaml) and its coverage."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from rig.holidays import covered_years, is_national_holiday, national_holidays
+from rig.core.holidays import covered_years, is_national_holiday, national_holidays
 
 
 def test_every_covered_year_has_its_holidays() -> None:

@@ -1,4 +1,4 @@
-"""rig.https (HTTPS JSON server + client helper) and rig.pki.tls (the TLS test PKI)."""
+"""rig.core.https (HTTPS JSON server + client helper) and rig.core.pki.tls (the TLS test PKI)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import httpx
 import pytest
 from cryptography import x509
 
-from rig.evidence import EvidenceStore
-from rig.https import (
+from rig.core.evidence import EvidenceStore
+from rig.core.https import (
     PROBLEM_CONTENT_TYPE,
     JsonHttpsServer,
     Problem,
@@ -25,7 +25,7 @@ from rig.https import (
     client_ssl_context,
     https_client,
 )
-from rig.pki.tls import EXPIRED_UNTIL, TlsMaterial, generate_tls_material
+from rig.core.pki.tls import EXPIRED_UNTIL, TlsMaterial, generate_tls_material
 
 
 @pytest.fixture(scope="module")

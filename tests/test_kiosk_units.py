@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from reports.builder import build_report
-from rig.config import TOPOLOGY_DIR, TopologyError, load_topology, parse_topology
-from rig.kiosk_kit import unit_topologies
-from rig.pcsc import ReaderStack
-from rig.pytest_plugin import run_topology
+from rig.core.pcsc import ReaderStack
+from rig.harness.config import TOPOLOGY_DIR, TopologyError, load_topology, parse_topology
+from rig.harness.kiosk_kit import unit_topologies
+from rig.harness.pytest_plugin import run_topology
 
 from .rig_process import free_ports, rig, rig_party
 

@@ -18,12 +18,12 @@ import pytest
 import yaml
 from cryptography import x509
 
-from rig.config import TopologyError, load_topology, parse_topology
-from rig.https import JsonHttpsServer, Request, Response, client_ssl_context
-from rig.kiosk_kit import kiosk_endpoints
-from rig.kiosk_standalone import robot_address
-from rig.netaddr import AddressError, check_local, is_loopback, url_host
-from rig.pki.tls import TlsMaterial
+from rig.core.https import JsonHttpsServer, Request, Response, client_ssl_context
+from rig.core.netaddr import AddressError, check_local, is_loopback, url_host
+from rig.core.pki.tls import TlsMaterial
+from rig.harness.config import TopologyError, load_topology, parse_topology
+from rig.harness.kiosk_kit import kiosk_endpoints
+from rig.harness.kiosk_standalone import robot_address
 
 from .rig_process import free_ports, rig, rig_party
 

@@ -9,7 +9,7 @@ import sys
 
 def test_every_requirement_has_a_scenario_and_there_are_enough_scenarios() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rig.coverage", "--json"],
+        [sys.executable, "-m", "rig.harness.coverage", "--json"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     start = result.stdout.index("{\n")

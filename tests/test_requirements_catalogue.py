@@ -12,8 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.fuzz import examples
-from rig.requirements import (
+from rig.core.requirements import (
     Basis,
     Catalogue,
     CatalogueError,
@@ -27,9 +26,10 @@ from rig.requirements import (
     parse_catalogue,
     shipped_catalogue,
 )
-from rig.requirements.__main__ import main as cli_main
-from rig.requirements.loader import REQUIREMENT_ID
-from rig.requirements.sources import DOCUMENT_HEADINGS, source_problem
+from rig.core.requirements.__main__ import main as cli_main
+from rig.core.requirements.loader import REQUIREMENT_ID
+from rig.core.requirements.sources import DOCUMENT_HEADINGS, source_problem
+from rig.harness.fuzz import examples
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "requirements.md"
 
@@ -418,7 +418,9 @@ def test_fuzz_entry_fields_give_catalogue_error_only(changes: dict[str, str]) ->
 
 def test_docs_table_matches_the_catalogue(catalogue: Catalogue) -> None:
     text = DOCS.read_text(encoding="utf-8")
-    assert area_table(catalogue) in text, "regenerate with: .venv/bin/python -m rig.requirements"
+    assert area_table(catalogue) in text, (
+        "regenerate with: .venv/bin/python -m rig.core.requirements"
+    )
 
 
 def test_command_prints_the_table_and_fails_on_a_broken_file(

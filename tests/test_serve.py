@@ -22,13 +22,13 @@ from smartcard.scard import (
     SCardReleaseContext,
 )
 
-from rig.drivers.ipp_client import IppClient
+from rig.core.drivers.ipp_client import IppClient
 
 
 def test_serve_brings_up_every_party_and_stops_cleanly(tmp_path: Path) -> None:
     endpoints_file = tmp_path / "endpoints.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rig.cli", "serve", "--work-dir", str(tmp_path / "w"),
+        [sys.executable, "-m", "rig.harness.cli", "serve", "--work-dir", str(tmp_path / "w"),
          "--endpoints", str(endpoints_file), "--card", "mynumber-valid",
          "--start", "2026-11-24T10:00:00+09:00"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -84,8 +84,8 @@ def test_serve_with_an_external_kiosk_uses_the_kiosk_kit(tmp_path: Path) -> None
     anchor under `rig serve`: a live session needs no reconfiguration."""
     import yaml
 
-    from rig.config import load_topology
-    from rig.kiosk_kit import kit_tls
+    from rig.harness.config import load_topology
+    from rig.harness.kiosk_kit import kit_tls
 
     from .rig_process import free_ports, rig_party
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.soak import JPKI_OUTAGE, LGWAN_OUTAGE, run_soak
+from rig.harness.soak import JPKI_OUTAGE, LGWAN_OUTAGE, run_soak
 
 
 def test_short_soak_reconciles_and_meets_the_incidents(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from reports.builder import build_report
-from rig.evidence import EvidenceStore
-from rig.requirements import load_catalogue
-from rig.steps import recording, step, story
+from rig.core.evidence import EvidenceStore
+from rig.core.requirements import load_catalogue
+from rig.core.steps import recording, step, story
 
 pytest_plugins = ["pytester"]
 
@@ -74,7 +74,7 @@ def test_a_failed_scenario_reads_as_the_customer_s_story_in_the_report(
     scenarios = pytester.mkdir("scenarios")
     (scenarios / "test_payment.py").write_text(
         "import pytest\n"
-        "from rig.steps import step\n"
+        "from rig.core.steps import step\n"
         "@step('inserts a {yen}-yen bill')\n"
         "def insert(yen):\n"
         "    assert yen != 5000, 'the bill came back'\n"
@@ -103,7 +103,7 @@ def test_a_failed_scenario_reads_as_the_customer_s_story_in_the_report(
 
 
 def test_titles_say_screens_and_amounts_as_a_person_would(tmp_path: Path) -> None:
-    from rig.protocols.robot import ScreenId
+    from rig.core.protocols.robot import ScreenId
 
     @step("waits for {screens}")
     def wait_for(*screens: ScreenId) -> None:

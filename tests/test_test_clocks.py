@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from emulators.municipal.test_clock import TEST_CLOCK_PATH, HoldableClock, clock_routes
-from rig.clock import JST, ClockDriver, ClockError, RigClock
-from rig.drivers.kiosk_extensions import ExtensionError
-from rig.drivers.municipal_test_clock import MunicipalTestClock
-from rig.https import JsonHttpsServer, Request, Response, Route
-from rig.pki.tls import TlsMaterial
+from rig.core.clock import JST, ClockDriver, ClockError, RigClock
+from rig.core.drivers.kiosk_extensions import ExtensionError
+from rig.core.drivers.municipal_test_clock import MunicipalTestClock
+from rig.core.https import JsonHttpsServer, Request, Response, Route
+from rig.core.pki.tls import TlsMaterial
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
 YEAR_END = datetime(2026, 12, 30, 12, 0, tzinfo=JST)

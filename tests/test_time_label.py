@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reports.builder import build_report
-from rig.requirements import load_catalogue
+from rig.core.requirements import load_catalogue
 
 pytest_plugins = ["pytester"]
 
@@ -20,7 +20,7 @@ def test_each_scenario_that_waited_is_labelled(pytester: pytest.Pytester, tmp_pa
     scenarios = pytester.mkdir("scenarios")
     (scenarios / "test_forgotten_items.py").write_text(
         "import pytest\n"
-        "from rig.drivers.robot_client import TIME_CHANNEL\n"
+        "from rig.core.drivers.robot_client import TIME_CHANNEL\n"
         f"@pytest.mark.requirement({rid!r})\n"
         "def test_jumped(evidence):\n"
         "    evidence.record(TIME_CHANNEL, 'wait', mode='test-mode', seconds=61)\n"

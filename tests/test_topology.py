@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.config import TOPOLOGY_DIR, Mode, TopologyError, load_topology
+from rig.harness.config import TOPOLOGY_DIR, Mode, TopologyError, load_topology
 
 
 def test_default_is_everything_emulated() -> None:

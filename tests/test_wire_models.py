@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from emulators.municipal.certificates import CertificateRequest
-from rig.protocols.centre import Completion, Payment
+from rig.core.protocols.centre import Completion, Payment
 
 
 @pytest.mark.parametrize("amount", [300, 300.0])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from emulators.card.pin import PinMode, ReferenceData
-from rig.protocols.apdu import (
+from rig.core.protocols.apdu import (
     INS_READ_BINARY,
     INS_SELECT,
     INS_VERIFY,

@@ -2,7 +2,7 @@
 
 EF 0001 holds the public identifiers (municipality code, user id); INTERNAL AUTHENTICATE
 (00 88 00 01, 16-byte challenge) answers with the AES-CMAC computed by
-`rig.protocols.card_ap.compute_response` under the per-card key. No PIN lives here.
+`rig.core.protocols.card_ap.compute_response` under the per-card key. No PIN lives here.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulators.card.application import Application, ElementaryFile
-from rig.protocols.apdu import INS_INTERNAL_AUTHENTICATE, SW, CommandAPDU, response, wrong_le
-from rig.protocols.card_ap import (
+from rig.core.protocols.apdu import INS_INTERNAL_AUTHENTICATE, SW, CommandAPDU, response, wrong_le
+from rig.core.protocols.card_ap import (
     AID_CARD_AP,
     CHALLENGE_LENGTH,
     EF_CARD_AP_INFO,

@@ -1,7 +1,7 @@
 """The virtual IC chip: ATR, power, application selection, class checks and the APDU trace.
 
 `VirtualCard` is a vsmartcard-style `SmartcardOS` (getATR, powerUp, powerDown, reset,
-execute), so the rig's reader stack (rig.pcsc) can insert it into a vpcd reader. Whatever
+execute), so the rig's reader stack (rig.core.pcsc) can insert it into a vpcd reader. Whatever
 arrives, `execute` answers with a status word: malformed input gets the ISO 7816-4 answer a
 real card gives, and an internal error becomes 6F 00 (recorded), never an exception.
 """
@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable
 
 from emulators.card.application import Application
-from rig.evidence import EvidenceStore
-from rig.protocols.apdu import (
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.apdu import (
     ATR_JPKI,
     INS_READ_BINARY,
     INS_SELECT,

@@ -14,7 +14,7 @@ from datetime import date
 
 from emulators.card.application import Application, EfKind, ElementaryFile
 from emulators.card.pin import ReferenceData
-from rig.protocols.apdu import AID_INPUT_SUPPORT, EF_IS_ATTRIBUTES, EF_IS_MY_NUMBER, EF_IS_PIN
+from rig.core.protocols.apdu import AID_INPUT_SUPPORT, EF_IS_ATTRIBUTES, EF_IS_MY_NUMBER, EF_IS_PIN
 
 MY_NUMBER_EF_SIZE = 17
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulators.card.application import Application, EfKind, ElementaryFile
 from emulators.card.pin import ReferenceData
-from rig.protocols.apdu import (
+from rig.core.protocols.apdu import (
     AID_JPKI,
     EF_AUTH_CA_CERT,
     EF_AUTH_CERT,

@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass
 from enum import Enum
 
-from rig.protocols.apdu import SW, verify_failed
+from rig.core.protocols.apdu import SW, verify_failed
 
 
 class PinMode(Enum):

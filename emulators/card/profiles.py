@@ -27,9 +27,9 @@ from emulators.card.faults import damage_certificate
 from emulators.card.input_support_ap import InputSupportApplication
 from emulators.card.jpki_ap import JpkiApplication
 from emulators.card.pin import PinMode, ReferenceData
-from rig.evidence import EvidenceStore
-from rig.pki.jpki import Device, Holder, JpkiAuthority, Sex, UserCredentials
-from rig.protocols.apdu import (
+from rig.core.evidence import EvidenceStore
+from rig.core.pki.jpki import Device, Holder, JpkiAuthority, Sex, UserCredentials
+from rig.core.protocols.apdu import (
     ATR_JPKI,
     AUTH_PIN_TRIES,
     EF_AUTH_CA_CERT,
@@ -42,7 +42,7 @@ from rig.protocols.apdu import (
     TOKEN_MY_NUMBER_CARD,
     TOKEN_SMARTPHONE,
 )
-from rig.protocols.card_ap import CardApInfo, derive_card_key, world_master_key
+from rig.core.protocols.card_ap import CardApInfo, derive_card_key, world_master_key
 
 PROFILES_FILE = Path(__file__).with_name("profiles") / "cards.yaml"
 #: A plain T=1 ATR for cards that are not JPKI cards at all.

@@ -14,9 +14,9 @@ from emulators.cash import audit
 from emulators.cash.audit import Ledger
 from emulators.cash.faults import FaultCounters
 from emulators.cash.money import Authenticity, Item
-from rig.clock import RigClock
-from rig.protocols import id003
-from rig.protocols.id003 import Command, Frame, RejectReason, Status
+from rig.core.clock import RigClock
+from rig.core.protocols import id003
+from rig.core.protocols.id003 import Command, Frame, RejectReason, Status
 
 #: How long HOLD keeps a bill in escrow before returning it (rig-clock seconds).
 HOLD_TIMEOUT_S = 10.0

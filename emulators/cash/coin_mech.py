@@ -13,8 +13,8 @@ from emulators.cash import audit
 from emulators.cash.audit import Ledger
 from emulators.cash.faults import FaultCounters
 from emulators.cash.money import Authenticity, Item, coin
-from rig.protocols import cctalk
-from rig.protocols.cctalk import CoinError, Header, HopperFlag, Packet
+from rig.core.protocols import cctalk
+from rig.core.protocols.cctalk import CoinError, Header, HopperFlag, Packet
 
 COINS_PER_REQUEST = 4
 MANUFACTURER = b"KNB"

@@ -11,8 +11,8 @@ from emulators.cash.audit import Ledger
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
 from emulators.cash.money import Authenticity, Item, bill, coin
-from rig.evidence import EvidenceStore
-from rig.protocols.id003 import Status
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.id003 import Status
 
 CUSTOMER_CHANNEL = "cash_customer"
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from emulators.cash.money import COIN_DENOMINATIONS
-from rig.protocols import cctalk, id003
+from rig.core.protocols import cctalk, id003
 
 #: Hopper fill when a state dir is used for the first time (pieces per coin).
 DEFAULT_HOPPER_FILL: dict[int, int] = {10: 50, 50: 50, 100: 50, 500: 20}

@@ -12,8 +12,8 @@ from typing import Any
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
 from emulators.cash.faults import NEW_COIN_EVENT, FaultCounters, corrupt_cctalk, corrupt_id003
-from rig.evidence import EvidenceStore
-from rig.protocols import cctalk, id003
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols import cctalk, id003
 
 #: Evidence channels.
 ID003_CHANNEL = "cash_id003"

@@ -15,9 +15,9 @@ from emulators.cash.customer import CUSTOMER_CHANNEL, Customer, Operator
 from emulators.cash.faults import FaultCounters, FaultPlan
 from emulators.cash.links import CcTalkLink, Id003Link
 from emulators.cash.transport import TRANSPORTS, Link, PtyPort, TcpPort, TransportError, open_port
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.protocols.id003 import Status
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.id003 import Status
 
 #: Endpoint keys `start()` returns (the kiosk's configuration names them the same way).
 BILL_VALIDATOR_PORT = "bill_validator_port"

@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from emulators.centre.errors import AccessCode, CentreError
-from rig.protocols.centre import CentreCode
+from rig.core.protocols.centre import CentreCode
 
 ClientKind = Literal["kiosk", "lgpki"]
 ReaderRole = Literal["centre", "municipality", "operator"]
@@ -32,7 +32,7 @@ ReaderRole = Literal["centre", "municipality", "operator"]
 #: The CN of the centre's own LGPKI-style certificate (the one it shows municipal servers).
 CENTRE_READER_CN = "issuance-centre"
 MUNICIPALITY_CODE = re.compile(r"[0-9]{6}")
-#: The same shape as OpenSession.operator_id (rig.protocols.centre).
+#: The same shape as OpenSession.operator_id (rig.core.protocols.centre).
 OPERATOR_ID = re.compile(r"[a-z0-9-]{1,32}")
 
 

@@ -1,11 +1,11 @@
 """The kiosk API over HTTPS: routes → `CentreService` (docs/api/centre.openapi.yaml).
 
-The transport (rig.https) has required and verified a client certificate from one of the
+The transport (rig.core.https) has required and verified a client certificate from one of the
 centre's trusted CAs. Here each route also says which CA it serves: kiosk routes take only
 kiosk-CA certificates (the kiosk id is the certificate's CN), the settlement route only
 LGPKI-style ones (municipalities); anything else gets 403 `client_not_allowed`. Which
 statistics a certificate may read is decided in `emulators.centre.access`.
-Bodies are validated with the strict models of rig.protocols.centre: wrong shapes and types
+Bodies are validated with the strict models of rig.core.protocols.centre: wrong shapes and types
 give 422 `invalid_request` listing the failing fields (never the values sent).
 """
 
@@ -32,9 +32,9 @@ from emulators.centre.idempotency import IdempotencyStore, check_key, fingerprin
 from emulators.centre.notices import MunicipalReport, NoticeBoard, OperatorReport
 from emulators.centre.service import CentreService
 from emulators.centre.statistics import CentreRecords
-from rig.burden import annual_burden
-from rig.https import Request, Response, Route
-from rig.protocols.centre import (
+from rig.core.burden import annual_burden
+from rig.core.https import Request, Response, Route
+from rig.core.protocols.centre import (
     API_PREFIX,
     IDEMPOTENCY_HEADER,
     CardApAuth,

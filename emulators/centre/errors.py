@@ -1,7 +1,7 @@
 """Errors the centre answers with: its own (`CentreError`) and the municipality's, relayed.
 
-Both become RFC 9457 problem documents through `rig.https.Problem`; the `code` member is
-stable (rig.protocols.centre.CentreCode, `AccessCode` below for who may read which
+Both become RFC 9457 problem documents through `rig.core.https.Problem`; the `code` member is
+stable (rig.core.protocols.centre.CentreCode, `AccessCode` below for who may read which
 statistics, or the municipal RefusalCode for relayed refusals).
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rig.https import Problem
-from rig.protocols.centre import CentreCode
-from rig.protocols.reasons import Reason, ReasonCode
+from rig.core.https import Problem
+from rig.core.protocols.centre import CentreCode
+from rig.core.protocols.reasons import Reason, ReasonCode
 
 
 class AccessCode(ReasonCode):

@@ -1,6 +1,6 @@
 """Fault controls for the centre: incidents on the rig clock, added at run time.
 
-The centre reads the same `IncidentSchedule` the scenario loaded (rig.calendar); a test
+The centre reads the same `IncidentSchedule` the scenario loaded (rig.core.calendar); a test
 adds windows here: a JPKI outage (JPKI authentication refused, card AP unaffected), an LGWAN
 outage for one municipality or all (municipal calls refused), a centre maintenance window
 or a centre outage (nothing new starts).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rig.calendar import Incident, IncidentKind, IncidentSchedule
+from rig.core.calendar import Incident, IncidentKind, IncidentSchedule
 
 
 class CentreFaults:

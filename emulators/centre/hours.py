@@ -2,7 +2,7 @@
 
 Rules (docs/centre.md, "Hours"):
 
-- Nothing new starts outside 6:30–23:00 or during the 12/29–1/3 closure (rig.calendar
+- Nothing new starts outside 6:30–23:00 or during the 12/29–1/3 closure (rig.core.calendar
   `CentreHours`), nor during a scheduled `centre-maintenance` incident: opening a session,
   authenticating, the menu, a new request, and the first download of a document are refused
   with 503 `centre_closed` / `centre_maintenance` and a Retry-After to the next opening.
@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from emulators.centre.errors import CentreError
-from rig.calendar import CentreHours, IncidentKind, IncidentSchedule
-from rig.protocols.centre import CentreCode
+from rig.core.calendar import CentreHours, IncidentKind, IncidentSchedule
+from rig.core.protocols.centre import CentreCode
 
 #: A session (and every document it holds) lives at most this long on the rig clock.
 SESSION_LIFETIME = timedelta(minutes=15)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from emulators.centre.errors import CentreError
-from rig.https import Response
-from rig.protocols.centre import IDEMPOTENCY_KEY_PATTERN, CentreCode
+from rig.core.https import Response
+from rig.core.protocols.centre import IDEMPOTENCY_KEY_PATTERN, CentreCode
 
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 REPLAY_HEADER = "Idempotent-Replayed"

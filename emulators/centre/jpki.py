@@ -8,7 +8,7 @@ the card the DigestInfo of SHA-256(nonce)). The centre checks, cheapest first:
 2. it is inside its validity period on the rig clock;
 3. the signature verifies with its public key over the raw nonce bytes;
 4. the JPKI centre's OCSP responder (RFC 6960, with a fresh OCSP nonce) says "good",
-   judged by `rig.protocols.ocsp.check_response`.
+   judged by `rig.core.protocols.ocsp.check_response`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from cryptography.x509 import ocsp
 
 from emulators.centre.errors import CentreError
 from emulators.centre.notices import FaultMonitor, NoticeKind
-from rig.evidence import EvidenceStore
-from rig.protocols.centre import CentreCode
-from rig.protocols.ocsp import (
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.centre import CentreCode
+from rig.core.protocols.ocsp import (
     REQUEST_CONTENT_TYPE,
     OcspCheckError,
     OcspProblem,

@@ -22,12 +22,12 @@ import httpx
 
 from emulators.centre.errors import CentreError, MunicipalRefusal
 from emulators.centre.notices import FaultMonitor, NoticeKind
-from rig.calendar import IncidentKind, IncidentSchedule
-from rig.evidence import EvidenceStore
-from rig.https import PROBLEM_CONTENT_TYPE, client_ssl_context
-from rig.pki.tls import CertPair
-from rig.protocols.centre import CentreCode
-from rig.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION
+from rig.core.calendar import IncidentKind, IncidentSchedule
+from rig.core.evidence import EvidenceStore
+from rig.core.https import PROBLEM_CONTENT_TYPE, client_ssl_context
+from rig.core.pki.tls import CertPair
+from rig.core.protocols.centre import CentreCode
+from rig.core.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION
 
 _MUNICIPAL_CODE_LENGTH = 6
 #: A municipal 503 with one of these codes is a fault, not its own service hours.

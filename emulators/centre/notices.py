@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from rig.calendar import IncidentKind, IncidentSchedule
-from rig.evidence import EvidenceStore
+from rig.core.calendar import IncidentKind, IncidentSchedule
+from rig.core.evidence import EvidenceStore
 
 #: Ended notices stay listed this long on the rig clock (a day's history for the screen).
 HISTORY = timedelta(hours=24)

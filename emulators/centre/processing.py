@@ -13,7 +13,7 @@ itself, so a stage with the full anti-forgery marks replaces this one by configu
   the service can check that every page belongs to the applicant.
 It keeps the municipality's vector content (text stays extractable) and drops its metadata.
 
-`antiforgery_stage(key)` adds the full marks from `rig.antiforgery` (けん制文字, スクランブル
+`antiforgery_stage(key)` adds the full marks from `rig.core.antiforgery` (けん制文字, スクランブル
 画像 on the back, 偽変造防止検出画像): it rasterises the laid-out pages with Ghostscript at
 300 dpi, applies the marks, and returns a duplex raster PDF (front, back per page). The back
 of an A5 page carries its A5 area at 150 dpi; the back of an A4 (or other) page carries the
@@ -303,8 +303,9 @@ def layout_stage(pdf: bytes, ctx: StageContext) -> ProcessedDocument:
 
 
 def antiforgery_stage(key: bytes, base: MarkStage = layout_stage) -> MarkStage:
-    """The full marks (rig.antiforgery) on top of `base`; the key is the centre's scramble key."""
-    from rig.antiforgery import AntiforgeryError, apply_marks, rasterize_pdf, sheets_to_pdf
+    """The full marks (rig.core.antiforgery) on top of `base`; the key is the centre's
+    scramble key."""
+    from rig.core.antiforgery import AntiforgeryError, apply_marks, rasterize_pdf, sheets_to_pdf
 
     def stage(pdf: bytes, ctx: StageContext) -> ProcessedDocument:
         laid_out = base(pdf, ctx)

@@ -31,14 +31,14 @@ from emulators.centre.notices import FaultMonitor, NoticeBoard
 from emulators.centre.processing import MarkStage, antiforgery_stage, layout_stage
 from emulators.centre.service import CentreService
 from emulators.centre.statistics import CentreRecords
-from rig.burden import MunicipalityKind, annual_burden
-from rig.calendar import CentreHours, IncidentSchedule
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.https import JsonHttpsServer
-from rig.netaddr import DEFAULT_LISTEN
-from rig.pki.tls import CertPair, TlsMaterial
-from rig.protocols.centre import API_PREFIX
+from rig.core.burden import MunicipalityKind, annual_burden
+from rig.core.calendar import CentreHours, IncidentSchedule
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.https import JsonHttpsServer
+from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.pki.tls import CertPair, TlsMaterial
+from rig.core.protocols.centre import API_PREFIX
 
 Marks = Literal["layout", "full"]
 DEFAULT_SEED = "konbini-rig"

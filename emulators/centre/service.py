@@ -36,10 +36,10 @@ from emulators.centre.transactions import (
     SessionState,
     SessionTable,
 )
-from rig.calendar import IncidentKind
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.protocols.centre import (
+from rig.core.calendar import IncidentKind
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.centre import (
     API_PREFIX,
     NONCE_BYTES,
     CardApAuth,

@@ -25,8 +25,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from rig.clock import JST
-from rig.protocols.centre import COMMISSION_PER_COPY_YEN
+from rig.core.clock import JST
+from rig.core.protocols.centre import COMMISSION_PER_COPY_YEN
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS issuance (

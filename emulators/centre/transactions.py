@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from emulators.centre.errors import CentreError
-from rig.protocols.centre import CentreCode
+from rig.core.protocols.centre import CentreCode
 
 MAX_TOMBSTONES = 100_000
 

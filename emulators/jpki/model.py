@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
 from emulators.jpki.faults import OcspFault, OcspFaultPlan
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.pki.revocation import CertStatus, Revocation
-from rig.protocols.ocsp import request_nonce
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.pki.revocation import CertStatus, Revocation
+from rig.core.protocols.ocsp import request_nonce
 
 #: How long an answer is good for (nextUpdate − thisUpdate).
 VALIDITY = timedelta(hours=24)

@@ -1,6 +1,6 @@
 """OCSP over HTTP (RFC 6960 appendix A): POST of the DER request, or GET with it in the URL.
 
-Served by the rig's transport core (rig.transport). The listening socket follows the fault
+Served by the rig's transport core (rig.core.transport). The listening socket follows the fault
 plan on the rig clock: during a `down` window it is closed, so clients get "connection
 refused" exactly as from a dead responder; a `slow` window holds every answer back.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from emulators.jpki.faults import OcspFault
 from emulators.jpki.model import OcspResponder
-from rig import transport
-from rig.evidence import EvidenceStore
-from rig.protocols.ocsp import RESPONSE_CONTENT_TYPE, request_from_get_path
+from rig.core import transport
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.ocsp import RESPONSE_CONTENT_TYPE, request_from_get_path
 
 #: Larger requests are refused with 413: a real request for one certificate is ~100 bytes.
 MAX_REQUEST = 16 * 1024

@@ -2,7 +2,7 @@
 
 It talks to the card through pyscard (PC/SC), to the cash unit over serial (ID-003,
 ccTalk), to the printer over IPP and to the centre over HTTPS with its client certificate,
-and serves the customer-robot protocol (rig.protocols.robot) on 127.0.0.1. See docs/kiosk.md.
+and serves the customer-robot protocol (rig.core.protocols.robot) on 127.0.0.1. See docs/kiosk.md.
 """
 
 from emulators.kiosk.config import DEFAULT_TIMEOUTS, KioskConfig

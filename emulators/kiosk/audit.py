@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
 
 CHANNEL = "kiosk-audit"
 

@@ -1,7 +1,7 @@
 """What the kiosk does with a card: the usability check, the PIN, the signature, the card AP.
 
 Everything here speaks APDUs through a `CardConnection` (PC/SC); the status words and
-commands come from `rig.protocols.apdu` and `rig.protocols.card_ap`.
+commands come from `rig.core.protocols.apdu` and `rig.core.protocols.card_ap`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from cryptography import x509
 
 from emulators.kiosk.card_reader import CardConnection, CardIOError
 from emulators.kiosk.screens import NoticeCode
-from rig.protocols import apdu
-from rig.protocols.apdu import SW
-from rig.protocols.card_ap import AID_CARD_AP, EF_CARD_AP_INFO, CardApError, CardApInfo
-from rig.protocols.card_ap import internal_authenticate as card_ap_internal_authenticate
+from rig.core.protocols import apdu
+from rig.core.protocols.apdu import SW
+from rig.core.protocols.card_ap import AID_CARD_AP, EF_CARD_AP_INFO, CardApError, CardApInfo
+from rig.core.protocols.card_ap import internal_authenticate as card_ap_internal_authenticate
 
 #: The largest elementary file the kiosk reads (a certificate is about 1–2 KB).
 MAX_EF_BYTES = 8192

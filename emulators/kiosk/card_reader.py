@@ -26,7 +26,7 @@ from smartcard.scard import (
     SCardTransmit,
 )
 
-from rig.protocols.apdu import ResponseAPDU
+from rig.core.protocols.apdu import ResponseAPDU
 
 
 class CardIOError(RuntimeError):

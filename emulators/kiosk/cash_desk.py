@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rig.drivers.cctalk import (
+from rig.core.drivers.cctalk import (
     CcTalkBus,
     CcTalkHostError,
     ChangeDispenser,
     CoinAcceptor,
     PayoutResult,
 )
-from rig.drivers.id003 import BillEventKind, BillValidator, BillValidatorError
-from rig.protocols.id003 import Status
+from rig.core.drivers.id003 import BillEventKind, BillValidator, BillValidatorError
+from rig.core.protocols.id003 import Status
 
 CashError = (BillValidatorError, CcTalkHostError, OSError)
 

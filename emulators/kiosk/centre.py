@@ -1,7 +1,7 @@
 """The kiosk's ONE link to the issuance centre (証明書交付センター): HTTPS, client certificate.
 
 Every centre call of the reference kiosk goes through `CentreLink`, built on the rig's
-centre client (`rig.drivers.centre_client`, docs/api/centre.openapi.yaml). Answers become
+centre client (`rig.core.drivers.centre_client`, docs/api/centre.openapi.yaml). Answers become
 the flow's own types (`centre_types`); problem documents become `CentreRefusal` with the
 problem's `code` (the flow's guidance table is keyed by it), transport failures become
 `CentreUnreachable`.
@@ -26,9 +26,9 @@ from emulators.kiosk.centre_types import (
 )
 from emulators.kiosk.config import KioskConfig
 from emulators.kiosk.screens import NoticeCode
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.protocols.card_ap import CardApInfo
-from rig.protocols.centre import CertTypeName, jpki_digest_info
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.protocols.card_ap import CardApInfo
+from rig.core.protocols.centre import CertTypeName, jpki_digest_info
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rig.protocols.card_ap import CardApInfo
+from rig.core.protocols.card_ap import CardApInfo
 
 
 class CentreRefusal(Exception):

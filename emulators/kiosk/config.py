@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulators.kiosk import identity
-from rig.pki.tls import CertPair
-from rig.protocols.robot import ScreenId
+from rig.core.pki.tls import CertPair
+from rig.core.protocols.robot import ScreenId
 
 #: Inactivity time-outs in rig-clock seconds (docs/kiosk.md). A screen not listed has none.
 DEFAULT_TIMEOUTS: dict[ScreenId, float] = {

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from emulators.kiosk.audit import AuditLog
 from emulators.kiosk.flow import KioskFlow, RobotActionError
-from rig.protocols.robot import ScreenView
+from rig.core.protocols.robot import ScreenView
 
 T = TypeVar("T")
 _STOP = object()

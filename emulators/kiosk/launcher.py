@@ -21,10 +21,10 @@ from emulators.kiosk.engine import KioskEngine
 from emulators.kiosk.flow import KioskFlow
 from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.robot_server import RobotServer
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.netaddr import DEFAULT_LISTEN
-from rig.protocols.robot import HeldData, KioskInfo, ScreenView
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.protocols.robot import HeldData, KioskInfo, ScreenView
 
 
 class ReferenceKiosk:

@@ -19,8 +19,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from rig.drivers.ipp_client import IppClient, IppClientError, JobInfo
-from rig.protocols.ipp import JobState
+from rig.core.drivers.ipp_client import IppClient, IppClientError, JobInfo
+from rig.core.protocols.ipp import JobState
 
 GOTHIC = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 RECEIPT_WIDTH_MM = 80

@@ -1,6 +1,6 @@
-"""The robot protocol's HTTP server (rig.protocols.robot), on 127.0.0.1 unless told otherwise.
+"""The robot protocol's HTTP server (rig.core.protocols.robot), on 127.0.0.1 unless told otherwise.
 
-Plain HTTP/1.1 and JSON on the rig's transport core (rig.transport), like a vendor's kiosk
+Plain HTTP/1.1 and JSON on the rig's transport core (rig.core.transport), like a vendor's kiosk
 adapter would serve on its own kiosk. Every error is an RFC 9457 problem document with a
 stable `code`; a bad request never reaches the kiosk's flow, and a stalled client only costs
 its own connection.
@@ -19,10 +19,10 @@ from pydantic import BaseModel, ValidationError
 
 from emulators.kiosk.engine import EngineStopped, KioskEngine
 from emulators.kiosk.flow import RobotActionError
-from rig import transport
-from rig.evidence import EvidenceStore
-from rig.netaddr import DEFAULT_LISTEN
-from rig.protocols.robot import (
+from rig.core import transport
+from rig.core.evidence import EvidenceStore
+from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.protocols.robot import (
     BASE_PATH,
     MAX_WAIT_S,
     History,

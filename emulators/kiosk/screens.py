@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from rig.protocols.centre import CentreCode
-from rig.protocols.robot import ScreenId
+from rig.core.protocols.centre import CentreCode
+from rig.core.protocols.robot import ScreenId
 
 TITLES: dict[ScreenId, str] = {
     ScreenId.CARD_HOLD: "カードかざし",
@@ -66,7 +66,7 @@ LABEL_CLEAR = "訂正"
 LABEL_APPLY = "申請する"
 LABEL_CONFIRM = "確認"
 
-#: Certificate types (rig.protocols.centre.CertTypeName) as the choice screen names them.
+#: Certificate types (rig.core.protocols.centre.CertTypeName) as the choice screen names them.
 TYPE_LABELS = {
     "resident_record": "住民票の写し",
     "resident_record_entries": "住民票記載事項証明書",

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 
 from emulators.kiosk.flow import RobotActionError
 from emulators.kiosk.launcher import ReferenceKiosk
-from rig.protocols.robot import (
+from rig.core.protocols.robot import (
     AdvanceTime,
     ConfigExtension,
     EventsExtension,

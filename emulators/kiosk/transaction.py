@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from emulators.kiosk.card_apps import CardKind
 from emulators.kiosk.centre_types import CentreSession, Issued, Menu, MenuItem
-from rig.protocols.card_ap import CardApInfo
-from rig.protocols.robot import HeldData, Method
+from rig.core.protocols.card_ap import CardApInfo
+from rig.core.protocols.robot import HeldData, Method
 
 
 def _wipe(buffer: bytearray | None) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from emulators.kiosk import screens as txt
 from emulators.kiosk.centre_types import Menu
 from emulators.kiosk.screens import NoticeCode
-from rig.protocols.robot import SEED_NUMBERS, Keypad, Method, Option, ScreenId, ScreenView
+from rig.core.protocols.robot import SEED_NUMBERS, Keypad, Method, Option, ScreenId, ScreenView
 
 if TYPE_CHECKING:
     from emulators.kiosk.flow.base import FlowBase

@@ -1,6 +1,6 @@
 """The municipal API over HTTPS: routes → `IssuanceService` (docs/api/municipal.openapi.yaml).
 
-The centre is the only client; the transport (rig.https) has already required and verified
+The centre is the only client; the transport (rig.core.https) has already required and verified
 its LGPKI-style client certificate. Bodies are validated with strict pydantic models:
 wrong shapes and types give 422 `invalid_request` with the failing fields (never the values).
 """
@@ -19,9 +19,9 @@ from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.faults import MunicipalFaults
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.service import InvalidRequest, IssuanceService
-from rig.https import Handler, Problem, Request, Response, Route
-from rig.protocols.certificates import WireInt
-from rig.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION, version_problem
+from rig.core.https import Handler, Problem, Request, Response, Route
+from rig.core.protocols.certificates import WireInt
+from rig.core.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION, version_problem
 
 PREFIX = "/v1"
 M = PREFIX + "/municipalities/{code}"

@@ -1,10 +1,10 @@
-"""The card-AP challenge-response hook (カードAP認証方式), wired to `rig.protocols.card_ap`.
+"""The card-AP challenge-response hook (カードAP認証方式), wired to `rig.core.protocols.card_ap`.
 
 The centre relays a challenge from this server to the card (INTERNAL AUTHENTICATE) and
 posts back the card's answer; `verify_card_response` is THE hook that judges it. The wire
 format and the cryptography (a per-card AES key derived from the municipality's master key
 and the card's public identifiers; AES-CMAC over context and challenge) live in
-`rig.protocols.card_ap`, which the virtual card uses to answer: this module only connects
+`rig.core.protocols.card_ap`, which the virtual card uses to answer: this module only connects
 the municipality's keys to it.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import secrets
 
-from rig.protocols import card_ap as protocol
-from rig.protocols.card_ap import CardApInfo
+from rig.core.protocols import card_ap as protocol
+from rig.core.protocols.card_ap import CardApInfo
 
 CHALLENGE_BYTES = protocol.CHALLENGE_LENGTH
 

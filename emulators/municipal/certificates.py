@@ -20,7 +20,7 @@ from emulators.municipal.config import MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
-from rig.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
+from rig.core.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 
 from emulators.municipal.config import WEEKDAYS, MunicipalityConfig
 from emulators.municipal.reasons import Refusal, RefusalCode
-from rig.clock import JST
-from rig.holidays import national_holidays
+from rig.core.clock import JST
+from rig.core.holidays import national_holidays
 
 KOSEKI_TYPES = frozenset({"koseki", "fuhyo"})
 _HOLIDAYS = national_holidays()

@@ -151,7 +151,8 @@ class JpkiUser(Base):
 class CardApUser(Base):
     """Card-AP user id → person, with the card's public identifiers, PIN hash and try counter.
 
-    No card key is stored: the municipality derives it from its master key (rig.protocols.card_ap).
+    No card key is stored: the municipality derives it from its master key
+    (rig.core.protocols.card_ap).
     """
 
     __tablename__ = "card_ap_user"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rig.https import Problem
-from rig.protocols.reasons import Reason, ReasonCode
+from rig.core.https import Problem
+from rig.core.protocols.reasons import Reason, ReasonCode
 
 
 class RefusalCode(ReasonCode):

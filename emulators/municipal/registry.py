@@ -28,8 +28,8 @@ from emulators.municipal.models import (
     TaxRecord,
 )
 from emulators.municipal.reasons import Refusal, RefusalCode
-from rig.protocols import card_ap as card_ap_protocol
-from rig.protocols.card_ap import CardApInfo
+from rig.core.protocols import card_ap as card_ap_protocol
+from rig.core.protocols.card_ap import CardApInfo
 
 #: Card-AP PINs are 4 digits, like the 住基カード/My Number card PINs the AP copies.
 PIN_LENGTH = 4

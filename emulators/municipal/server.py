@@ -23,10 +23,10 @@ from emulators.municipal.faults import MunicipalFaults
 from emulators.municipal.generator import copy_registry, ensure_registry
 from emulators.municipal.registry import Registry
 from emulators.municipal.service import IssuanceService
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.https import JsonHttpsServer
-from rig.pki.tls import TlsMaterial
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.https import JsonHttpsServer
+from rig.core.pki.tls import TlsMaterial
 
 DEFAULT_SEED = "konbini-rig"
 _instances = itertools.count(1)

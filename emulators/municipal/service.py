@@ -38,10 +38,10 @@ from emulators.municipal.models import Issuance, KosekiRegistration, Person, Tax
 from emulators.municipal.pdf import render
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import Registry, age_on, full_name
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.protocols.card_ap import CardApInfo
-from rig.protocols.certificates import CertificateOptions
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.card_ap import CardApInfo
+from rig.core.protocols.certificates import CertificateOptions
 
 #: A session lives this long on the rig clock after authentication.
 SESSION_TTL = timedelta(minutes=15)

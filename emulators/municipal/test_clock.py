@@ -3,7 +3,7 @@
 `HoldableClock` runs in real time like the stand-alone server's own clock, and can be held at
 any time, earlier ones included (a scenario's world starts at its own morning after another
 left the server in the year-end closure). The server only ever asks its clock `now()`.
-`clock_routes` serves it as rig/protocols/municipal_clock.py describes.
+`clock_routes` serves it as rig/core/protocols/municipal_clock.py describes.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rig.clock import JST, RigClock
-from rig.https import Problem, Request
-from rig.protocols.municipal_clock import SetTestClock, TestClockState
+from rig.core.clock import JST, RigClock
+from rig.core.https import Problem, Request
+from rig.core.protocols.municipal_clock import SetTestClock, TestClockState
 
 #: where the stand-alone server serves it, under its API base
 TEST_CLOCK_PATH = "/test/clock"

@@ -2,7 +2,7 @@
 
 `export_test_data` registers, for up to `per_trait` residents of every trait in every hosted
 municipality, one JPKI authentication-certificate serial (利用者登録) and one card-AP test card,
-and describes them in the format of `rig.municipal_test_data`. Run stand-alone
+and describes them in the format of `rig.core.municipal_test_data`. Run stand-alone
 (`rig municipal-server`), the emulated server then stands in for a municipality's server under
 test, and the rig's external-server path runs end to end on this machine.
 """
@@ -14,7 +14,7 @@ import hashlib
 from emulators.municipal.card_ap import card_key
 from emulators.municipal.registry import TRAITS, Registry
 from emulators.municipal.server import MunicipalServer
-from rig.municipal_test_data import CardApTestUser, MunicipalityTestData, MunicipalTestData
+from rig.core.municipal_test_data import CardApTestUser, MunicipalityTestData, MunicipalTestData
 
 #: the PIN of every exported card-AP test card
 TEST_CARD_PIN = "2468"

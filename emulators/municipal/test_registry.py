@@ -1,6 +1,6 @@
 """The emulated issuance server's test-registry route, for `rig municipal-server`.
 
-`describe` and `change` answer rig/protocols/municipal_registry.py for one `Registry`; the
+`describe` and `change` answer rig/core/protocols/municipal_registry.py for one `Registry`; the
 rig calls them directly on the emulated server in its own process, and `registry_routes`
 serves them over HTTPS for the stand-alone server, as a vendor's server would in test mode.
 """
@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from emulators.municipal.models import Household, Person, Seal
 from emulators.municipal.registry import Registry
-from rig.https import Problem, Request
-from rig.protocols.municipal_registry import ChangeTestResident, TestResident
+from rig.core.https import Problem, Request
+from rig.core.protocols.municipal_registry import ChangeTestResident, TestResident
 
 #: where the stand-alone server serves it, under its API base
 TEST_REGISTRY_PATH = "/test/registry"

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from emulators.printer.model import PrinterDevice
-from rig.clock import RigClock
+from rig.core.clock import RigClock
 
 
 class FaultKind(StrEnum):

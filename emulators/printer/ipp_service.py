@@ -30,7 +30,7 @@ from emulators.printer.printer_attributes import (
     media_dims,
     printer_attributes,
 )
-from rig.protocols.ipp import (
+from rig.core.protocols.ipp import (
     Attribute,
     Collection,
     Group,

@@ -16,9 +16,9 @@ from emulators.printer.model import PrinterDevice, RetentionReport
 from emulators.printer.profiles import CERTIFICATE, RECEIPT
 from emulators.printer.server import IppHttpServer
 from emulators.printer.sheets import Sheet
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.netaddr import DEFAULT_LISTEN, url_host
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.netaddr import DEFAULT_LISTEN, url_host
 
 
 class VirtualPrinter:

@@ -25,9 +25,9 @@ from typing import Any
 from emulators.printer.profiles import Profile
 from emulators.printer.render import RenderedPage, RenderError, page_texts, render_pdf, write_pgm
 from emulators.printer.sheets import OutputTray, Sheet, Side, measure, pair_pages
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.protocols.ipp import JobState, PrinterState
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.ipp import JobState, PrinterState
 
 Renderer = Callable[[bytes, int], list[RenderedPage]]
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from emulators.printer.model import PrinterDevice
-from rig.protocols.ipp import (
+from rig.core.protocols.ipp import (
     Attribute,
     Collection,
     IntRange,

@@ -1,6 +1,6 @@
 """IPP over HTTP/1.1 (RFC 8010 section 4) on loopback: POST application/ipp to /ipp/<printer>.
 
-Served by the rig's transport core (rig.transport). Bodies come with Content-Length or
+Served by the rig's transport core (rig.core.transport). Bodies come with Content-Length or
 chunked (ipptool sends chunked); both are capped, and every socket read has a time-out, so
 no client can hold a worker forever or make the printer buffer without limit. An offline
 printer accepts the connection and closes it without an answer, which is what a kiosk sees
@@ -13,8 +13,8 @@ import io
 import zlib
 
 from emulators.printer.ipp_service import MAX_DOCUMENT_BYTES, IppService
-from rig import transport
-from rig.evidence import EvidenceStore
+from rig.core import transport
+from rig.core.evidence import EvidenceStore
 
 MAX_REQUEST_BYTES = MAX_DOCUMENT_BYTES + 1024 * 1024
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from rig.antiforgery import apply_marks
-from rig.antiforgery.specimen import certificate_page, certificate_page_a4
+from rig.core.antiforgery import apply_marks
+from rig.core.antiforgery.specimen import certificate_page, certificate_page_a4
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.antiforgery import (
+from rig.core.antiforgery import (
     MATCH_SSIM,
     AntiforgeryError,
     Box,
@@ -23,8 +23,8 @@ from rig.antiforgery import (
     scan,
     scramble,
 )
-from rig.antiforgery.marks import area_for
-from rig.antiforgery.registration import fiducial_layer, register
+from rig.core.antiforgery.marks import area_for
+from rig.core.antiforgery.registration import fiducial_layer, register
 from tests.antiforgery.helpers import KEY, Sheet
 
 A4 = layout.AREA_A4

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from rig.antiforgery import Box, PageFormatError, compare, decode_back, layout, scan
-from rig.antiforgery.specimen import _font
+from rig.core.antiforgery import Box, PageFormatError, compare, decode_back, layout, scan
+from rig.core.antiforgery.specimen import _font
 from tests.antiforgery.helpers import KEY, Sheet
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.antiforgery import (
+from rig.core.antiforgery import (
     MATCH_SSIM,
     HeaderDamagedError,
     PageFormatError,
@@ -122,7 +122,7 @@ def test_apply_marks_leaves_the_input_alone_and_is_deterministic(sheet: Sheet) -
 
 
 def test_fixed_marks_separate_the_certificate_from_the_marks(sheet: Sheet) -> None:
-    from rig.antiforgery import fixed_marks
+    from rig.core.antiforgery import fixed_marks
 
     front_marks = fixed_marks("front")
     assert np.array_equal(np.minimum(sheet.content, front_marks), sheet.front)

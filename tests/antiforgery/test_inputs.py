@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.antiforgery import (
+from rig.core.antiforgery import (
     AntiforgeryError,
     KeyFormatError,
     PageFormatError,

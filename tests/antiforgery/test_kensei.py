@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.antiforgery import INVISIBLE_BELOW, VISIBLE_ABOVE, copier, kensei_contrast, layout
-from rig.antiforgery.errors import PageFormatError
-from rig.antiforgery.kensei import CELL, keep_out, pattern_layer, word_cells
+from rig.core.antiforgery import INVISIBLE_BELOW, VISIBLE_ABOVE, copier, kensei_contrast, layout
+from rig.core.antiforgery.errors import PageFormatError
+from rig.core.antiforgery.kensei import CELL, keep_out, pattern_layer, word_cells
 from tests.antiforgery.helpers import Sheet
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.antiforgery import copier, detect_latent, layout, scan
-from rig.antiforgery.latent import FOUND_AT, emblem_layer, orientation_map
+from rig.core.antiforgery import copier, detect_latent, layout, scan
+from rig.core.antiforgery.latent import FOUND_AT, emblem_layer, orientation_map
 from tests.antiforgery.helpers import Sheet
 
 
@@ -25,7 +25,7 @@ def test_lost_on_a_copy(sheet: Sheet) -> None:
 
 def test_emblem_is_uniform_to_the_eye() -> None:
     # Figure and ground carry the same ink: the latent image is not visible unaided.
-    from rig.antiforgery.latent import _figure_and_disc
+    from rig.core.antiforgery.latent import _figure_and_disc
 
     figure, disc = _figure_and_disc()
     box = layout.EMBLEM
@@ -35,7 +35,7 @@ def test_emblem_is_uniform_to_the_eye() -> None:
 
 
 def test_viewer_reveals_the_figure_shape() -> None:
-    from rig.antiforgery.latent import _figure_and_disc
+    from rig.core.antiforgery.latent import _figure_and_disc
 
     figure, disc = _figure_and_disc()
     box = layout.EMBLEM

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from rig.antiforgery import (
+from rig.core.antiforgery import (
     PageFormatError,
     PdfError,
     inspect_sheet,

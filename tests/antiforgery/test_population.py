@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rig.antiforgery import (
+from rig.core.antiforgery import (
     INVISIBLE_BELOW,
     VISIBLE_ABOVE,
     apply_marks,
@@ -23,8 +23,8 @@ from rig.antiforgery import (
     inspect_side,
     kensei_contrast,
 )
-from rig.antiforgery.specimen import certificate_page
-from rig.evidence import EvidenceStore
+from rig.core.antiforgery.specimen import certificate_page
+from rig.core.evidence import EvidenceStore
 
 
 @dataclass

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.antiforgery import layout, scramble
-from rig.antiforgery.errors import HeaderDamagedError, KeyFormatError, WrongKeyError
+from rig.core.antiforgery import layout, scramble
+from rig.core.antiforgery.errors import HeaderDamagedError, KeyFormatError, WrongKeyError
 from tests.antiforgery.helpers import KEY, OTHER_KEY, fuzz_examples
 
 

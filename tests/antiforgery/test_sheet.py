@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.antiforgery import PageFormatError, copier, inspect_sheet, layout
+from rig.core.antiforgery import PageFormatError, copier, inspect_sheet, layout
 from tests.antiforgery.helpers import KEY, OTHER_KEY, Sheet
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.pki.jpki import JpkiAuthority
+from rig.core.pki.jpki import JpkiAuthority
 
 CARD_TEST_SEED = "card-tests"
 PKI_FOLDER = Path("build/test-pki/card")

@@ -20,7 +20,7 @@ from smartcard.scard import (
     SCardTransmit,
 )
 
-from rig.protocols.apdu import ResponseAPDU
+from rig.core.protocols.apdu import ResponseAPDU
 
 PROTOCOLS = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
 

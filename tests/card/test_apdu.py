@@ -1,4 +1,4 @@
-"""rig.protocols.apdu: parsing, encoding, builders and trace masking."""
+"""rig.core.protocols.apdu: parsing, encoding, builders and trace masking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.protocols.apdu import (
+from rig.core.protocols.apdu import (
     SW,
     ApduFormatError,
     CommandAPDU,

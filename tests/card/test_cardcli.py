@@ -1,13 +1,13 @@
-"""`rig card insert`: the function the CLI wires in (rig.cardcli.insert_card)."""
+"""`rig card insert`: the function the CLI wires in (rig.harness.cardcli.insert_card)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from rig.cardcli import EXIT_NO_READER, EXIT_OK, EXIT_UNKNOWN_PROFILE, insert_card
-from rig.pcsc import ReaderStack
-from rig.protocols.apdu import AID_JPKI, SW, select_aid
+from rig.core.pcsc import ReaderStack
+from rig.core.protocols.apdu import AID_JPKI, SW, select_aid
+from rig.harness.cardcli import EXIT_NO_READER, EXIT_OK, EXIT_UNKNOWN_PROFILE, insert_card
 from tests.card.conftest import CARD_TEST_SEED, PKI_FOLDER
 from tests.card.host import HostConnection
 

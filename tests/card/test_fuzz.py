@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulators.card import BuiltCard, VirtualCard, build_card
-from rig.pcsc import VirtualCardSlot
-from rig.pki.jpki import JpkiAuthority
-from rig.protocols import card_ap
-from rig.protocols.apdu import (
+from rig.core.pcsc import VirtualCardSlot
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.protocols import card_ap
+from rig.core.protocols.apdu import (
     AID_CARD_AP,
     AID_INPUT_SUPPORT,
     AID_JPKI,

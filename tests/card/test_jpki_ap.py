@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emulators.card import BuiltCard, VirtualCard, build_card
-from rig.pki.jpki import JpkiAuthority
-from rig.protocols.apdu import (
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.protocols.apdu import (
     AID_INPUT_SUPPORT,
     AID_JPKI,
     EF_AUTH_CA_CERT,

@@ -1,4 +1,4 @@
-"""rig.pki: the deterministic test JPKI, its certificates and the revocation store."""
+"""rig.core.pki: the deterministic test JPKI, its certificates and the revocation store."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from rig.pki.jpki import (
+from rig.core.pki.jpki import (
     JST,
     OID_JPKI_ADDRESS,
     OID_JPKI_BIRTH_DATE,
@@ -27,8 +27,8 @@ from rig.pki.jpki import (
     era_birth_date,
     fifth_birthday_after,
 )
-from rig.pki.keys import KeyCache, derive_rsa_key
-from rig.pki.revocation import CertStatus, RevocationError, RevocationStore
+from rig.core.pki.keys import KeyCache, derive_rsa_key
+from rig.core.pki.revocation import CertStatus, RevocationError, RevocationStore
 from tests.card.conftest import CARD_TEST_SEED, PKI_FOLDER
 
 HOLDER = Holder("T-PKI-1", "署名 一郎", "京都府京都市左京区一丁目", date(1980, 4, 2), Sex.MALE)

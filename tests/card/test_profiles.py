@@ -11,12 +11,12 @@ from cryptography import x509
 
 from emulators.card import ProfileError, build_card, load_profile, profile_names
 from emulators.card.faults import damage_certificate
-from rig.clock import DEFAULT_START
-from rig.evidence import EvidenceStore
-from rig.pki.jpki import Holder, JpkiAuthority
-from rig.pki.revocation import CertStatus
-from rig.protocols import card_ap
-from rig.protocols.apdu import (
+from rig.core.clock import DEFAULT_START
+from rig.core.evidence import EvidenceStore
+from rig.core.pki.jpki import Holder, JpkiAuthority
+from rig.core.pki.revocation import CertStatus
+from rig.core.protocols import card_ap
+from rig.core.protocols.apdu import (
     AID_CARD_AP,
     AID_INPUT_SUPPORT,
     AID_JPKI,

@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emulators.card import build_card
-from rig.evidence import EvidenceStore
-from rig.pcsc import ReaderStack, VirtualCardSlot
-from rig.pki.jpki import JpkiAuthority
-from rig.protocols import card_ap
-from rig.protocols.apdu import (
+from rig.core.evidence import EvidenceStore
+from rig.core.pcsc import ReaderStack, VirtualCardSlot
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.protocols import card_ap
+from rig.core.protocols.apdu import (
     AID_CARD_AP,
     AID_JPKI,
     EF_AUTH_KEY,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from emulators.cash import CashUnit, FaultPlan
-from rig.clock import RigClock
-from rig.drivers.cctalk import CcTalkBus, ChangeDispenser, CoinAcceptor
-from rig.drivers.id003 import BillValidator
-from rig.evidence import EvidenceStore
+from rig.core.clock import RigClock
+from rig.core.drivers.cctalk import CcTalkBus, ChangeDispenser, CoinAcceptor
+from rig.core.drivers.id003 import BillValidator
+from rig.core.evidence import EvidenceStore
 from tests.cash.kiosk import PaymentKiosk
 
 UnitFactory = Callable[..., CashUnit]

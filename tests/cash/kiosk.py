@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rig.drivers.cctalk import ChangeDispenser, CoinAcceptor, PayoutResult
-from rig.drivers.id003 import BillEvent, BillEventKind, BillValidator
+from rig.core.drivers.cctalk import ChangeDispenser, CoinAcceptor, PayoutResult
+from rig.core.drivers.id003 import BillEvent, BillEventKind, BillValidator
 
 
 @dataclass

@@ -11,7 +11,7 @@ from emulators.cash import audit
 from emulators.cash.audit import AuditError, Ledger
 from emulators.cash.faults import FaultPlan, FaultPlanError
 from emulators.cash.money import MoneyError, bill, coin, total
-from rig.clock import RigClock
+from rig.core.clock import RigClock
 
 
 def test_moves_balances_and_summary(tmp_path: Path, rig_clock: RigClock) -> None:

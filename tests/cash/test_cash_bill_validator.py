@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from emulators.cash import CashUnit, audit
-from rig.clock import RigClock
-from rig.drivers.id003 import BillEventKind, BillValidator, InvalidCommand, NoAnswer
-from rig.evidence import EvidenceStore
-from rig.protocols import id003
-from rig.protocols.id003 import Command, RejectReason, Status
+from rig.core.clock import RigClock
+from rig.core.drivers.id003 import BillEventKind, BillValidator, InvalidCommand, NoAnswer
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols import id003
+from rig.core.protocols.id003 import Command, RejectReason, Status
 from tests.cash.conftest import UnitFactory
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rig.protocols import cctalk, id003
-from rig.protocols.id003 import Frame
+from rig.core.protocols import cctalk, id003
+from rig.core.protocols.id003 import Frame
 
 
 def test_crc16_kermit_check_value() -> None:

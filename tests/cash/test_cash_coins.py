@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulators.cash import CashUnit, audit
-from rig.drivers.cctalk import (
+from rig.core.drivers.cctalk import (
     Busy,
     CcTalkBus,
     ChangeDispenser,
@@ -15,9 +15,9 @@ from rig.drivers.cctalk import (
     NoReply,
     plan_change,
 )
-from rig.evidence import EvidenceStore
-from rig.protocols import cctalk
-from rig.protocols.cctalk import CoinError, Header, HopperFlag
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols import cctalk
+from rig.core.protocols.cctalk import CoinError, Header, HopperFlag
 from tests.cash.conftest import UnitFactory
 
 

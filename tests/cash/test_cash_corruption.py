@@ -13,10 +13,10 @@ import pytest
 
 from emulators.cash import FaultPlan, FaultPlanError
 from emulators.cash.faults import ReplyCorruption, corrupt_cctalk, corrupt_id003
-from rig.drivers.cctalk import NoReply
-from rig.drivers.id003 import NoAnswer
-from rig.evidence import EvidenceStore
-from rig.protocols import cctalk, id003
+from rig.core.drivers.cctalk import NoReply
+from rig.core.drivers.id003 import NoAnswer
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols import cctalk, id003
 from tests.cash.conftest import UnitFactory
 from tests.cash.kiosk import Payment
 from tests.cash.test_cash_payments import assert_reconciled, connect, disconnect

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulators.cash import CashUnit
-from rig.clock import RigClock
-from rig.protocols import cctalk, id003
-from rig.protocols.cctalk import Header
-from rig.protocols.id003 import Command, Status
+from rig.core.clock import RigClock
+from rig.core.protocols import cctalk, id003
+from rig.core.protocols.cctalk import Header
+from rig.core.protocols.id003 import Command, Status
 
 SCALE = int(os.environ.get("RIG_FUZZ_SCALE", "1"))
 FRAMES_PER_EXAMPLE = 5

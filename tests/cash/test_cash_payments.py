@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from emulators.cash import CashUnit, audit
-from rig.drivers.cctalk import CcTalkBus, ChangeDispenser, CoinAcceptor, NoReply
-from rig.drivers.id003 import BillEventKind, BillValidator, NoAnswer
-from rig.protocols.id003 import RejectReason, Status
+from rig.core.drivers.cctalk import CcTalkBus, ChangeDispenser, CoinAcceptor, NoReply
+from rig.core.drivers.id003 import BillEventKind, BillValidator, NoAnswer
+from rig.core.protocols.id003 import RejectReason, Status
 from tests.cash.conftest import UnitFactory
 from tests.cash.kiosk import Payment, PaymentKiosk
 

@@ -11,11 +11,11 @@ import serial
 
 from emulators.cash import CashUnit
 from emulators.cash.transport import TransportError
-from rig.clock import RigClock
-from rig.drivers.cctalk import CcTalkBus, ChangeDispenser, CoinAcceptor
-from rig.drivers.id003 import BillEventKind, BillValidator
-from rig.evidence import EvidenceStore
-from rig.protocols import cctalk, id003
+from rig.core.clock import RigClock
+from rig.core.drivers.cctalk import CcTalkBus, ChangeDispenser, CoinAcceptor
+from rig.core.drivers.id003 import BillEventKind, BillValidator
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols import cctalk, id003
 from tests.cash.conftest import UnitFactory
 from tests.cash.kiosk import Payment, PaymentKiosk
 
@@ -130,7 +130,7 @@ def test_evidence_names_each_frame(unit: CashUnit, evidence: EvidenceStore) -> N
 
 
 def test_benchmark_runs_and_reconciles() -> None:
-    from rig.bench import cash
+    from rig.harness.bench import cash
 
     figures = {f.name: f for f in cash.measure(frames=20, payments=2)}
     assert set(figures) == {

@@ -18,12 +18,12 @@ from emulators.centre import IssuanceCentre
 from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
 from emulators.municipal import MunicipalServer
 from emulators.municipal.card_ap import card_key
-from rig.clock import JST, RigClock
-from rig.drivers.centre_client import CentreClient, SessionInfo
-from rig.evidence import EvidenceStore
-from rig.pki.jpki import Holder, JpkiAuthority, UserCredentials
-from rig.pki.tls import CertPair, TlsMaterial
-from rig.protocols import card_ap
+from rig.core.clock import JST, RigClock
+from rig.core.drivers.centre_client import CentreClient, SessionInfo
+from rig.core.evidence import EvidenceStore
+from rig.core.pki.jpki import Holder, JpkiAuthority, UserCredentials
+from rig.core.pki.tls import CertPair, TlsMaterial
+from rig.core.protocols import card_ap
 
 CITY, SMALL_TOWN, KOSEKI_TOWN = "991015", "993026", "993034"
 WORLD_SEED = "konbini-rig"

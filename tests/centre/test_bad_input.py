@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from rig.https import PROBLEM_CONTENT_TYPE
+from rig.core.https import PROBLEM_CONTENT_TYPE
 
 from .conftest import CentreWorld
 
@@ -80,7 +80,7 @@ def test_unknown_session_and_request(raw: httpx.Client, sid: str) -> None:
 
 
 def test_wrong_method(shared: CentreWorld) -> None:
-    # own connection: rig.https leaves an unmatched route's body unread on a kept-alive
+    # own connection: rig.core.https leaves an unmatched route's body unread on a kept-alive
     # connection (reported to the lead), which would garble the next request
     with shared.kiosk() as own:
         r = own.http.put("/sessions", json={})

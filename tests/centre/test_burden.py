@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rig.burden import MunicipalityKind, annual_burden
+from rig.core.burden import MunicipalityKind, annual_burden
 
 from .conftest import CentreWorld
 

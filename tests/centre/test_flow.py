@@ -8,8 +8,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from rig.drivers.centre_client import CentreApiError
-from rig.protocols.centre import COMMISSION_PER_COPY_YEN
+from rig.core.drivers.centre_client import CentreApiError
+from rig.core.protocols.centre import COMMISSION_PER_COPY_YEN
 
 from .conftest import CITY, SMALL_TOWN, CentreWorld
 

@@ -19,8 +19,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rig.fuzz import examples
-from rig.https import PROBLEM_CONTENT_TYPE
+from rig.core.https import PROBLEM_CONTENT_TYPE
+from rig.harness.fuzz import examples
 
 from .conftest import CITY, CentreWorld
 from .openapi_strategies import near

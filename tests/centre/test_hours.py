@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from emulators.centre.hours import GRACE, SESSION_LIFETIME
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError
 
 from .conftest import CITY, CentreWorld
 

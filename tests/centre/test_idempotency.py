@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from rig.drivers.centre_client import CentreApiError
+from rig.core.drivers.centre_client import CentreApiError
 
 from .conftest import CITY, CentreWorld
 
@@ -103,8 +103,8 @@ def test_kept_answers_are_forgotten_after_their_ttl_of_rig_time() -> None:
     from datetime import timedelta
 
     from emulators.centre.idempotency import IdempotencyStore
-    from rig.clock import RigClock
-    from rig.https import Response
+    from rig.core.clock import RigClock
+    from rig.core.https import Response
 
     clock = RigClock()
     store = IdempotencyStore(clock.now, ttl=timedelta(hours=1))

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from rig.load.judge import judge_document
-from rig.pki.jpki import JpkiAuthority
-from rig.pki.tls import TlsMaterial
-from rig.protocols.centre import CertTypeName
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.tls import TlsMaterial
+from rig.core.protocols.centre import CertTypeName
+from rig.harness.load.judge import judge_document
 
 from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN, CentreWorld, CertMint, HolderPool, make_world
 

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from emulators.jpki import OcspFault
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.pki.jpki import UserCredentials
-from rig.protocols.centre import jpki_digest_info
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.pki.jpki import UserCredentials
+from rig.core.protocols.centre import jpki_digest_info
 
 from .conftest import CITY, SMALL_TOWN, CardUser, CentreWorld
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from rig.drivers.centre_client import CentreApiError
+from rig.core.drivers.centre_client import CentreApiError
 
 from .conftest import CITY, SMALL_TOWN, CentreWorld
 

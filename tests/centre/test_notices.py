@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulators.centre.notices import MunicipalReport, NoticeBoard, NoticeKind
-from rig.calendar import Incident, IncidentKind, IncidentSchedule
-from rig.clock import JST, RigClock
-from rig.evidence import EvidenceStore
+from rig.core.calendar import Incident, IncidentKind, IncidentSchedule
+from rig.core.clock import JST, RigClock
+from rig.core.evidence import EvidenceStore
 
 from .conftest import CITY, SMALL_TOWN, CentreWorld
 

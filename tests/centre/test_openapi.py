@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel
 
 from emulators.centre.notices import MunicipalReport
-from rig.protocols import centre as proto
+from rig.core.protocols import centre as proto
 from tests.openapi_checks import documented_routes, undeclared_path_parameters
 
 from .conftest import CITY, CentreWorld

@@ -2,7 +2,7 @@
 
 What it does today (layout stage): A5 pages centred on A4, A4 pages as they are, a centre
 stamp on every sheet, the municipality's machine-readable resident line read per page.
-The full anti-forgery stage (rig.antiforgery) is selectable and tested once here.
+The full anti-forgery stage (rig.core.antiforgery) is selectable and tested once here.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from emulators.centre.processing import (
     antiforgery_stage,
     layout_stage,
 )
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError
 
 from .conftest import CITY, CentreWorld
 
@@ -100,7 +100,7 @@ def test_full_antiforgery_stage_makes_duplex_marked_sheets() -> None:
     out = stage(municipal_pdf(A5, 1), CTX)
     assert out.duplex and out.sides == 2  # front, back
     assert out.pages[0].marks == LAYOUT_MARKS + FULL_MARKS
-    from rig.antiforgery import inspect_sheet, rasterize_pdf
+    from rig.core.antiforgery import inspect_sheet, rasterize_pdf
 
     front, back = rasterize_pdf(out.pdf)
     report = inspect_sheet(front, back, b"k" * 32)
@@ -123,7 +123,7 @@ def test_full_antiforgery_stage_carries_a_whole_a4_page_on_the_back() -> None:
     stage = antiforgery_stage(b"k" * 32)
     out = stage(buf.getvalue(), CTX)
     assert out.pages[0].paper == "A4" and out.duplex and out.sides == 2
-    from rig.antiforgery import inspect_sheet, layout, rasterize_pdf, read_back
+    from rig.core.antiforgery import inspect_sheet, layout, rasterize_pdf, read_back
 
     front, back = rasterize_pdf(out.pdf)
     assert read_back(back, b"k" * 32).area is layout.AREA_A4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rig.evidence import EvidenceStore
+from rig.core.evidence import EvidenceStore
 
 from .conftest import CITY, SMALL_TOWN, CentreWorld
 

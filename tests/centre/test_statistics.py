@@ -7,8 +7,8 @@ from pathlib import Path
 
 from emulators.centre import IssuanceCentre
 from emulators.centre.statistics import CentreRecords, IssuanceRow
-from rig.clock import JST
-from rig.protocols.centre import COMMISSION_PER_COPY_YEN
+from rig.core.clock import JST
+from rig.core.protocols.centre import COMMISSION_PER_COPY_YEN
 
 from .conftest import CITY, CentreWorld
 

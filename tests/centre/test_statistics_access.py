@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from emulators.centre.access import CENTRE_READER_CN, Reader, operator_of, reader_for
 from emulators.centre.errors import AccessCode, CentreError
 from emulators.centre.statistics import IssuanceRow
-from rig.clock import JST
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.fuzz import examples
-from rig.https import PROBLEM_CONTENT_TYPE
-from rig.pki.jpki import JpkiAuthority
-from rig.pki.tls import CertPair, TlsMaterial
+from rig.core.clock import JST
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.https import PROBLEM_CONTENT_TYPE
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.tls import CertPair, TlsMaterial
+from rig.harness.fuzz import examples
 
 from .conftest import CITY, SMALL_TOWN, CentreWorld, HolderPool, make_world
 

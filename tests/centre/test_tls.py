@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.drivers.centre_client import CentreApiError, CentreClient
-from rig.pki.tls import CertPair, TlsMaterial
+from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.pki.tls import CertPair, TlsMaterial
 
 from .conftest import CentreWorld
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rig.demand.params import DEFAULTS_FILE, Municipality
+from rig.harness.demand.params import DEFAULTS_FILE, Municipality
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

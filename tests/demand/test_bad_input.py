@@ -9,8 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from rig.cli import app
-from rig.demand.params import DemandInputError, load_municipality
+from rig.harness.cli import app
+from rig.harness.demand.params import DemandInputError, load_municipality
 
 from .conftest import EXAMPLES
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rig.demand.costs import construction_reference, year_costs
-from rig.demand.params import CertType, Costs
+from rig.harness.demand.costs import construction_reference, year_costs
+from rig.harness.demand.params import CertType, Costs
 
 FEES: dict[CertType, int] = {
     "resident_record": 200,

@@ -8,12 +8,12 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import pytest
 
-from rig.calendar import Incident, IncidentKind, in_year_end_closure
-from rig.clock import JST
-from rig.demand.grid import BIN_S
-from rig.demand.model import Population, Setup, aggregate, simulate
-from rig.demand.params import Municipality
-from rig.holidays import is_national_holiday
+from rig.core.calendar import Incident, IncidentKind, in_year_end_closure
+from rig.core.clock import JST
+from rig.core.holidays import is_national_holiday
+from rig.harness.demand.grid import BIN_S
+from rig.harness.demand.model import Population, Setup, aggregate, simulate
+from rig.harness.demand.params import Municipality
 
 from .conftest import municipality
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rig.calendar import Incident, IncidentKind
-from rig.clock import JST
-from rig.demand.model import Population, Setup, aggregate
-from rig.demand.nation import nation_summary, run_nation
-from rig.demand.uses import arrival_times, day_trace, expected_settlement, settlement_of
+from rig.core.calendar import Incident, IncidentKind
+from rig.core.clock import JST
+from rig.harness.demand.model import Population, Setup, aggregate
+from rig.harness.demand.nation import nation_summary, run_nation
+from rig.harness.demand.uses import arrival_times, day_trace, expected_settlement, settlement_of
 
 from .conftest import EXAMPLES, municipality
 
@@ -40,7 +40,7 @@ def test_the_nation_matches_fy2023_within_the_stated_tolerance() -> None:
 def test_rig_demand_year_writes_plots_page_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "year"
     result = runner.invoke(
-        __import__("rig.cli", fromlist=["app"]).app,
+        __import__("rig.harness.cli", fromlist=["app"]).app,
         ["demand", "year", "-m", str(EXAMPLES / "town-12k.yaml"), "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
@@ -124,7 +124,7 @@ def test_expected_settlement_is_fees_minus_123_per_copy() -> None:
 
 
 def test_what_if_a_jpki_outage_counts_refused_returners_and_counter() -> None:
-    from rig.demand.whatif import parse_span, what_if
+    from rig.harness.demand.whatif import parse_span, what_if
 
     m = municipality(population=150_000, stores=66, kind="city", offers_card_ap=True)
     day = date(2026, 6, 10)
@@ -144,7 +144,7 @@ def test_what_if_a_jpki_outage_counts_refused_returners_and_counter() -> None:
 def test_rig_demand_trace_writes_the_visits_and_rates(tmp_path: Path) -> None:
     out = tmp_path / "trace.json"
     result = runner.invoke(
-        __import__("rig.cli", fromlist=["app"]).app,
+        __import__("rig.harness.cli", fromlist=["app"]).app,
         ["demand", "trace", "-m", str(EXAMPLES / "town-12k.yaml"), "--date", "2026-06-10",
          "--out", str(out), "--step", "300"],
     )  # fmt: skip
@@ -153,7 +153,7 @@ def test_rig_demand_trace_writes_the_visits_and_rates(tmp_path: Path) -> None:
     assert data["rate_step_s"] == 300 and len(data["rate_per_s"]) == 288
     assert len(data["visits"]) == round(sum(r for _, r in data["rate_per_s"]) * 300)
     bad = runner.invoke(
-        __import__("rig.cli", fromlist=["app"]).app,
+        __import__("rig.harness.cli", fromlist=["app"]).app,
         ["demand", "trace", "-m", str(EXAMPLES / "town-12k.yaml"), "--date", "2030-06-10",
          "--out", str(tmp_path / "no.json")],
     )  # fmt: skip

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
-from rig.clock import JST, RigClock
-from rig.evidence import EvidenceStore
-from rig.pki.jpki import Holder, JpkiAuthority, UserCredentials
+from rig.core.clock import JST, RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.pki.jpki import Holder, JpkiAuthority, UserCredentials
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulators.jpki import OcspResponder, ResponderIdentity
-from rig import fuzz
-from rig.clock import JST, RigClock
-from rig.pki.jpki import Holder, JpkiAuthority
-from rig.protocols.ocsp import build_request, new_nonce
+from rig.core.clock import JST, RigClock
+from rig.core.pki.jpki import Holder, JpkiAuthority
+from rig.core.protocols.ocsp import build_request, new_nonce
+from rig.harness import fuzz
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
-from rig.pki.jpki import UserCredentials
-from rig.protocols.ocsp import (
+from rig.core.pki.jpki import UserCredentials
+from rig.core.protocols.ocsp import (
     REQUEST_CONTENT_TYPE,
     OcspCheckError,
     OcspProblem,

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.pcsc import VirtualCardSlot
-from rig.pki.jpki import JpkiAuthority
-from rig.pki.tls import TlsMaterial
-from rig.world import World as KioskWorld
-from rig.world import WorldOptions
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.pcsc import VirtualCardSlot
+from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.tls import TlsMaterial
+from rig.harness.world import World as KioskWorld
+from rig.harness.world import WorldOptions
 
 KIOSK_TEST_SEED = "kiosk-tests"
 #: JPKI keys are slow to derive: cached under build/ across runs, like the card tests.

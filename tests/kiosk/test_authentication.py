@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from emulators.kiosk.screens import guidance
-from rig.kiosk_steps import authenticate
-from rig.protocols.robot import Method, ScreenId
-from rig.world import CARD_AP_PIN
-from rig.world import World as KioskWorld
+from rig.core.protocols.robot import Method, ScreenId
+from rig.harness.kiosk_steps import authenticate
+from rig.harness.world import CARD_AP_PIN
+from rig.harness.world import World as KioskWorld
 
 
 def test_wrong_pin_shows_tries_left_then_locks(world: KioskWorld) -> None:

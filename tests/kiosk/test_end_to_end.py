@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from rig.kiosk_steps import (
+from rig.core.protocols.robot import SEED_NUMBERS, Method, ScreenId
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.protocols.robot import SEED_NUMBERS, Method, ScreenId
-from rig.world import CARD_AP_PIN
-from rig.world import World as KioskWorld
+from rig.harness.world import CARD_AP_PIN
+from rig.harness.world import World as KioskWorld
 
 #: (certificate type, variant, resident trait, fee at みなと市)
 CERTIFICATES = [

@@ -20,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulators.kiosk.test_mode import KioskTestMode
-from rig.drivers.kiosk_extensions import ExtensionError, KioskExtensionsClient
-from rig.drivers.robot_client import TIME_CHANNEL, Customer, RobotClient
-from rig.fuzz import examples
-from rig.kiosk_steps import authenticate
-from rig.protocols.robot import ConfigExtension, KioskExtensions, ScreenId, TimeExtension
-from rig.time_label import time_label
-from rig.world import World as KioskWorld
+from rig.core.drivers.kiosk_extensions import ExtensionError, KioskExtensionsClient
+from rig.core.drivers.robot_client import TIME_CHANNEL, Customer, RobotClient
+from rig.core.protocols.robot import ConfigExtension, KioskExtensions, ScreenId, TimeExtension
+from rig.harness.fuzz import examples
+from rig.harness.kiosk_steps import authenticate
+from rig.harness.time_label import time_label
+from rig.harness.world import World as KioskWorld
 
 
 @pytest.fixture

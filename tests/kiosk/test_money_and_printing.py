@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from emulators.printer import Fault, FaultKind
-from rig.kiosk_steps import authenticate, choose_through_to_confirmation, take_everything
-from rig.protocols.robot import ScreenId
-from rig.world import World as KioskWorld
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_steps import authenticate, choose_through_to_confirmation, take_everything
+from rig.harness.world import World as KioskWorld
 
 
 def _to_payment(world: KioskWorld, copies: int = 1) -> int:

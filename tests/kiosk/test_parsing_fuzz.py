@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from emulators.kiosk.card_apps import _der_total_length
 from emulators.kiosk.card_reader import CardIOError
 from emulators.kiosk.centre import MenuFormatError, parse_menu
-from rig.fuzz import examples
+from rig.harness.fuzz import examples
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from rig.kiosk_steps import (
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.protocols.robot import ScreenId
-from rig.world import CARD_AP_PIN
-from rig.world import World as KioskWorld
+from rig.harness.world import CARD_AP_PIN
+from rig.harness.world import World as KioskWorld
 
 
 def test_held_data_during_and_after_a_transaction(world: KioskWorld) -> None:
@@ -102,7 +102,7 @@ def test_audit_log_has_no_personal_data(world: KioskWorld) -> None:
 
 def test_audit_refuses_fields_off_the_allow_list(tmp_path: Path) -> None:
     from emulators.kiosk.audit import AuditFieldError, AuditLog
-    from rig.clock import RigClock
+    from rig.core.clock import RigClock
 
     log = AuditLog(tmp_path / "audit.jsonl", RigClock())
     log.record("paid", fee_yen=200)

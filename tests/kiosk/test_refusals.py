@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from emulators.kiosk.screens import guidance
-from rig.clock import JST
-from rig.kiosk_steps import authenticate
-from rig.protocols.robot import Method, ScreenId, ScreenView
-from rig.world import CITY
-from rig.world import World as KioskWorld
+from rig.core.clock import JST
+from rig.core.protocols.robot import Method, ScreenId, ScreenView
+from rig.harness.kiosk_steps import authenticate
+from rig.harness.world import CITY
+from rig.harness.world import World as KioskWorld
 
 
 def _refused(

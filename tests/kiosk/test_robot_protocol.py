@@ -13,16 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.drivers.robot_client import RobotError
-from rig.fuzz import examples
-from rig.kiosk_steps import (
+from rig.core.drivers.robot_client import RobotError
+from rig.core.protocols.robot import PROTOCOL_VERSION, ScreenId
+from rig.harness.fuzz import examples
+from rig.harness.kiosk_steps import (
     apply_and_pay,
     authenticate,
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.protocols.robot import PROTOCOL_VERSION, ScreenId
-from rig.world import World as KioskWorld
+from rig.harness.world import World as KioskWorld
 
 
 def _problem(answer: httpx.Response) -> str:

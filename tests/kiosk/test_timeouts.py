@@ -14,10 +14,10 @@ from emulators.kiosk.engine import KioskEngine
 from emulators.kiosk.flow import KioskFlow
 from emulators.kiosk.screens import guidance
 from emulators.printer import Fault, FaultKind
-from rig.clock import RigClock
-from rig.kiosk_steps import authenticate, choose_through_to_confirmation
-from rig.protocols.robot import ScreenId
-from rig.world import World as KioskWorld
+from rig.core.clock import RigClock
+from rig.core.protocols.robot import ScreenId
+from rig.harness.kiosk_steps import authenticate, choose_through_to_confirmation
+from rig.harness.world import World as KioskWorld
 
 BEFORE_PAYMENT = [
     ScreenId.CARD_REMOVAL,

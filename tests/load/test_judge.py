@@ -1,4 +1,4 @@
-"""The document judge (rig.load.judge) and the run's counts (rig.load.tally).
+"""The document judge (rig.harness.load.judge) and the run's counts (rig.harness.load.tally).
 
 Negative controls on real PDFs (made with reportlab, text extracted with pypdf as for issued
 documents): each kind of bad document is caught, a good one passes.
@@ -14,8 +14,8 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from rig.load.judge import judge_document
-from rig.load.tally import Tally, Totals
+from rig.harness.load.judge import judge_document
+from rig.harness.load.tally import Tally, Totals
 
 ME, NEIGHBOUR = "991015-00001", "991015-00002"
 
@@ -113,7 +113,7 @@ def test_totals_merge_workers_and_find_duplicated_documents() -> None:
 
 
 def test_the_conformance_report_links_the_load_runs_beside_it(tmp_path: Path) -> None:
-    from rig.load.links import load_reports_html
+    from reports.load_links import load_reports_html
 
     report = tmp_path / "latest"
     assert load_reports_html(report) == ""

@@ -1,6 +1,6 @@
 """`rig load` end to end on this machine: the world in its own process, Locust in others.
 
-One emulated world (rig.load.world_process) serves the module. A master and two worker
+One emulated world (rig.harness.load.world_process) serves the module. A master and two worker
 processes run a short bounded campaign against it: every document is judged, the master
 merges the workers' counts, and the emulated world shows 0 cross-talk. The same campaign run
 locally with the judge's test double (every 3rd document swapped for the previous
@@ -42,7 +42,7 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("load-world")
     log = (folder / "world.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rig.load.world_process", "--folder", str(folder),
+        [sys.executable, "-m", "rig.harness.load.world_process", "--folder", str(folder),
          "--applicants", "45", "--kiosks", "8"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.load.cli import parse_duration
-from rig.load.profile import ProfileError, bundled_profiles, load_profile
+from rig.harness.load.cli import parse_duration
+from rig.harness.load.profile import ProfileError, bundled_profiles, load_profile
 from tests.rig_process import rig
 
 

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from emulators.municipal import MunicipalServer, card_ap
-from rig.clock import RigClock
-from rig.evidence import EvidenceStore
-from rig.https import https_client
-from rig.pki.tls import TlsMaterial
-from rig.protocols.card_ap import CardApInfo, compute_response
+from rig.core.clock import RigClock
+from rig.core.evidence import EvidenceStore
+from rig.core.https import https_client
+from rig.core.pki.tls import TlsMaterial
+from rig.core.protocols.card_ap import CardApInfo, compute_response
 
 CITY, SMALL_TOWN, KOSEKI_TOWN = "991015", "993026", "993034"
 _serials = itertools.count(0x1000)

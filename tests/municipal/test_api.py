@@ -10,9 +10,9 @@ import pytest
 
 from emulators.municipal import card_ap
 from emulators.municipal.reasons import RefusalCode
-from rig.clock import JST
-from rig.https import PROBLEM_CONTENT_TYPE
-from rig.protocols.card_ap import compute_response
+from rig.core.clock import JST
+from rig.core.https import PROBLEM_CONTENT_TYPE
+from rig.core.protocols.card_ap import compute_response
 
 from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN, World, pdf_of
 
@@ -476,7 +476,7 @@ def test_card_ap_with_the_virtual_card(shared_world: World) -> None:
     """The emulated card's card AP answers the server's challenge (APDUs, no shortcuts)."""
     from emulators.card.card_ap import CardApApplication
     from emulators.card.chip import VirtualCard
-    from rig.protocols.card_ap import AID_CARD_AP, internal_authenticate, select_aid
+    from rig.core.protocols.card_ap import AID_CARD_AP, internal_authenticate, select_aid
 
     w = shared_world
     info = w.server.registry.register_card_ap_user(

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rig.https import PROBLEM_CONTENT_TYPE
+from rig.core.https import PROBLEM_CONTENT_TYPE
 
 from .conftest import CITY, World
 

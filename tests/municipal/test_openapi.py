@@ -18,7 +18,7 @@ from emulators.municipal.api import (
 )
 from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.reasons import RefusalCode
-from rig.protocols.certificates import CertificateOptions
+from rig.core.protocols.certificates import CertificateOptions
 from tests.openapi_checks import documented_routes, undeclared_path_parameters
 
 from .conftest import World

@@ -22,7 +22,7 @@ from emulators.municipal.identifiers import (
     my_number_check_digit,
 )
 from emulators.municipal.reasons import Refusal, RefusalCode
-from rig.clock import JST
+from rig.core.clock import JST
 
 from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN
 

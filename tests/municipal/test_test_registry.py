@@ -9,7 +9,7 @@ import pytest
 
 from emulators.municipal.api import PREFIX
 from emulators.municipal.test_registry import TEST_REGISTRY_PATH, registry_routes
-from rig.protocols import municipal_registry as protocol
+from rig.core.protocols import municipal_registry as protocol
 
 from .conftest import CITY, World
 

@@ -34,9 +34,9 @@ from smartcard.scard import (
     SCardTransmit,
 )
 
-from rig.evidence import EvidenceStore
-from rig.pcsc import ReaderStack, VirtualCardSlot
-from rig.pcsc.daemon import READER_PREFIX, running_pcscd_pid
+from rig.core.evidence import EvidenceStore
+from rig.core.pcsc import ReaderStack, VirtualCardSlot
+from rig.core.pcsc.daemon import READER_PREFIX, running_pcscd_pid
 from tests.pcsc.cards import JPKI_LIKE_ATR, EchoCard
 
 PROTOCOLS = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
@@ -134,7 +134,7 @@ def test_eight_readers_used_concurrently(reader_stack: ReaderStack) -> None:
         for slot, card in zip(slots, cards, strict=True):
             slot.insert(card, wait=False)
         for slot in slots:
-            from rig.pcsc import wait_reader_state
+            from rig.core.pcsc import wait_reader_state
 
             wait_reader_state(slot.reader_name, SCARD_STATE_PRESENT, 10)
 
@@ -255,7 +255,7 @@ def test_one_byte_command_is_answered_not_hung(card_slot: VirtualCardSlot, conte
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from rig.pcsc import ReaderStack
+    from rig.core.pcsc import ReaderStack
     from tests.pcsc.cards import EchoCard
     stack = ReaderStack.shared()
     index = None if sys.argv[1] == "any" else int(sys.argv[1])

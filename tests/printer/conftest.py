@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from emulators.printer import VirtualPrinter
-from rig.clock import RigClock
-from rig.drivers.ipp_client import IppClient
-from rig.evidence import EvidenceStore
+from rig.core.clock import RigClock
+from rig.core.drivers.ipp_client import IppClient
+from rig.core.evidence import EvidenceStore
 
 SCALE = int(os.environ.get("RIG_FUZZ_SCALE", "1"))
 

@@ -12,9 +12,9 @@ import pytest
 
 from emulators.printer import VirtualPrinter
 from emulators.printer.samples import make_pdf, make_receipt_pdf
-from rig.drivers.ipp_client import IppClient, IppClientError, JobInfo
-from rig.evidence import EvidenceStore
-from rig.protocols.ipp import JobState, Operation, Status, ValueTag
+from rig.core.drivers.ipp_client import IppClient, IppClientError, JobInfo
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.ipp import JobState, Operation, Status, ValueTag
 from scenarios.document_checks import fidelity_problems, receipt_problems
 
 

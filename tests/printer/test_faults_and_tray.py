@@ -12,10 +12,10 @@ import pytest
 from emulators.printer import Fault, FaultKind, VirtualPrinter
 from emulators.printer.faults import FaultError
 from emulators.printer.samples import make_pdf, make_receipt_pdf
-from rig.clock import RigClock
-from rig.drivers.ipp_client import SHEETS_IN_TRAY_REASON, IppClient, IppClientError, JobInfo
-from rig.evidence import EvidenceStore
-from rig.protocols.ipp import JobState, PrinterState, Status
+from rig.core.clock import RigClock
+from rig.core.drivers.ipp_client import SHEETS_IN_TRAY_REASON, IppClient, IppClientError, JobInfo
+from rig.core.evidence import EvidenceStore
+from rig.core.protocols.ipp import JobState, PrinterState, Status
 
 
 def until(check: Callable[[], bool], timeout: float = 20.0) -> None:

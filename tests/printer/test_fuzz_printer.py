@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from emulators.printer import VirtualPrinter
 from emulators.printer.samples import make_pdf
-from rig.clock import RigClock
-from rig.drivers.ipp_client import IppClient
-from rig.protocols.ipp import (
+from rig.core.clock import RigClock
+from rig.core.drivers.ipp_client import IppClient
+from rig.core.protocols.ipp import (
     Attribute,
     GroupTag,
     IppMessage,

@@ -1,4 +1,4 @@
-"""rig.protocols.ipp: wire encoding and decoding, malformed input, and fuzzing."""
+"""rig.core.protocols.ipp: wire encoding and decoding, malformed input, and fuzzing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rig.protocols.ipp import (
+from rig.core.protocols.ipp import (
     MAX_ATTRIBUTES,
     MAX_COLLECTION_DEPTH,
     MAX_VALUES_PER_ATTRIBUTE,

@@ -22,7 +22,7 @@ import pytest
 
 from emulators.printer import VirtualPrinter
 from emulators.printer.samples import make_pdf
-from rig.drivers.ipp_client import IppClient
+from rig.core.drivers.ipp_client import IppClient
 
 TESTS = Path("/usr/share/cups/ipptool")
 RESULT = re.compile(r"^\s{4}(\S.*?)\s+\[(PASS|FAIL|SKIP|\d{4})\]\s*$")

@@ -11,8 +11,8 @@ from emulators.printer import VirtualPrinter
 from emulators.printer.render import RenderError, read_pgm, render_pdf, write_pgm
 from emulators.printer.samples import make_pdf
 from emulators.printer.sheets import measure
-from rig.drivers.ipp_client import IppClient
-from rig.protocols.ipp import JobState
+from rig.core.drivers.ipp_client import IppClient
+from rig.core.protocols.ipp import JobState
 
 
 def test_render_gives_one_a4_raster_per_page_at_300_dpi() -> None:

@@ -7,7 +7,7 @@ selftest that runs it must fail.
 from __future__ import annotations
 
 from emulators.municipal import MunicipalServer
-from rig.selftest.pack import Defect
+from rig.harness.selftest.pack import Defect
 
 
 class NoOpServer(MunicipalServer):

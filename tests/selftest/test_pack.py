@@ -11,11 +11,11 @@ from emulators.kiosk import ReferenceKiosk
 from emulators.kiosk.defects import ShortChangeKiosk, SimplexKiosk
 from emulators.municipal import MunicipalServer
 from emulators.municipal.defects import CrossTalkServer
-from rig.cli import app
-from rig.config import TopologyError, load_topology, parse_topology
-from rig.requirements import load_catalogue
-from rig.selftest.pack import DEFECTS, EXTRA_PACKS_ENV, DefectPackError, all_defects, find
-from rig.selftest.variants import kiosk_class, municipal_class
+from rig.core.requirements import load_catalogue
+from rig.harness.cli import app
+from rig.harness.config import TopologyError, load_topology, parse_topology
+from rig.harness.selftest.pack import DEFECTS, EXTRA_PACKS_ENV, DefectPackError, all_defects, find
+from rig.harness.selftest.variants import kiosk_class, municipal_class
 
 AREAS = {"cash", "printing", "privacy", "hours", "refusals", "statistics", "isolation"}
 #: notes/domain.md, "Incidents the rig must be able to catch"
@@ -109,13 +109,13 @@ def test_extra_packs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(EXTRA_PACKS_ENV, "tests.selftest.no_such_module")
     with pytest.raises(DefectPackError, match="cannot import"):
         all_defects()
-    monkeypatch.setenv(EXTRA_PACKS_ENV, "rig.selftest.pack,rig.selftest.pack")
+    monkeypatch.setenv(EXTRA_PACKS_ENV, "rig.harness.selftest.pack,rig.harness.selftest.pack")
     with pytest.raises(DefectPackError, match="used twice"):
         all_defects()
 
 
 def test_a_scenario_failing_against_the_reference_catches_nothing() -> None:
-    from rig.selftest.runner import PlanRun, judge
+    from rig.harness.selftest.runner import PlanRun, judge
 
     a, b = "scenarios/test_x.py::test_a", "scenarios/test_x.py::test_b"
     defect = find("server-closing-second")
@@ -132,7 +132,7 @@ def test_a_scenario_failing_against_the_reference_catches_nothing() -> None:
 
 
 def test_only_the_modules_naming_a_target_are_collected() -> None:
-    from rig.selftest.runner import SCENARIOS, scenario_paths
+    from rig.harness.selftest.runner import SCENARIOS, scenario_paths
 
     assert [p.name for p in scenario_paths(["CERT-020"])] == ["test_refusals.py"]
     assert scenario_paths([]) == [SCENARIOS]

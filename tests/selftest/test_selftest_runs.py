@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rig.selftest.matrix import HTML_NAME, JSON_NAME, write_matrix
-from rig.selftest.pack import EXTRA_PACKS_ENV, find
-from rig.selftest.runner import run_selftest
+from rig.harness.selftest.matrix import HTML_NAME, JSON_NAME, write_matrix
+from rig.harness.selftest.pack import EXTRA_PACKS_ENV, find
+from rig.harness.selftest.runner import run_selftest
 
 
 def test_a_few_defects_are_caught_and_the_matrix_says_by_what(tmp_path: Path) -> None:

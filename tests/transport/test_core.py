@@ -1,4 +1,4 @@
-"""rig.transport: the HTTP core every party runs on (plain HTTP here; TLS in tests/test_https.py)."""
+"""rig.core.transport: the HTTP core every party runs on (plain HTTP here; TLS in tests/test_https.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rig.evidence import EvidenceStore
-from rig.transport import (
+from rig.core.evidence import EvidenceStore
+from rig.core.transport import (
     Fault,
     HttpError,
     HttpServer,

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from rig.config import load_topology
-from rig.plans import load_plan
-from rig.validation.run_record import RunRecord
+from rig.harness.config import load_topology
+from rig.harness.plans import load_plan
+from rig.harness.validation.run_record import RunRecord
 
 NOW = datetime.now(UTC)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rig.cli import app
-from rig.config import load_topology
-from rig.plans import PlanError, load_plan
-from rig.validation.ledger import Entry, Ledger, LedgerError, OrderError, device_key
-from rig.validation.marker import read_marker
-from rig.validation.run_record import RunRecord, reference_server
-from rig.validation.stages import DeviceKind, Stage, StageError, earlier_stages, parse_stage
+from rig.harness.cli import app
+from rig.harness.config import load_topology
+from rig.harness.plans import PlanError, load_plan
+from rig.harness.validation.ledger import Entry, Ledger, LedgerError, OrderError, device_key
+from rig.harness.validation.marker import read_marker
+from rig.harness.validation.run_record import RunRecord, reference_server
+from rig.harness.validation.stages import DeviceKind, Stage, StageError, earlier_stages, parse_stage
 from tests.validation.conftest import finish_run
 
 SERVER = device_key(reference_server())
@@ -76,7 +76,7 @@ def test_a_later_stage_is_refused_until_the_earlier_one_passed(tmp_path: Path) -
 
 
 def test_rig_run_refuses_before_any_scenario_runs(tmp_path: Path) -> None:
-    from rig.runner import run_plan
+    from rig.harness.runner import run_plan
 
     report = tmp_path / "reports" / "latest"
     with pytest.raises(OrderError, match="before centre-connection"):
@@ -150,7 +150,7 @@ def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     ledger = tmp_path / "l.jsonl"
     script = (
         "import sys\n"
-        "from rig.validation.ledger import Entry, Ledger\n"
+        "from rig.harness.validation.ledger import Entry, Ledger\n"
         "book = Ledger(sys.argv[1])\n"
         "for i in range(150):\n"
         "    book.append(Entry(at=str(i), device=sys.argv[2], kind='kiosk',\n"
@@ -229,7 +229,7 @@ def test_unstaged_plans_neither_read_nor_write_the_ledger(tmp_path: Path) -> Non
 
 def test_rig_run_out_of_order_runs_and_marks_report_ledger_and_package(tmp_path: Path) -> None:
     """A real `rig run` of a later stage (its scenarios: the fast ones of this feature)."""
-    from rig.runner import run_plan
+    from rig.harness.runner import run_plan
     from tests.validation.conftest import write_signer
 
     plan = tmp_path / "centre-rehearsal.yaml"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rig.cli import app
-from rig.validation.marker import MARKER
+from rig.harness.cli import app
+from rig.harness.validation.marker import MARKER
 from tests.validation.conftest import Signer, write_ca, write_signer
 
 runner = CliRunner()
@@ -88,7 +88,7 @@ def test_a_signed_manifest_without_the_finished_run_marker_is_refused(
     package: Path, signer: Signer
 ) -> None:
     """Even the trusted signer cannot vouch for a report with no finished-run marker."""
-    from rig.validation.signing import load_signing_key, sign
+    from rig.harness.validation.signing import load_signing_key, sign
 
     def change(files: dict[str, bytes]) -> None:
         manifest = json.loads(files["MANIFEST.json"])
@@ -231,8 +231,8 @@ def test_no_package_from_a_report_changed_after_the_run(
 
 
 def test_a_new_run_into_the_folder_forgets_the_finished_marker(finished_run: Path) -> None:
-    from rig.plans import PlanError
-    from rig.runner import run_plan
+    from rig.harness.plans import PlanError
+    from rig.harness.runner import run_plan
 
     assert (finished_run / MARKER).exists()
     with pytest.raises(PlanError):

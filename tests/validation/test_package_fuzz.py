@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rig.fuzz import examples
-from rig.validation.package import create_package, verify_package
+from rig.harness.fuzz import examples
+from rig.harness.validation.package import create_package, verify_package
 from tests.validation.conftest import finish_run, write_signer
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rig.antiforgery import apply_marks, rasterize_pdf, scan, sheets_to_pdf
-from rig.antiforgery.specimen import certificate_page
-from rig.evidence import EvidenceStore
-from rig.verification import VerificationSite
+from emulators.verification import VerificationSite
+from rig.core.antiforgery import apply_marks, rasterize_pdf, scan, sheets_to_pdf
+from rig.core.antiforgery.specimen import certificate_page
+from rig.core.evidence import EvidenceStore
 from tests.verification.helpers import (
     DOCUMENT_ID,
     KEY,

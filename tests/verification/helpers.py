@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from rig.verification import CATALOGUE, decoded_page_from_png
-from rig.verification.problems import PROBLEM_CONTENT_TYPE
+from emulators.verification import CATALOGUE, decoded_page_from_png
+from emulators.verification.problems import PROBLEM_CONTENT_TYPE
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

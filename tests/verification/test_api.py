@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rig.antiforgery import MATCH_SSIM, compare, layout, nonce_for
-from rig.evidence import EvidenceStore
-from rig.verification import KeyRing, VerificationSite
+from emulators.verification import KeyRing, VerificationSite
+from rig.core.antiforgery import MATCH_SSIM, compare, layout, nonce_for
+from rig.core.evidence import EvidenceStore
 from tests.verification.helpers import (
     DOCUMENT_ID,
     KEY,
@@ -236,8 +236,8 @@ def test_evidence_records_requests_without_image_data(
 def test_a4_back_decodes_to_the_whole_a4_front(client: httpx.Client) -> None:
     """An A4 certificate's back carries the whole A4 content area (at 100 dpi); the site's
     decoded image is that area, and it compares with the printed front."""
-    from rig.antiforgery import apply_marks, rasterize_pdf, scan, sheets_to_pdf
-    from rig.antiforgery.specimen import certificate_page_a4
+    from rig.core.antiforgery import apply_marks, rasterize_pdf, scan, sheets_to_pdf
+    from rig.core.antiforgery.specimen import certificate_page_a4
 
     front, back = apply_marks(certificate_page_a4(0), KEY, DOCUMENT_ID, paper="A4")
     front_capture, back_capture = rasterize_pdf(sheets_to_pdf([front, back]))
@@ -251,7 +251,7 @@ def test_a4_back_decodes_to_the_whole_a4_front(client: httpx.Client) -> None:
     report = compare(front_capture, page)
     assert report.ssim >= 0.9 and report.matches, report
     # the decoded image reaches beyond the A5 box: it is the A4 area, not an A5 crop
-    from rig.antiforgery import layout
+    from rig.core.antiforgery import layout
 
     a5 = layout.AREA_A5.front
     outside = np.concatenate([page[: a5.y].ravel(), page[a5.y1 :].ravel()])

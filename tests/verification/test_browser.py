@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, sync_playwright
 from scipy import ndimage
 from skimage.metrics import structural_similarity
 
-from rig.antiforgery import layout
-from rig.evidence import EvidenceStore
-from rig.verification import VerificationSite
+from emulators.verification import VerificationSite
+from rig.core.antiforgery import layout
+from rig.core.evidence import EvidenceStore
 from tests.verification.helpers import DOCUMENT_ID, Specimen
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rig.antiforgery import apply_marks, layout, scan
-from rig.verification import Limits, VerificationSite
+from emulators.verification import Limits, VerificationSite
+from rig.core.antiforgery import apply_marks, layout, scan
 from tests.verification.helpers import (
     OTHER_KEY,
     Specimen,
@@ -65,7 +65,7 @@ def test_back_rotated_too_far(client: httpx.Client, specimen: Specimen) -> None:
 
 
 def test_pdf_of_two_fronts_reports_not_a_back(client: httpx.Client, specimen: Specimen) -> None:
-    from rig.antiforgery import sheets_to_pdf
+    from rig.core.antiforgery import sheets_to_pdf
 
     doc = assert_problem(
         _post(client, sheets_to_pdf([specimen.front, specimen.front])), "not_a_back"

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.fuzz import examples
-from rig.verification import CATALOGUE, VerificationSite
-from rig.verification.problems import PROBLEM_CONTENT_TYPE
+from emulators.verification import CATALOGUE, VerificationSite
+from emulators.verification.problems import PROBLEM_CONTENT_TYPE
+from rig.harness.fuzz import examples
 from tests.verification.helpers import Specimen
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rig.verification import Limits, VerificationSite
+from emulators.verification import Limits, VerificationSite
 from tests.verification.helpers import KEY, Specimen, assert_problem, read_response
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rig.antiforgery import layout
-from rig.verification import KeyRing, KeyRingError, Problem
-from rig.verification.images import decode_raster, sniff
-from rig.verification.uploads import parse_multipart, parse_upload
+from emulators.verification import KeyRing, KeyRingError, Problem
+from emulators.verification.images import decode_raster, sniff
+from emulators.verification.uploads import parse_multipart, parse_upload
+from rig.core.antiforgery import layout
 from tests.verification.helpers import KEY, OTHER_KEY
 
 

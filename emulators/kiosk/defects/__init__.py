@@ -5,7 +5,7 @@ print station, the class attributes of `ReferenceKiosk`) for a subclass with one
 defect. They live here, inside the kiosk's own package, because a variant subclasses the
 kiosk's classes and emulators never import each other; the reference code has no defect
 branch. The rig picks a variant by name from the topology's `defects:` list
-(rig/selftest/pack.py names them); nothing else uses this package.
+(rig/harness/selftest/pack.py names them); nothing else uses this package.
 """
 
 from emulators.kiosk.defects.variants import (

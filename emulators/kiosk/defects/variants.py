@@ -16,8 +16,8 @@ from emulators.kiosk.flow import KioskFlow
 from emulators.kiosk.launcher import ReferenceKiosk
 from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.screens import NoticeCode
-from rig.drivers.cctalk import PayoutResult
-from rig.protocols.robot import HeldData
+from rig.core.drivers.cctalk import PayoutResult
+from rig.core.protocols.robot import HeldData
 
 #: The shortfall of the short-change defect: one 10-yen coin.
 SHORT_YEN = 10

@@ -20,8 +20,8 @@ from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.transaction import Transaction
 from emulators.kiosk.ui_state import UiState
 from emulators.kiosk.views import render
-from rig.clock import RigClock
-from rig.protocols.robot import HeldData, HistoryEntry, Method, ScreenId
+from rig.core.clock import RigClock
+from rig.core.protocols.robot import HeldData, HistoryEntry, Method, ScreenId
 
 
 class FlowBase(ABC):

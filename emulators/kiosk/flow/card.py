@@ -16,7 +16,7 @@ from emulators.kiosk.flow.ending import EndingPhase
 from emulators.kiosk.screens import NoticeCode
 from emulators.kiosk.transaction import Transaction
 from emulators.kiosk.views import PIN_LENGTH
-from rig.protocols.robot import Method, ScreenId
+from rig.core.protocols.robot import Method, ScreenId
 
 
 class CardPhase(EndingPhase):

@@ -10,7 +10,7 @@ from emulators.kiosk import screens as txt
 from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable
 from emulators.kiosk.flow.ending import EndingPhase
 from emulators.kiosk.screens import NoticeCode
-from rig.protocols.robot import Method, ScreenId
+from rig.core.protocols.robot import Method, ScreenId
 
 
 class ChoicePhase(EndingPhase):

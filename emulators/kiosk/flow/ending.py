@@ -12,7 +12,7 @@ from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable
 from emulators.kiosk.flow.base import FlowBase
 from emulators.kiosk.screens import NoticeCode
 from emulators.kiosk.ui_state import Notice, UiState
-from rig.protocols.robot import ScreenId
+from rig.core.protocols.robot import ScreenId
 
 
 class EndingPhase(FlowBase):

@@ -16,7 +16,7 @@ from emulators.kiosk.flow.payment import PaymentPhase
 from emulators.kiosk.flow.printing import PrintingPhase
 from emulators.kiosk.screens import NoticeCode
 from emulators.kiosk.ui_state import UiState
-from rig.protocols.robot import Method, RobotError, ScreenId
+from rig.core.protocols.robot import Method, RobotError, ScreenId
 
 
 class RobotActionError(Exception):

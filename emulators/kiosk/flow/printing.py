@@ -13,10 +13,10 @@ from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable
 from emulators.kiosk.flow.ending import EndingPhase
 from emulators.kiosk.print_station import STOPPED_REASONS, ReceiptLine, job_failed, job_stopped
 from emulators.kiosk.screens import NoticeCode
-from rig.drivers.cctalk import PayoutResult
-from rig.drivers.ipp_client import IppClientError
-from rig.protocols.ipp import JobState
-from rig.protocols.robot import ScreenId
+from rig.core.drivers.cctalk import PayoutResult
+from rig.core.drivers.ipp_client import IppClientError
+from rig.core.protocols.ipp import JobState
+from rig.core.protocols.robot import ScreenId
 
 #: Wall-clock spacing of printer and tray queries while waiting (device polling, not time-outs).
 PRINTER_POLL_S = 0.05

@@ -5,7 +5,8 @@ Each variant is a subclass of `MunicipalServer` whose `service_class` is a subcl
 (`_check_open`, `_check_applicant`, `_build_content`, `session`, `issue`, `statistics`).
 They live inside the municipal package because they subclass its classes and emulators
 never import each other; the reference server has no defect branch. The rig picks a
-variant by name from the topology's `defects:` list (rig/selftest/pack.py, docs/selftest.md).
+variant by name from the topology's `defects:` list (rig/harness/selftest/pack.py,
+docs/selftest.md).
 """
 
 from emulators.municipal.defects.variants import (

@@ -24,7 +24,7 @@ from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import age_on
 from emulators.municipal.server import MunicipalServer
 from emulators.municipal.service import IssuanceService, IssuanceSession, IssuedDocument
-from rig.protocols.certificates import CertificateOptions
+from rig.core.protocols.certificates import CertificateOptions
 
 #: How long the cross-talk defect's link program takes to answer (its race window), seconds.
 CROSS_TALK_WINDOW_S = 0.3

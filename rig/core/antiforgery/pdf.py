@@ -1,0 +1,106 @@
+"""The marked sheets as a PDF for the printer, and Ghostscript rasterisation back to pixels.
+
+`sheets_to_pdf` writes each page image as one PDF page holding a single 8-bit DeviceGray
+image (Flate, lossless) drawn at exactly 300 dpi on an A4 MediaBox (595.276×841.89 pt).
+Ghostscript at 300 dpi makes that page 2480×3508 pixels and maps image pixel to device
+pixel one to one, so a printer that renders the PDF at 300 dpi gray gets back exactly the
+pixels the marks were computed on (tests/antiforgery check this with the real `gs`).
+Pages alternate front, back, front, back…: print them duplex, long-edge binding.
+
+`rasterize_pdf` is that printer's view: Ghostscript (`gs`, Debian package ghostscript) to
+8-bit gray at 300 dpi, one array per page.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from rig.core.antiforgery import layout
+from rig.core.antiforgery.errors import PdfError
+from rig.core.antiforgery.kensei import check_page
+
+A4_PT = (595.276, 841.89)
+GS_TIMEOUT_S = 60.0
+MAX_PAGES = 200
+
+
+def sheets_to_pdf(pages: Sequence[NDArray[np.uint8]]) -> bytes:
+    """A PDF with one A4 page per image (2480×3508 uint8 gray), each drawn at 300 dpi."""
+    if not 1 <= len(pages) <= MAX_PAGES:
+        raise PdfError(f"need 1–{MAX_PAGES} pages, got {len(pages)}")
+    for i, page in enumerate(pages):
+        check_page(page, f"pages[{i}]")
+    # Image size in points: exactly 300 dpi, anchored at the bottom-left corner.
+    img_w = layout.PAGE_W * 72.0 / layout.DPI
+    img_h = layout.PAGE_H * 72.0 / layout.DPI
+    objects: list[bytes] = []
+    page_ids = [3 + 3 * i for i in range(len(pages))]
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    kids = b" ".join(b"%d 0 R" % pid for pid in page_ids)
+    objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages)))
+    for pid, page in zip(page_ids, pages, strict=True):
+        content = b"q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q" % (img_w, img_h)
+        data = zlib.compress(np.ascontiguousarray(page).tobytes(), 6)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.3f %.3f] "
+            b"/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
+            % (A4_PT[0], A4_PT[1], pid + 2, pid + 1)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 8 /Interpolate false /Filter /FlateDecode /Length %d >>\n"
+            b"stream\n%s\nendstream" % (layout.PAGE_W, layout.PAGE_H, len(data), data)
+        )
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def rasterize_pdf(pdf: bytes, dpi: int = layout.DPI) -> list[NDArray[np.uint8]]:
+    """Render every page of `pdf` with Ghostscript to 8-bit gray arrays at `dpi`."""
+    gs = shutil.which("gs")
+    if gs is None:
+        raise PdfError("Ghostscript (gs) not found: Debian package ghostscript")
+    if not pdf.startswith(b"%PDF-"):
+        raise PdfError("not a PDF (no %PDF- header)")
+    with tempfile.TemporaryDirectory(prefix="rig-af-gs-") as tmp:
+        folder = Path(tmp)
+        (folder / "in.pdf").write_bytes(pdf)
+        cmd = [
+            gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pgmraw", f"-r{dpi}",
+            f"-sOutputFile={folder / 'p%04d.pgm'}", str(folder / "in.pdf"),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=GS_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise PdfError(f"Ghostscript took longer than {GS_TIMEOUT_S:.0f} s") from exc
+        pages = sorted(folder.glob("p*.pgm"))
+        if done.returncode != 0 or not pages:
+            tail = done.stderr.decode("utf-8", "replace").strip()[-300:]
+            raise PdfError(f"Ghostscript failed (exit {done.returncode}): {tail}")
+        out = []
+        for path in pages:
+            with Image.open(path) as img:
+                out.append(np.asarray(img.convert("L"), dtype=np.uint8).copy())
+        return out

@@ -1,0 +1,426 @@
+"""Kiosk-side client for the issuance centre's API (証明書交付センター), over HTTPS.
+
+One typed method per call of docs/api/centre.openapi.yaml. The client presents the kiosk's
+client certificate (kiosk CA) and trusts only the given server CA. An error answer raises
+`CentreApiError` carrying the problem document's `code` (docs/centre.md lists them).
+
+The calls that issue, take money or count (request, payment, completion) carry an
+Idempotency-Key; the client makes one per call unless given, and on a transport failure
+(connection reset, time-out) retries the same call with the same key up to `retries` times,
+so a retry can never issue or count twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from rig.core.https import client_ssl_context
+from rig.core.pki.tls import CertPair
+from rig.core.protocols.centre import (
+    IDEMPOTENCY_HEADER,
+    CardApAuth,
+    CardApChallengeRequest,
+    CertificateOptions,
+    CertificateRequest,
+    CertTypeName,
+    Completion,
+    JpkiAuth,
+    OpenSession,
+    Payment,
+    PinEntry,
+)
+
+
+class CentreApiError(Exception):
+    """The centre answered with a problem document (or something that is not JSON)."""
+
+    def __init__(self, status: int, problem: dict[str, Any], retry_after: str | None = None):
+        self.status = status
+        self.problem = problem
+        self.code: str = str(problem.get("code", f"http_{status}"))
+        self.retry_after = retry_after
+        super().__init__(f"{status} {self.code}: {problem.get('detail') or problem.get('title')}")
+
+    @property
+    def source(self) -> str:
+        """ "centre", "municipality", or "" for the HTTPS layer's own answers."""
+        return str(self.problem.get("source", ""))
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    state: str
+    nonce: bytes | None
+    opened_at: datetime
+    closes_at: datetime
+    expires_at: datetime
+    method: str | None
+    municipality_code: str | None
+    requests: tuple[RequestReceipt, ...]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> SessionInfo:
+        return cls(
+            session_id=data["session_id"],
+            state=data["state"],
+            nonce=bytes.fromhex(data["nonce"]) if data.get("nonce") else None,
+            opened_at=datetime.fromisoformat(data["opened_at"]),
+            closes_at=datetime.fromisoformat(data["closes_at"]),
+            expires_at=datetime.fromisoformat(data["expires_at"]),
+            method=data.get("method"),
+            municipality_code=data.get("municipality_code"),
+            requests=tuple(RequestReceipt.of(r) for r in data.get("requests", [])),
+        )
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    state: str
+    method: str | None
+    municipality_code: str | None
+    pin_required: bool
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> AuthResult:
+        return cls(
+            data["state"], data.get("method"), data.get("municipality_code"), data["pin_required"]
+        )
+
+
+@dataclass(frozen=True)
+class Challenge:
+    challenge: bytes
+    expires_at: str | None
+
+
+@dataclass(frozen=True)
+class RequestReceipt:
+    request_id: str
+    state: str
+    type: str
+    variant: str | None
+    title: str
+    paper: str
+    pages: int
+    sides: int
+    duplex: bool
+    copies: int
+    fee_per_copy: int
+    total_fee: int
+    issued_at: datetime
+    sha256: str
+    downloaded: bool
+    paid_yen: int | None
+    copies_printed: int
+    document_url: str
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, data: dict[str, Any], replayed: bool = False) -> RequestReceipt:
+        return cls(
+            request_id=data["request_id"],
+            state=data["state"],
+            type=data["type"],
+            variant=data.get("variant"),
+            title=data["title"],
+            paper=data["paper"],
+            pages=data["pages"],
+            sides=data["sides"],
+            duplex=data["duplex"],
+            copies=data["copies"],
+            fee_per_copy=data["fee_per_copy"],
+            total_fee=data["total_fee"],
+            issued_at=datetime.fromisoformat(data["issued_at"]),
+            sha256=data["sha256"],
+            downloaded=data["downloaded"],
+            paid_yen=data.get("paid_yen"),
+            copies_printed=data["copies_printed"],
+            document_url=data["document_url"],
+            replayed=replayed,
+        )
+
+
+@dataclass(frozen=True)
+class StatisticsReport:
+    """`GET /v1/municipalities/{code}/statistics` or `/v1/operators/{id}/statistics`.
+
+    `rows`: per day and certificate type (a municipality) or per day and store (an
+    operator), each with `issuances`, `copies` and `fees`; `totals` sums them.
+    """
+
+    subject: str
+    first: date | None
+    last: date | None
+    rows: list[dict[str, Any]]
+    totals: dict[str, int]
+
+    @classmethod
+    def of(cls, data: dict[str, Any], key: str) -> StatisticsReport:
+        return cls(
+            subject=data[key],
+            first=date.fromisoformat(data["from"]) if data.get("from") else None,
+            last=date.fromisoformat(data["to"]) if data.get("to") else None,
+            rows=list(data["rows"]),
+            totals={k: int(v) for k, v in data["totals"].items()},
+        )
+
+
+def _days(first: date | None, last: date | None) -> dict[str, str]:
+    return {k: v.isoformat() for k, v in (("from", first), ("to", last)) if v is not None}
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class CentreClient:
+    """A kiosk's connection to the centre; `base_url` is IssuanceCentre.start()["center_url"]."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: CertPair | None,
+        server_ca: Path,
+        timeout: float = 30.0,
+        retries: int = 2,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            verify=client_ssl_context(client, server_ca),
+            timeout=timeout,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> CentreClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+    ) -> httpx.Response:
+        headers = {IDEMPOTENCY_HEADER: key} if key else {}
+        attempts = 1 + (self.retries if key else 0)
+        for attempt in range(attempts):
+            try:
+                answer = self.http.request(method, path, json=body, headers=headers)
+                break
+            except httpx.TransportError:
+                if attempt == attempts - 1:
+                    raise
+        if answer.is_error:
+            try:
+                problem = answer.json()
+            except ValueError:
+                problem = {}
+            if not isinstance(problem, dict):
+                problem = {}
+            raise CentreApiError(answer.status_code, problem, answer.headers.get("Retry-After"))
+        return answer
+
+    def _json(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        return self._send(method, path, body, key=key).json()
+
+    # -- calls -----------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/health")
+        return result
+
+    def open_session(self, kiosk_id: str, store_id: str, operator_id: str) -> SessionInfo:
+        body = OpenSession(kiosk_id=kiosk_id, store_id=store_id, operator_id=operator_id)
+        return SessionInfo.of(self._json("POST", "/sessions", body.model_dump()))
+
+    def session(self, session_id: str) -> SessionInfo:
+        return SessionInfo.of(self._json("GET", f"/sessions/{session_id}"))
+
+    def new_nonce(self, session_id: str) -> bytes:
+        return bytes.fromhex(self._json("POST", f"/sessions/{session_id}/nonce")["nonce"])
+
+    def authenticate_jpki(
+        self,
+        session_id: str,
+        certificate: x509.Certificate | bytes,
+        signature: bytes,
+        nonce: bytes,
+    ) -> AuthResult:
+        der = (
+            certificate.public_bytes(Encoding.DER)
+            if isinstance(certificate, x509.Certificate)
+            else certificate
+        )
+        body = JpkiAuth(certificate=_b64(der), signature=_b64(signature), nonce=nonce.hex())
+        return AuthResult.of(
+            self._json("POST", f"/sessions/{session_id}/auth/jpki", body.model_dump())
+        )
+
+    def card_ap_challenge(self, session_id: str, municipality_code: str, user_id: str) -> Challenge:
+        body = CardApChallengeRequest(municipality_code=municipality_code, user_id=user_id)
+        data = self._json(
+            "POST", f"/sessions/{session_id}/auth/card-ap/challenge", body.model_dump()
+        )
+        return Challenge(bytes.fromhex(data["challenge"]), data.get("expires_at"))
+
+    def authenticate_card_ap(
+        self, session_id: str, challenge: bytes, response: bytes
+    ) -> AuthResult:
+        body = CardApAuth(challenge=challenge.hex(), response=response.hex())
+        return AuthResult.of(
+            self._json("POST", f"/sessions/{session_id}/auth/card-ap", body.model_dump())
+        )
+
+    def verify_pin(self, session_id: str, pin: str) -> AuthResult:
+        # the PIN goes straight into the body: never into a log or an exception message
+        body = PinEntry(pin=pin)
+        return AuthResult.of(self._json("POST", f"/sessions/{session_id}/pin", body.model_dump()))
+
+    def menu(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/sessions/{session_id}/menu")
+        return result
+
+    def request_certificate(
+        self,
+        session_id: str,
+        cert_type: CertTypeName,
+        *,
+        variant: str | None = None,
+        copies: int = 1,
+        options: CertificateOptions | dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RequestReceipt:
+        opts = (
+            options
+            if isinstance(options, CertificateOptions)
+            else CertificateOptions.model_validate(options or {})
+        )
+        body = CertificateRequest(type=cert_type, variant=variant, copies=copies, options=opts)
+        answer = self._send(
+            "POST",
+            f"/sessions/{session_id}/requests",
+            body.model_dump(mode="json"),
+            key=idempotency_key or new_idempotency_key(),
+        )
+        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
+
+    def request_status(self, session_id: str, request_id: str) -> RequestReceipt:
+        return RequestReceipt.of(self._json("GET", f"/sessions/{session_id}/requests/{request_id}"))
+
+    def download(self, session_id: str, request_id: str) -> bytes:
+        """The printable PDF; its SHA-256 is checked against the centre's header."""
+        answer = self._send("GET", f"/sessions/{session_id}/requests/{request_id}/document")
+        digest = answer.headers.get("X-Document-SHA256")
+        if digest is not None and hashlib.sha256(answer.content).hexdigest() != digest:
+            raise CentreApiError(answer.status_code, {"code": "document_corrupted"})
+        return answer.content
+
+    def confirm_payment(
+        self,
+        session_id: str,
+        request_id: str,
+        amount_yen: int,
+        method: Literal["cash", "e_money"] = "cash",
+        *,
+        idempotency_key: str | None = None,
+    ) -> RequestReceipt:
+        body = Payment(amount_yen=amount_yen, method=method)
+        answer = self._send(
+            "POST",
+            f"/sessions/{session_id}/requests/{request_id}/payment",
+            body.model_dump(),
+            key=idempotency_key or new_idempotency_key(),
+        )
+        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
+
+    def complete(
+        self,
+        session_id: str,
+        request_id: str,
+        outcome: Literal["printed", "failed"],
+        copies_printed: int,
+        *,
+        idempotency_key: str | None = None,
+    ) -> RequestReceipt:
+        body = Completion(outcome=outcome, copies_printed=copies_printed)
+        answer = self._send(
+            "POST",
+            f"/sessions/{session_id}/requests/{request_id}/completion",
+            body.model_dump(),
+            key=idempotency_key or new_idempotency_key(),
+        )
+        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
+
+    def cancel_request(self, session_id: str, request_id: str) -> None:
+        self._send("DELETE", f"/sessions/{session_id}/requests/{request_id}")
+
+    def end_session(self, session_id: str) -> None:
+        self._send("DELETE", f"/sessions/{session_id}")
+
+    def _get(self, path: str, params: dict[str, str]) -> Any:
+        answer = self.http.get(path, params=params)
+        if answer.is_error:
+            try:
+                problem = answer.json()
+            except ValueError:
+                problem = {}
+            raise CentreApiError(
+                answer.status_code,
+                problem if isinstance(problem, dict) else {},
+                answer.headers.get("Retry-After"),
+            )
+        return answer.json()
+
+    # -- statistics readers (docs/centre.md, "Statistics and who may read them") ------------
+    def settlement(
+        self, month: str | None = None, municipality: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Monthly settlement rows (LGPKI-style client certificates only).
+
+        A municipality's certificate (CN = its code) reads its own rows whatever
+        `municipality` is left as; naming another code is 403
+        `statistics_other_municipality`. The centre's own certificate reads any or all.
+        """
+        params = {k: v for k, v in (("month", month), ("municipality", municipality)) if v}
+        rows: list[dict[str, Any]] = self._get("/settlement", params)["rows"]
+        return rows
+
+    def municipal_statistics(
+        self, municipality: str, first: date | None = None, last: date | None = None
+    ) -> StatisticsReport:
+        """Copies per day and certificate type of one municipality (LGPKI certificate)."""
+        path = f"/municipalities/{quote(municipality, safe='')}/statistics"
+        data = self._get(path, _days(first, last))
+        return StatisticsReport.of(data, "municipality")
+
+    def operator_statistics(
+        self, operator: str, first: date | None = None, last: date | None = None
+    ) -> StatisticsReport:
+        """Copies per store and day of one operator (kiosk-CA certificate with OU=operator)."""
+        data = self._get(f"/operators/{quote(operator, safe='')}/statistics", _days(first, last))
+        return StatisticsReport.of(data, "operator")

@@ -1,0 +1,307 @@
+"""The rig's HTTPS JSON parties (the centre's kiosk API, the municipal LGWAN API) on the
+transport core (rig.core.transport), and the client helper that talks to them.
+
+- binds `host` (127.0.0.1 by default; port 0 = any free port);
+- TLS 1.2 or newer only; a client certificate is required and verified against the given
+  CA(s); the peer certificate is handed to every handler (`Request.peer_cert`);
+- limits, keep-alive, deadline and watchdog are the core's (docs/transport.md);
+- every error is an RFC 9457 problem document (`application/problem+json`) with a stable
+  `code` member; an unexpected exception in a handler becomes a 500 problem, never a crash.
+
+The client side (`https_client`) is an `httpx.Client` presenting a client certificate and
+trusting only the rig's server CA.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography import x509
+
+from rig.core import transport
+from rig.core.evidence import EvidenceStore
+from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.pki.tls import CertPair
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+JSON_CONTENT_TYPE = "application/json"
+#: Problem `type` URIs are this prefix plus the problem's code.
+PROBLEM_TYPE_BASE = "urn:konbini-rig:problem:"
+DEFAULT_MAX_BODY = 1 << 20
+_DRAIN_FACTOR = 8
+#: The core's refusals under the codes these APIs have always answered with.
+_CORE_CODES = {
+    "bad_request": "http_400",
+    "uri_too_long": "http_414",
+    "headers_too_large": "http_431",
+    "not_implemented": "http_501",
+    "http_version_not_supported": "http_505",
+}
+_TITLES = {
+    "not_found": "Not found",
+    "method_not_allowed": "Method not allowed",
+    "body_too_large": "Request body too large",
+    "invalid_chunked_body": "Invalid chunked body",
+    "invalid_content_length": "Invalid Content-Length",
+    "truncated_body": "Truncated body",
+    "internal_error": "Internal server error",
+}
+
+
+class Problem(Exception):
+    """An RFC 9457 problem: raise it from a handler to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ):
+        super().__init__(f"{status} {code}: {detail or title}")
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+    def document(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.detail:
+            doc["detail"] = self.detail
+        if instance:
+            doc["instance"] = instance
+        doc.update(self.extensions)
+        return doc
+
+
+@dataclass(frozen=True)
+class Request(transport.Request):
+    """One HTTP request as a handler sees it, with JSON helpers; these servers require a
+    client certificate, so `peer_cert` is always there."""
+
+    peer_cert: x509.Certificate
+
+    def json(self) -> Any:
+        """The body as JSON; a `Problem` (400/415) when it is not JSON."""
+        ctype = self.content_type
+        if ctype and ctype != JSON_CONTENT_TYPE and not ctype.endswith("+json"):
+            raise Problem(
+                415, "unsupported_media_type", "Unsupported media type", f"send {JSON_CONTENT_TYPE}"
+            )
+        if not self.body:
+            raise Problem(400, "invalid_json", "Invalid JSON", "the request body is empty")
+        try:
+            return json.loads(self.body.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Problem(400, "invalid_json", "Invalid JSON", str(exc)) from None
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object (400 `invalid_body` for an array, number, ...)."""
+        value = self.json()
+        if not isinstance(value, dict):
+            raise Problem(400, "invalid_body", "Invalid body", "the body must be a JSON object")
+        return value
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are Python's extensions, not JSON (RFC 8259)
+    raise Problem(400, "invalid_json", "Invalid JSON", f"{name} is not JSON")
+
+
+@dataclass
+class Response:
+    """A handler's answer: `json` (serialised) or raw `body` bytes with `content_type`."""
+
+    status: int = 200
+    json: Any = None
+    body: bytes | None = None
+    content_type: str = JSON_CONTENT_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if self.body is not None:
+            return self.body
+        if self.json is None:
+            return b""
+        return json.dumps(self.json, ensure_ascii=False).encode("utf-8")
+
+    def wire(self) -> transport.Response:
+        code = None
+        if self.content_type == PROBLEM_CONTENT_TYPE and isinstance(self.json, dict):
+            code = self.json.get("code")
+        return transport.Response(
+            status=self.status,
+            body=self.encode(),
+            content_type=self.content_type,
+            headers=self.headers,
+            close=self.status == 413,
+            code=code,
+        )
+
+
+Handler = Callable[[Request], "Response | dict[str, Any] | list[Any]"]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str
+    handler: Handler
+
+
+def server_ssl_context(certificate: CertPair, client_cas: Iterable[Path]) -> ssl.SSLContext:
+    """TLS 1.2+ server context requiring a client certificate from one of `client_cas`."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_cert_chain(certificate.cert, certificate.key)
+    for ca in client_cas:
+        ctx.load_verify_locations(cafile=str(ca))
+    return ctx
+
+
+def client_ssl_context(client: CertPair | None, server_ca: Path) -> ssl.SSLContext:
+    """TLS 1.2+ client context trusting only `server_ca`, presenting `client` if given."""
+    ctx = ssl.create_default_context(cafile=str(server_ca))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if client is not None:
+        ctx.load_cert_chain(client.cert, client.key)
+    return ctx
+
+
+def https_client(
+    base_url: str,
+    *,
+    client: CertPair | None,
+    server_ca: Path,
+    timeout: float = 10.0,
+) -> httpx.Client:
+    """An httpx client for a rig HTTPS server: client certificate, rig server CA only."""
+    return httpx.Client(
+        base_url=base_url, verify=client_ssl_context(client, server_ca), timeout=timeout
+    )
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    return Response(
+        status=problem.status,
+        json=problem.document(instance),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=problem.headers,
+    )
+
+
+def problem_error(error: transport.HttpError, instance: str | None) -> transport.Response:
+    """The core's refusals (404, 405, 413, malformed HTTP...) as problem documents."""
+    code = _CORE_CODES.get(error.code, error.code)
+    title = _TITLES.get(code, error.title)
+    problem = Problem(error.status, code, title, error.detail, headers=error.headers, **error.extra)
+    return problem_response(problem, instance).wire()
+
+
+def _json_handler(handler: Handler) -> transport.Handler:
+    def run(request: transport.Request) -> transport.Response:
+        assert isinstance(request, Request)
+        try:
+            result = handler(request)
+        except Problem as problem:
+            return problem_response(problem, request.path).wire()
+        return (result if isinstance(result, Response) else Response(json=result)).wire()
+
+    return run
+
+
+class JsonHttpsServer:
+    """HTTPS JSON server on `host` (default 127.0.0.1) with mandatory, verified client
+    certificates."""
+
+    def __init__(
+        self,
+        *,
+        certificate: CertPair,
+        client_cas: Sequence[Path],
+        routes: Iterable[Route] = (),
+        port: int = 0,
+        max_body: int = DEFAULT_MAX_BODY,
+        io_timeout: float = 10.0,
+        connection_deadline: float = 60.0,
+        keepalive_timeout: float = 75.0,
+        name: str = "https",
+        evidence: EvidenceStore | None = None,
+        host: str = DEFAULT_LISTEN,
+    ):
+        self.context = server_ssl_context(certificate, client_cas)
+        self.router = transport.Router()
+        self.limits = transport.Limits(
+            max_body=max_body,
+            drain_limit=_DRAIN_FACTOR * max_body,
+            io_timeout=io_timeout,
+            request_deadline=connection_deadline,
+            keepalive_timeout=keepalive_timeout,
+        )
+        self.server = transport.HttpServer(
+            self.router,
+            name=name,
+            tls=self.context,
+            host=host,
+            port=port,
+            limits=self.limits,
+            errors=problem_error,
+            evidence=evidence,
+            request_type=Request,
+            headers={"Cache-Control": "no-store"},
+        )
+        for route in routes:
+            self.add_route(route.method, route.pattern, route.handler)
+
+    @property
+    def evidence(self) -> EvidenceStore | None:
+        return self.server.evidence
+
+    @property
+    def keepalive_timeout(self) -> float:
+        return self.limits.keepalive_timeout
+
+    @keepalive_timeout.setter
+    def keepalive_timeout(self, seconds: float) -> None:
+        self.limits.keepalive_timeout = seconds
+
+    def add_route(self, method: str, pattern: str, handler: Handler) -> None:
+        self.router.add(method, pattern, _json_handler(handler))
+
+    def route_table(self) -> list[tuple[str, str]]:
+        """(method, pattern) of every route, for checks against an OpenAPI document."""
+        return self.router.table()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> str:
+        return self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> JsonHttpsServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,170 @@
+"""`rig doctor`: is this machine ready to run the rig? Each check says how to fix what is wrong."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+FIX_SETUP = "make setup"
+JAPANESE_FONTS = (
+    Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
+    Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"),
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _binary(name: str, path: str, package: str) -> CheckResult:
+    found = shutil.which(path) or (path if Path(path).exists() else None)
+    if found:
+        return CheckResult(name, True, found)
+    return CheckResult(name, False, f"{path} not found", f"{FIX_SETUP}  (Debian package {package})")
+
+
+def check_pcscd() -> CheckResult:
+    from rig.core.pcsc.daemon import PCSCD, VPCD_DRIVER
+
+    if not Path(PCSCD).exists():
+        return CheckResult(
+            "pcscd", False, f"{PCSCD} missing", f"{FIX_SETUP}  (Debian package pcscd)"
+        )
+    if not Path(VPCD_DRIVER).exists():
+        return CheckResult(
+            "pcscd",
+            False,
+            f"{VPCD_DRIVER} missing",
+            f"{FIX_SETUP}  (Debian package vsmartcard-vpcd)",
+        )
+    return CheckResult("pcscd", True, f"{PCSCD} with the vpcd driver")
+
+
+def check_readers() -> CheckResult:
+    """Bring the stack up, put a loopback card in a reader and exchange one APDU."""
+    try:
+        from smartcard.scard import (
+            SCARD_LEAVE_CARD,
+            SCARD_PROTOCOL_T0,
+            SCARD_PROTOCOL_T1,
+            SCARD_SCOPE_USER,
+            SCARD_SHARE_SHARED,
+            SCardConnect,
+            SCardDisconnect,
+            SCardEstablishContext,
+            SCardReleaseContext,
+            SCardTransmit,
+        )
+
+        from rig.core.pcsc import ReaderStack
+        from rig.core.pcsc.loopback import LoopbackCard
+    except ImportError as exc:
+        return CheckResult("virtual readers", False, f"import failed: {exc}", FIX_SETUP)
+    stack = ReaderStack()
+    try:
+        stack.start()
+    except Exception as exc:
+        return CheckResult("virtual readers", False, str(exc), "pkill pcscd; rig doctor")
+    try:
+        slot = stack.acquire(timeout=10)
+        try:
+            slot.insert(LoopbackCard())
+            _, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
+            rv, handle, proto = SCardConnect(
+                ctx, slot.reader_name, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
+            )
+            if rv != 0:
+                return CheckResult("virtual readers", False, f"SCardConnect {rv:#x}", "pkill pcscd")
+            rv, response = SCardTransmit(handle, proto, [0x00, 0xA4, 0x04, 0x00, 0x00])
+            SCardDisconnect(handle, SCARD_LEAVE_CARD)
+            SCardReleaseContext(ctx)
+            if rv != 0 or response[-2:] != [0x90, 0x00]:
+                return CheckResult("virtual readers", False, f"APDU failed: {rv:#x}", "pkill pcscd")
+        finally:
+            slot.release()
+        return CheckResult(
+            "virtual readers", True, f"{len(stack.readers())} readers, loopback APDU answered 90 00"
+        )
+    except Exception as exc:
+        return CheckResult("virtual readers", False, repr(exc), "pkill pcscd; rig doctor")
+    finally:
+        stack.stop()
+
+
+def check_ghostscript() -> CheckResult:
+    try:
+        import ghostscript
+
+        rev = ghostscript.revision()
+        number = int(rev["revision"])
+        version = f"{rev['product']} {number // 1000}.{number % 1000 // 10:02d}"
+    except Exception as exc:  # libgs missing raises at import or first use
+        return CheckResult(
+            "ghostscript",
+            False,
+            f"libgs not usable: {exc}",
+            f"{FIX_SETUP}  (libgs-dev, ghostscript)",
+        )
+    return CheckResult("ghostscript", True, f"libgs {version}")
+
+
+def check_fonts() -> CheckResult:
+    missing = [str(p) for p in JAPANESE_FONTS if not p.exists()]
+    if missing:
+        return CheckResult(
+            "japanese fonts",
+            False,
+            "missing " + ", ".join(missing),
+            f"{FIX_SETUP}  (fonts-ipaexfont)",
+        )
+    return CheckResult("japanese fonts", True, "IPAex Gothic and Mincho")
+
+
+def check_opensc() -> CheckResult:
+    return _binary("opensc", "pkcs15-tool", "opensc")
+
+
+def check_ipptool() -> CheckResult:
+    return _binary("ipptool", "ipptool", "cups-ipp-utils")
+
+
+def check_virtualsmartcard() -> CheckResult:
+    try:
+        from virtualsmartcard.VirtualSmartcard import SmartcardOS  # noqa: F401
+    except ImportError as exc:
+        return CheckResult(
+            "virtualsmartcard", False, str(exc), f"{FIX_SETUP}  (python3-virtualsmartcard)"
+        )
+    return CheckResult("virtualsmartcard", True, "importable from the venv")
+
+
+CHECKS: list[Callable[[], CheckResult]] = [
+    check_pcscd,
+    check_virtualsmartcard,
+    check_readers,
+    check_ghostscript,
+    check_fonts,
+    check_opensc,
+    check_ipptool,
+]
+
+
+def run_checks() -> list[CheckResult]:
+    return [check() for check in CHECKS]
+
+
+def gs_version_line() -> str:
+    """The Ghostscript executable's version, for reports."""
+    try:
+        return subprocess.run(
+            ["gs", "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"

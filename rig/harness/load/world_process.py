@@ -1,0 +1,348 @@
+"""The world a load campaign runs against, in a process of its own.
+
+Locust monkey-patches the standard library with gevent; the emulated parties (threads,
+blocking sockets, SQLite) must not run under that patching, so `rig load` starts this module
+as a separate, ordinary Python process (`python -m rig.harness.load.world_process`). It builds the
+world of the topology (everything emulated, or the rig's centre in front of an external
+issuance server), sets up the test applicants, writes the load kit (kit.json), prints
+"running" and serves until SIGTERM/SIGINT, then writes `world-end.json` (what the centre
+holds at the end: issuance records, documents not yet collected, sessions still open).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import cast
+
+import simpy.rt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from rig.core.clock import JST, ClockDriver, RigClock
+from rig.core.pki.jpki import JpkiAuthority
+from rig.harness.config import load_topology
+from rig.harness.load.kit import Applicant, CardApCard, KioskIdentity, LgwanAccess, LoadKit
+from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World, WorldOptions
+
+#: a weekday morning inside every test municipality's hours (2026-11-24 is a Tuesday)
+DEFAULT_START = datetime(2026, 11, 24, 10, 0, tzinfo=JST)
+OPERATOR = "konbini-a"
+CARD_AP_PIN = "2468"
+#: traits whose residents can get the certificate types of the load mixes
+TRAITS = (
+    "every_type",
+    "seal_registered",
+    "tax_record",
+    "eligible",
+    *(f"household_of_{n}" for n in range(1, 9)),
+)
+
+
+class CertMint:
+    """JPKI authentication certificates fast: one RSA key, distinct serials, signed by the
+    test authority's authentication CA and recorded as issued (so OCSP answers "good")."""
+
+    def __init__(self, authority: JpkiAuthority):
+        self.authority = authority
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._serials = itertools.count(0x10AD_0000_0001)
+
+    def key_pem(self) -> str:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+
+    def mint(self, serial: int | None = None) -> x509.Certificate:
+        serial = serial if serial is not None else next(self._serials)
+        start = datetime(2025, 1, 1, tzinfo=JST)
+        end = start + timedelta(days=5 * 365)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"LOAD{serial:X}")]))
+            .issuer_name(self.authority.auth_ca_cert.subject)
+            .public_key(self.key.public_key())
+            .serial_number(serial)
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .sign(self.authority.auth_ca_key, hashes.SHA256())
+        )
+        self.authority.revocations.record_issued(
+            serial, "auth", self.authority.auth_ca_cert.subject.rfc4514_string(), start, end
+        )
+        return cert
+
+
+def _der_b64(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+
+
+def emulated_applicants(
+    world: World, mint: CertMint, count: int
+) -> tuple[list[Applicant], list[str]]:
+    """Up to `count` residents, one per household, each with a JPKI certificate and a
+    card-AP card registered, spread over the three test municipalities; and the
+    non-residents whose 本籍 is in another of them (JPKI)."""
+    from emulators.municipal.card_ap import card_key
+
+    registry = world.municipal.registry
+    codes = (CITY, SMALL_TOWN, KOSEKI_TOWN)
+    per_code = max(1, count // len(codes) + 1)
+    applicants: list[Applicant] = []
+    certs: list[str] = []
+    for code in codes:
+        households: set[str] = set()
+        chosen: list[str] = []
+        for trait in TRAITS:
+            for rid in registry.find_residents(code, trait):
+                household = registry.resident(rid).household_id or rid
+                if household in households:
+                    continue
+                households.add(household)
+                chosen.append(rid)
+                if len(chosen) >= per_code:
+                    break
+            if len(chosen) >= per_code:
+                break
+        for n, rid in enumerate(chosen):
+            cert = mint.mint()
+            registry.register_jpki_user(cert.serial_number, rid)
+            world.centre.register_jpki_holder(cert.serial_number, code)
+            user_id = f"LOAD{code}{n:06d}"
+            info = registry.register_card_ap_user(user_id, rid, CARD_AP_PIN)
+            certs.append(_der_b64(cert))
+            applicants.append(
+                Applicant(
+                    resident_id=rid,
+                    code=code,
+                    jpki=len(certs) - 1,
+                    jpki_serial_hex=f"{cert.serial_number:x}",
+                    card_ap=CardApCard(
+                        user_id=info.user_id,
+                        key_hex=card_key(world.options.seed, info).hex(),
+                        pin=CARD_AP_PIN,
+                        card_kind=info.card_kind,
+                        key_version=info.key_version,
+                    ),
+                )
+            )
+    # non-residents: 本籍 in another rig municipality, kiosk use registered there; they
+    # apply to that municipality (戸籍, 附票) with JPKI
+    for code in codes:
+        for rid in registry.find_residents(code, "honseki_elsewhere_registered")[:per_code]:
+            honseki = registry.resident(rid).honseki_code
+            if honseki is None or honseki not in codes:
+                continue
+            cert = mint.mint()
+            registry.register_jpki_user(cert.serial_number, rid)
+            world.centre.register_jpki_holder(cert.serial_number, honseki)
+            certs.append(_der_b64(cert))
+            applicants.append(
+                Applicant(
+                    resident_id=rid,
+                    code=honseki,
+                    resident=False,
+                    jpki=len(certs) - 1,
+                    jpki_serial_hex=f"{cert.serial_number:x}",
+                )
+            )
+    # interleave municipalities so a small run still touches all three
+    residents = [a for a in applicants if a.resident]
+    by_code = [[a for a in residents if a.code == c] for c in codes]
+    mixed = [a for group in itertools.zip_longest(*by_code) for a in group if a is not None]
+    return mixed[:count] + [a for a in applicants if not a.resident], certs
+
+
+def external_applicants(world: World, mint: CertMint) -> tuple[list[Applicant], list[str]]:
+    """The servable residents an external server's test data names, with its serials and
+    cards (the rig issues each named serial from its test JPKI, as `World.issue_card`)."""
+    data = world.test_data
+    assert data is not None
+    applicants: list[Applicant] = []
+    certs: list[str] = []
+    for municipality in data.municipalities:
+        cards = {u.resident: u for u in municipality.card_ap_users}
+        # only residents the test data lists with a trait that may be served (its refusal
+        # cases, e.g. under_15 or deceased, are scenario material, not load)
+        servable = {r for t in TRAITS for r in municipality.residents.get(t, [])}
+        for rid in sorted((set(municipality.jpki_users) | set(cards)) & servable):
+            jpki: int | None = None
+            serial_hex: str | None = None
+            if rid in municipality.jpki_users:
+                serial = municipality.jpki_serial(rid)
+                cert = mint.mint(serial)
+                world.centre.register_jpki_holder(serial, municipality.code)
+                certs.append(_der_b64(cert))
+                jpki, serial_hex = len(certs) - 1, f"{serial:x}"
+            card = cards.get(rid)
+            applicants.append(
+                Applicant(
+                    resident_id=rid,
+                    code=municipality.code,
+                    jpki=jpki,
+                    jpki_serial_hex=serial_hex,
+                    card_ap=None
+                    if card is None
+                    else CardApCard(
+                        user_id=card.user_id,
+                        key_hex=card.key,
+                        pin=card.pin,
+                        card_kind=card.card_kind,
+                        key_version=card.key_version,
+                    ),
+                )
+            )
+    return applicants, certs
+
+
+def build_kit(world: World, clock: RigClock, *, applicants: int, kiosks: int) -> LoadKit:
+    mint = CertMint(world.authority)
+    if world.test_data is None:
+        people, certs = emulated_applicants(world, mint, applicants)
+    else:
+        people, certs = external_applicants(world, mint)
+    identities = []
+    for n in range(1, kiosks + 1):
+        kiosk_id = f"kiosk-{n:04d}"
+        pair = world.tls.kiosk_client(kiosk_id)
+        identities.append(
+            KioskIdentity(
+                kiosk_id=kiosk_id,
+                store_id=f"store-{n:04d}",
+                operator_id=OPERATOR,
+                cert_pem=pair.cert.read_text(),
+                key_pem=pair.key.read_text(),
+            )
+        )
+    lgwan_pair = world.lgwan_client_cert()
+    return LoadKit(
+        target="emulated" if world.test_data is None else "external-municipal",
+        centre_url=world.endpoints["center_url"],
+        centre_ca_pem=Path(world.tls.server_ca).read_text(),
+        kiosks=identities,
+        jpki_key_pem=mint.key_pem(),
+        jpki_certs_der_b64=certs,
+        applicants=people,
+        lgwan=LgwanAccess(
+            base_url=world.endpoints["municipal_base_url"].rstrip("/"),
+            ca_pem=Path(world.lgwan_ca()).read_text(),
+            client_cert_pem=lgwan_pair.cert.read_text(),
+            client_key_pem=lgwan_pair.key.read_text(),
+        ),
+        clock_start=clock.now().isoformat(),
+        clock_factor=clock.realtime_factor or 1.0,
+    )
+
+
+def serve_world(
+    folder: Path,
+    *,
+    topology: str | None,
+    start: datetime,
+    factor: float,
+    applicants: int,
+    kiosks: int,
+    stop: threading.Event,
+    out: object = print,
+) -> int:
+    clock = RigClock(start, realtime_factor=factor)
+    options = WorldOptions(
+        with_kiosk=False,
+        with_verification_site=False,
+        marks="layout",
+        topology=load_topology(topology),
+        registry_cache=Path("build/registry-cache").resolve(),
+        # under load the centre waits longer for its parties than a single scenario does
+        centre_overrides={"municipal_timeout": 60.0, "ocsp_timeout": 60.0},
+    )
+    began = time.perf_counter()
+    world = World.build(folder / "world", clock, None, slot=None, options=options)
+    built = time.perf_counter()
+    driver = ClockDriver(clock)
+    try:
+        kit = build_kit(world, clock, applicants=applicants, kiosks=kiosks)
+        print(
+            f"rig load world: world built in {built - began:.1f} s, "
+            f"kit in {time.perf_counter() - built:.1f} s",
+            flush=True,
+        )
+        # rig time stands still while the world is set up: a run asked to start at 22:59
+        # starts at 22:59, however long the registry and the applicants took
+        cast(simpy.rt.RealtimeEnvironment, clock.env).sync()
+        driver.start()
+        path = kit.write(folder)
+        print(f"rig load world: kit {path} ({len(kit.applicants)} applicants); running", flush=True)
+        stop.wait()
+        end = {
+            "centre_records": world.centre.records.count(),
+            "held_documents": world.centre.held_documents(),
+            "open_sessions": world.centre.open_sessions(),
+            "rig_time": clock.now().isoformat(),
+        }
+        (folder / "world-end.json").write_text(json.dumps(end, indent=2), encoding="utf-8")
+    finally:
+        driver.stop()
+        world.stop()
+    return 0
+
+
+def _watch_parent(parent: int, stop: threading.Event) -> None:
+    """A `rig load` killed outright leaves no world behind: its child notices and stops."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rig.harness.load.world_process")
+    parser.add_argument("--folder", type=Path, required=True)
+    parser.add_argument("--topology", default=None)
+    parser.add_argument("--start", default=None, help="rig time to start at (ISO 8601, JST)")
+    parser.add_argument("--factor", type=float, default=1.0)
+    parser.add_argument("--applicants", type=int, default=300)
+    parser.add_argument("--kiosks", type=int, default=64)
+    parser.add_argument(
+        "--watch-parent", action="store_true", help="stop when the process that started it ends"
+    )
+    args = parser.parse_args(argv)
+    start = DEFAULT_START
+    if args.start:
+        start = datetime.fromisoformat(args.start)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=JST)
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    if args.watch_parent:
+        threading.Thread(target=_watch_parent, args=(os.getppid(), stop), daemon=True).start()
+    return serve_world(
+        args.folder,
+        topology=args.topology,
+        start=start,
+        factor=args.factor,
+        applicants=args.applicants,
+        kiosks=args.kiosks,
+        stop=stop,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

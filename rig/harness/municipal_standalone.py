@@ -1,0 +1,139 @@
+"""`rig municipal-server`: the emulated issuance server on its own, as an external one.
+
+It listens on a fixed port with its own real-time rig clock (a fixed start, so its service
+hours do not depend on when it runs), registers test cards for its residents and writes
+what an external server's operator would hand over (docs/municipal-server-testing.md):
+
+- the test-data file (residents by trait, registered JPKI serials, card-AP test cards);
+- the TLS files: the CA its server certificate chains to, and the LGPKI-style client
+  certificate the rig's centre presents (the only client CA it accepts);
+- a topology file marking the issuance server `external` at its URL, ready for
+  `rig run --plan municipal-server --topology FILE`.
+
+The rig then tests it over the network exactly as it would a municipality's server.
+With `test_mode` (the default) it also serves the optional test-mode clock
+(emulators/municipal/test_clock.py) and test-registry route (emulators/municipal/
+test_registry.py) and declares them in the test-data file, so the hours, closure and
+maintenance scenarios and those that read or change a test resident apply to it too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulators.municipal import MunicipalServer
+from emulators.municipal.api import PREFIX
+from emulators.municipal.test_clock import TEST_CLOCK_PATH, HoldableClock, clock_routes
+from emulators.municipal.test_data import export_test_data
+from emulators.municipal.test_registry import TEST_REGISTRY_PATH, registry_routes
+from rig.core.clock import JST, ClockDriver
+from rig.core.evidence import EvidenceStore
+from rig.core.pki.tls import TlsMaterial
+
+#: a weekday morning, inside every test municipality's hours (2026-11-24 is a Tuesday)
+DEFAULT_START = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
+
+
+class StandaloneMunicipal:
+    """The emulated issuance server on a fixed port, with its hand-over files in `folder`."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        port: int,
+        seed: str = "konbini-municipal",
+        start: datetime = DEFAULT_START,
+        factor: float = 1.0,
+        per_trait: int = 4,
+        test_mode: bool = True,
+    ):
+        self.folder = Path(folder)
+        self.test_mode = test_mode
+        self.clock = HoldableClock(start, realtime_factor=factor)
+        self.evidence = EvidenceStore(self.folder / "evidence", now=self.clock.now)
+        self.tls = TlsMaterial(self.folder / "tls", seed)
+        self.server = MunicipalServer(
+            self.clock, self.evidence, self.folder / "state", None, self.tls, port, seed=seed
+        )
+        self.per_trait = per_trait
+        self.driver = ClockDriver(self.clock)
+        self.url = ""
+
+    def start(self) -> dict[str, Any]:
+        if self.test_mode:
+            for method, handler in clock_routes(self.clock, self.evidence).items():
+                self.server.http.add_route(method, PREFIX + TEST_CLOCK_PATH, handler)
+            routes = registry_routes(self.server.registry, self.evidence)
+            for method, handler in routes.items():
+                self.server.http.add_route(method, PREFIX + TEST_REGISTRY_PATH, handler)
+        urls = self.server.start()
+        self.url = urls["base"]
+        self.driver.start()
+        data = export_test_data(self.server, self.per_trait)
+        if self.test_mode:
+            data = data.model_copy(
+                update={"test_clock": TEST_CLOCK_PATH, "test_registry": TEST_REGISTRY_PATH}
+            )
+        test_data = self.folder / "municipal-test-data.yaml"
+        data.write(test_data)
+        client = self.tls.lgpki_client("issuance-centre")
+        topology = self.folder / "topology.yaml"
+        document = {
+            "name": "standalone-municipal",
+            "description": "the rig's emulated issuance server, run stand-alone as an external one",
+            "municipal": {
+                "mode": "external",
+                "url": self.url,
+                "test_data": test_data.name,
+                "tls": {
+                    "ca_bundle": str(Path(self.tls.server_ca).resolve()),
+                    "client_cert": str(Path(client.cert).resolve()),
+                    "client_key": str(Path(client.key).resolve()),
+                },
+            },
+        }
+        topology.write_text(
+            yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        return {
+            "url": self.url,
+            "municipalities": data.codes,
+            "test_data": str(test_data.resolve()),
+            "topology": str(topology.resolve()),
+            "clock_start": self.clock.now().isoformat(),
+        }
+
+    def stop(self) -> None:
+        self.driver.stop()
+        self.server.stop()
+
+
+def run_standalone(
+    folder: Path,
+    *,
+    port: int,
+    seed: str,
+    start: datetime | None,
+    out: Callable[[str], None],
+    stop: threading.Event,
+    test_mode: bool = True,
+) -> int:
+    standalone = StandaloneMunicipal(
+        folder, port=port, seed=seed, start=start or DEFAULT_START, test_mode=test_mode
+    )
+    info = standalone.start()
+    try:
+        out(yaml.safe_dump(info, allow_unicode=True, sort_keys=False).rstrip())
+        out("rig municipal-server: running; Ctrl-C to stop")
+        stop.wait()
+        out("rig municipal-server: stopping")
+    finally:
+        standalone.stop()
+    return 0
