@@ -19,6 +19,7 @@ PY_SOURCES := rig emulators scenarios reports tests conftest.py
 lint:
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy
@@ -47,4 +48,4 @@ doctor: setup
 	$(BIN)/rig doctor
 
 clean:
-	rm -rf build .mypy_cache .ruff_cache .hypothesis
+	rm -rf build .mypy_cache .ruff_cache .hypothesis .import_linter_cache
