@@ -8,7 +8,8 @@
 - `counter`: a test resident's hidden facts and registry changes, on the emulated or an
   external issuance server (mark the scenario `municipal_registry`).
 
-JPKI keys are slow to derive, so the scenario PKI is cached under build/ across runs.
+JPKI keys are slow to derive and registries slow to generate, so the scenario PKI and the
+generated registries are cached under build/ across runs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rig.harness.world import World, WorldOptions
 
 SCENARIO_SEED = "konbini-scenarios"
 PKI_FOLDER = Path("build/test-pki/scenarios")
+REGISTRY_FOLDER = Path("build/test-registry/scenarios")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,8 +50,22 @@ def scenario_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
 
 
 @pytest.fixture(scope="session")
-def registry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("scenario-registry")
+def registry_cache() -> Path:
+    """Generated registries, kept under build/ across runs like the PKI (generating one costs
+    a second per worker session). A file's name is the hash of what it is generated from
+    (seed, reference date, municipalities); the folder's is the hash of the generator's
+    package, so a change to the code never meets a stale registry. Files are written
+    atomically and never changed: each world works on its own copy."""
+    import hashlib
+
+    import emulators.municipal
+
+    package = Path(emulators.municipal.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix != ".pyc":
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return REGISTRY_FOLDER / digest.hexdigest()[:16]
 
 
 def _options(request: pytest.FixtureRequest, **defaults: object) -> WorldOptions:

@@ -34,6 +34,7 @@ from rig.core.protocols.ocsp import (
     check_response,
     new_nonce,
 )
+from rig.core.tls_default import default_client_context
 
 #: An OCSP answer larger than this is not an answer about one certificate.
 MAX_OCSP_RESPONSE = 64 * 1024
@@ -56,7 +57,9 @@ class JpkiVerifier:
         self.evidence = evidence
         self.monitor = monitor
         self._http = httpx.Client(
-            timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            verify=default_client_context(),
         )
 
     def close(self) -> None:

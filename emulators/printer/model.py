@@ -129,7 +129,8 @@ class PrinterDevice:
         self.jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._serials = itertools.count(1)
-        self._queue: queue.Queue[Job] = queue.Queue()
+        # None wakes the engine at stop (it would otherwise wait out its poll)
+        self._queue: queue.Queue[Job | None] = queue.Queue()
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -160,6 +161,7 @@ class PrinterDevice:
         with self._cv:
             self._stopping = True
             self._cv.notify_all()
+        self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -379,6 +381,8 @@ class PrinterDevice:
                 job = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            if job is None:
+                continue  # the wake-up of stop(): the loop's head returns
             try:
                 self._process(job)
             except Exception as exc:  # the engine must survive anything one job does

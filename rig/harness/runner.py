@@ -153,6 +153,9 @@ def run_plan(
         "--clean-alluredir",
         "-p",
         "no:cacheprovider",
+        # pytest plugins no scenario uses: loading them (hypothesis, schemathesis and Faker's
+        # every locale) cost each process, controller and workers, about a second at start
+        *("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:faker"),
         "-qq",
         "--no-header",
         "-rN",

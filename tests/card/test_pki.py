@@ -63,6 +63,24 @@ def test_key_cache_reuses_and_repairs(tmp_path: Path) -> None:
     assert repaired.private_numbers() == key.private_numbers()
 
 
+def test_key_cache_reuses_loaded_keys_until_the_file_changes(tmp_path: Path) -> None:
+    first = KeyCache(tmp_path, "seed-z").get("k", bits=1024)
+    # another cache on the same folder: the key loaded in this process, not a fresh load
+    assert KeyCache(tmp_path, "seed-z").get("k", bits=1024) is first
+    path = KeyCache(tmp_path, "seed-z").path_for("k")
+    other = KeyCache(tmp_path / "other", "seed-w").get("k", bits=1024)
+    path.write_bytes(
+        other.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    # the file was rewritten: what it holds now is what get() returns
+    again = KeyCache(tmp_path, "seed-z").get("k", bits=1024)
+    assert again.private_numbers() == other.private_numbers()
+
+
 def test_same_seed_gives_byte_identical_pki(tmp_path: Path, jpki_authority: JpkiAuthority) -> None:
     # a second folder with the same keys (their derivation is checked above): every
     # certificate, date and serial must come out byte for byte the same

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from rig.core.antiforgery import layout
 from rig.core.antiforgery.glyphs import text_mask
@@ -110,8 +110,11 @@ def detect_latent(image: NDArray[np.uint8]) -> LatentReading:
     region = image[box.y : box.y1, box.x : box.x1]
     orient = orientation_map(region)
     template = np.where(figure, 1.0, -1.0).astype(np.float32) * disc
+    # scipy.signal costs half a second to import; only the viewer needs it, marking does not
+    from scipy.signal import fftconvolve
+
     # Correlation at every shift within ±SEARCH_PX (template flipped for convolution).
-    corr = signal.fftconvolve(orient, template[::-1, ::-1], mode="valid")
+    corr = fftconvolve(orient, template[::-1, ::-1], mode="valid")
     iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
     score = float(corr[iy, ix]) / float(np.abs(template).sum())
     return LatentReading(

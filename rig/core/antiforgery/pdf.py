@@ -49,7 +49,9 @@ def sheets_to_pdf(pages: Sequence[NDArray[np.uint8]]) -> bytes:
     objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages)))
     for pid, page in zip(page_ids, pages, strict=True):
         content = b"q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q" % (img_w, img_h)
-        data = zlib.compress(np.ascontiguousarray(page).tobytes(), 6)
+        # level 3: half the time of the default 6 on a marked page (65 against 146 ms), the
+        # PDF a third larger (lossless either way); it is on every issuance's path
+        data = zlib.compress(np.ascontiguousarray(page).tobytes(), 3)
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.3f %.3f] "
             b"/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"

@@ -38,6 +38,7 @@ from rig.core.protocols.robot import (
     Tap,
 )
 from rig.core.steps import step
+from rig.core.tls_default import default_client_context
 
 #: Evidence channel of the customer's waits: how the kiosk's time-outs ran (rig clock,
 #: test-mode time or real time), summarised per scenario in the report.
@@ -71,7 +72,9 @@ class RobotClient:
 
     def __init__(self, base_url: str, *, timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, verify=default_client_context()
+        )
 
     def close(self) -> None:
         self.http.close()

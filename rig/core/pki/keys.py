@@ -22,6 +22,20 @@ _SMALL_PRIMES: tuple[int, ...] = tuple(
     p for p in range(3, 4000, 2) if all(p % q for q in range(3, math.isqrt(p) + 1, 2))
 )
 _CACHE_LOCK = threading.Lock()
+#: keys already loaded in this process, by file and size, with the file's stat when it was
+#: read (a file rewritten since, e.g. torn and repaired, is read again). A derived key never
+#: changes (it is a function of seed and label) and key objects are immutable, so every world
+#: of a worker session can share them; loading a PEM costs tens of ms (cryptography checks
+#: the key).
+_LOADED: dict[tuple[Path, int], tuple[tuple[int, int, int], rsa.RSAPrivateKey]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class _Stream:
@@ -110,6 +124,17 @@ class KeyCache:
 
     def get(self, label: str, bits: int = 2048) -> rsa.RSAPrivateKey:
         path = self.path_for(label)
+        stamp = _stamp(path)
+        loaded = _LOADED.get((path, bits))
+        if loaded is not None and stamp is not None and loaded[0] == stamp:
+            return loaded[1]
+        key = self._load_or_derive(path, label, bits)
+        stamp = _stamp(path)
+        if stamp is not None:
+            _LOADED[(path, bits)] = (stamp, key)
+        return key
+
+    def _load_or_derive(self, path: Path, label: str, bits: int) -> rsa.RSAPrivateKey:
         if path.exists():
             try:
                 key = serialization.load_pem_private_key(path.read_bytes(), password=None)
