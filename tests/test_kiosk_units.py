@@ -50,15 +50,18 @@ def test_the_shipped_two_unit_topology_gives_one_kiosk_topology_per_unit() -> No
     assert a.kiosk.robot_url == "http://127.0.0.1:8701/robot" and not a.kiosk.units
     assert (a.kiosk.centre_port, b.kiosk.centre_port) == (18443, 18444)
     assert (a.card_readers.port_base, b.card_readers.port_base) == (40110, 40111)
-    # kits are relative to the topology file, one folder per unit
-    assert a.kiosk.kit == TOPOLOGY_DIR / "../../build/kiosk-kit/unit-a"
-    assert a.kiosk.kit != b.kiosk.kit
+    # kits are relative to the topology file, one folder per unit, in the project's build/
+    project = Path(__file__).resolve().parents[1]
+    assert a.kiosk.kit.resolve() == project / "build" / "kiosk-kit" / "unit-a"
+    assert b.kiosk.kit.resolve() == project / "build" / "kiosk-kit" / "unit-b"
 
 
 def test_a_single_kiosk_topology_is_unchanged() -> None:
     topology = load_topology(TOPOLOGY_DIR / "external-kiosk.yaml")
     assert topology.kiosk.units == []
     assert unit_topologies(topology) == [topology]
+    project = Path(__file__).resolve().parents[1]
+    assert topology.kiosk.kit.resolve() == project / "build" / "kiosk-kit"
 
 
 def test_a_unit_kit_defaults_to_its_own_folder(tmp_path: Path) -> None:
