@@ -15,14 +15,11 @@ drives it. `rig serve`, the scenarios and the soak run all build their world her
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import httpx
 
 from emulators.card import BuiltCard, build_card, load_profile
 from emulators.card.profiles import holder_spec
@@ -35,7 +32,6 @@ from emulators.municipal.test_data import registration_serial
 from emulators.printer import VirtualPrinter
 from emulators.verification import VerificationSite
 from rig.core.clock import RigClock
-from rig.core.drivers.robot_client import RobotError
 from rig.core.evidence import EvidenceStore
 from rig.core.municipal_test_data import MunicipalTestData, load_test_data
 from rig.core.netaddr import DEFAULT_LISTEN
@@ -416,12 +412,6 @@ class World:
 
     def stop(self) -> None:
         if self.robot_client is not None:
-            # An external kiosk abandons this scenario's transaction while this world's parties
-            # are still up: otherwise a step it was about to take (a receipt after the take-
-            # your-things reminder) could land on the next scenario's printer at the same
-            # address, before that scenario's reset, and the next customer would find it.
-            with contextlib.suppress(RobotError, httpx.HTTPError):
-                self.robot_client.reset()
             self.robot_client.close()
         if self.municipal_clock is not None:
             self.municipal_clock.stop()
