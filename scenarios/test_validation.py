@@ -7,14 +7,9 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
 
 from rig.core.evidence import EvidenceStore
 from rig.harness.config import load_topology
@@ -23,6 +18,7 @@ from rig.harness.validation.ledger import Ledger, OrderError
 from rig.harness.validation.marker import read_marker
 from rig.harness.validation.package import PackageRefused, create_package, verify_package
 from rig.harness.validation.run_record import RunRecord
+from rig.harness.validation.signing import write_self_signed_signer
 
 SUMMARY = {"verdict": "pass", "tests": 1, "totals": {"passed": 1}, "new_failures": []}
 
@@ -76,37 +72,11 @@ def test_plans_pass_in_the_seed_order_or_are_refused(
     ]
 
 
-def _signer(folder: Path) -> tuple[Path, Path]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scenario operator")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, None)
-    )
-    key_path, cert_path = folder / "op.key", folder / "op.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key_path, cert_path
-
-
 @pytest.mark.requirement("TEST-007")
 def test_a_finished_run_becomes_a_package_that_shows_tampering(
     tmp_path: Path, evidence: EvidenceStore
 ) -> None:
-    key, cert = _signer(tmp_path)
+    key, cert = write_self_signed_signer(tmp_path, "scenario operator")
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     (unfinished / "index.html").write_text("<p>PASS</p>", encoding="utf-8")

@@ -9,7 +9,7 @@ issued directly by one of them that is a CA; its validity must cover the signing
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -151,3 +151,35 @@ def trust_problem(
         f"untrusted signer: certificate {name!r} (SHA-256 {fingerprint(signer)[:16]}…) is neither "
         "a trusted certificate nor issued by a trusted CA"
     )
+
+
+def write_self_signed_signer(
+    folder: Path, common_name: str, *, valid: timedelta = timedelta(days=1)
+) -> tuple[Path, Path]:
+    """A throw-away operator key (Ed25519) and its self-signed certificate, as PEM files in
+    `folder`: what a benchmark or a scenario signs a package with. Never for a real package."""
+    from cryptography.x509.oid import NameOID
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)  # the certificate's validity only: it decides nothing in the rig
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + valid)
+        .sign(key, None)
+    )
+    key_path, cert_path = folder / "operator.key.pem", folder / "operator.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
