@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.mint import AuthCertMint
 from rig.core.pki.tls import TlsMaterial
 from rig.core.protocols.centre import CertTypeName
 from rig.harness.load.judge import judge_document
 
-from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN, CentreWorld, CertMint, HolderPool, make_world
+from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN, CentreWorld, HolderPool, make_world
 
 SESSIONS = 200
 TYPES: tuple[CertTypeName, ...] = (
@@ -38,7 +39,7 @@ def crowd(
     jpki_authority: JpkiAuthority,
     holders: HolderPool,
     registry_cache: Path,
-) -> Iterator[tuple[CentreWorld, CertMint, list[tuple[str, str, Any]]]]:
+) -> Iterator[tuple[CentreWorld, AuthCertMint, list[tuple[str, str, Any]]]]:
     w = make_world(
         tmp_path_factory.mktemp("crowd"),
         centre_tls,
@@ -48,7 +49,7 @@ def crowd(
         ocsp_timeout=120.0,
         municipal_timeout=120.0,
     )
-    mint = CertMint(jpki_authority)
+    mint = AuthCertMint(jpki_authority, first_serial=0x5E_0000_0001, label="MINT")
     people: list[tuple[str, str, Any]] = []
     for code, share in ((CITY, 110), (SMALL_TOWN, 45), (KOSEKI_TOWN, 45)):
         for rid in w.municipal.registry.find_residents(code, "seal_registered")[:share]:
@@ -63,7 +64,7 @@ def crowd(
 
 
 def _one_round(
-    w: CentreWorld, mint: CertMint, people: list[tuple[str, str, Any]]
+    w: CentreWorld, mint: AuthCertMint, people: list[tuple[str, str, Any]]
 ) -> dict[str, Any]:
     barrier = threading.Barrier(SESSIONS)
     got: dict[str, tuple[str, bytes]] = {}
@@ -112,7 +113,9 @@ def _one_round(
     return {"elapsed": elapsed, "cross_talk": cross_talk, "requests": {r for r, _ in got.values()}}
 
 
-def _rounds(crowd: tuple[CentreWorld, CertMint, list[tuple[str, str, Any]]], rounds: int) -> None:
+def _rounds(
+    crowd: tuple[CentreWorld, AuthCertMint, list[tuple[str, str, Any]]], rounds: int
+) -> None:
     w, mint, people = crowd
     before = w.centre.records.count()
     for n in range(rounds):
@@ -126,7 +129,7 @@ def _rounds(crowd: tuple[CentreWorld, CertMint, list[tuple[str, str, Any]]], rou
 
 
 def test_200_concurrent_sessions_3_rounds(
-    crowd: tuple[CentreWorld, CertMint, list[tuple[str, str, Any]]],
+    crowd: tuple[CentreWorld, AuthCertMint, list[tuple[str, str, Any]]],
 ) -> None:
     _rounds(crowd, 3)
 
@@ -134,6 +137,6 @@ def test_200_concurrent_sessions_3_rounds(
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # 20 rounds of ~15 s each: beyond the suite's 300 s default
 def test_200_concurrent_sessions_20_rounds(
-    crowd: tuple[CentreWorld, CertMint, list[tuple[str, str, Any]]],
+    crowd: tuple[CentreWorld, AuthCertMint, list[tuple[str, str, Any]]],
 ) -> None:
     _rounds(crowd, 20)

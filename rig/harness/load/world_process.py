@@ -20,19 +20,17 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import cast
 
 import simpy.rt
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from rig.core.clock import JST, ClockDriver, RigClock
-from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.mint import AuthCertMint
 from rig.harness.config import load_topology
 from rig.harness.load.kit import Applicant, CardApCard, KioskIdentity, LgwanAccess, LoadKit
 from rig.harness.world import CITY, KOSEKI_TOWN, SMALL_TOWN, World, WorldOptions
@@ -51,48 +49,12 @@ TRAITS = (
 )
 
 
-class CertMint:
-    """JPKI authentication certificates fast: one RSA key, distinct serials, signed by the
-    test authority's authentication CA and recorded as issued (so OCSP answers "good")."""
-
-    def __init__(self, authority: JpkiAuthority):
-        self.authority = authority
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._serials = itertools.count(0x10AD_0000_0001)
-
-    def key_pem(self) -> str:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
-
-    def mint(self, serial: int | None = None) -> x509.Certificate:
-        serial = serial if serial is not None else next(self._serials)
-        start = datetime(2025, 1, 1, tzinfo=JST)
-        end = start + timedelta(days=5 * 365)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"LOAD{serial:X}")]))
-            .issuer_name(self.authority.auth_ca_cert.subject)
-            .public_key(self.key.public_key())
-            .serial_number(serial)
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .sign(self.authority.auth_ca_key, hashes.SHA256())
-        )
-        self.authority.revocations.record_issued(
-            serial, "auth", self.authority.auth_ca_cert.subject.rfc4514_string(), start, end
-        )
-        return cert
-
-
 def _der_b64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
 def emulated_applicants(
-    world: World, mint: CertMint, count: int
+    world: World, mint: AuthCertMint, count: int
 ) -> tuple[list[Applicant], list[str]]:
     """Up to `count` residents, one per household, each with a JPKI certificate and a
     card-AP card registered, spread over the three test municipalities; and the
@@ -167,7 +129,7 @@ def emulated_applicants(
     return mixed[:count] + [a for a in applicants if not a.resident], certs
 
 
-def external_applicants(world: World, mint: CertMint) -> tuple[list[Applicant], list[str]]:
+def external_applicants(world: World, mint: AuthCertMint) -> tuple[list[Applicant], list[str]]:
     """The servable residents an external server's test data names, with its serials and
     cards (the rig issues each named serial from its test JPKI, as `World.issue_card`)."""
     data = world.test_data
@@ -210,7 +172,7 @@ def external_applicants(world: World, mint: CertMint) -> tuple[list[Applicant], 
 
 
 def build_kit(world: World, clock: RigClock, *, applicants: int, kiosks: int) -> LoadKit:
-    mint = CertMint(world.authority)
+    mint = AuthCertMint(world.authority, first_serial=0x10AD_0000_0001, label="LOAD")
     if world.test_data is None:
         people, certs = emulated_applicants(world, mint, applicants)
     else:
