@@ -46,6 +46,11 @@ class KioskEngine:
     def start(self, make_flow: Callable[[], KioskFlow]) -> None:
         ready: Future[None] = Future()
         self._generation += 1  # before the flow exists: it may arm a timer while it is built
+        # A queue of its own for each engine thread: a stop whose thread did not end in time,
+        # or whose flow never started, must not leave its stop mark for the next thread (it
+        # would end that thread at once and leave the kiosk dead after a reset).
+        self._queue = queue.Queue()
+        work = self._queue
 
         def run() -> None:
             try:
@@ -54,7 +59,7 @@ class KioskEngine:
                 ready.set_exception(exc)
                 return
             ready.set_result(None)
-            self._loop()
+            self._loop(work)
 
         self._thread = threading.Thread(target=run, name="kiosk-engine", daemon=True)
         self._thread.start()
@@ -65,7 +70,7 @@ class KioskEngine:
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        self._queue.put(_STOP)
+        self._queue.put(_STOP)  # the stopped thread's own queue (start makes a new one)
         thread.join(timeout)
         with self._changed:
             self._changed.notify_all()
@@ -117,14 +122,14 @@ class KioskEngine:
         return view
 
     # -- the loop --------------------------------------------------------------------------
-    def _loop(self) -> None:
+    def _loop(self, work: queue.Queue[Any]) -> None:
         flow = self.flow
         assert flow is not None
         next_tick = time.monotonic()
         while True:
             timeout = max(0.0, next_tick - time.monotonic())
             try:
-                item = self._queue.get(timeout=timeout)
+                item = work.get(timeout=timeout)
             except queue.Empty:
                 item = None
             if item is _STOP:

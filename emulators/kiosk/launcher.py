@@ -9,6 +9,7 @@ kiosk.stop()
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from emulators.kiosk import identity
@@ -67,6 +68,8 @@ class ReferenceKiosk:
         self.printer = self.print_station_class(config.ipp_uri, config.ipp_receipt_uri)
         self.centre: CentreLink | None = None
         self.spool_dir = self.state_dir / "spool"
+        #: one reset at a time: a reset the rig gave up waiting for may still be running
+        self._reset_lock = threading.Lock()
 
     def info(self) -> KioskInfo:
         return KioskInfo(
@@ -94,14 +97,17 @@ class ReferenceKiosk:
 
         The rig calls it at the start of each scenario against an external kiosk: its
         parties come up afresh (same addresses), so the devices are opened again. Data of
-        an abandoned transaction is erased with it (spool included).
+        an abandoned transaction is erased with it (spool included). A reset works whatever
+        state the last one left: if the devices cannot be opened, the error goes back to the
+        caller, the robot answers `kiosk_unavailable` meanwhile, and the next reset tries again.
         """
-        self.engine.stop()
-        self._close_devices()
-        shutil.rmtree(self.spool_dir, ignore_errors=True)
-        self._start_engine()
-        self.audit.record("kiosk_reset")
-        return self.engine.view()
+        with self._reset_lock:
+            self.engine.stop()
+            self._close_devices()
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
+            self._start_engine()
+            self.audit.record("kiosk_reset")
+            return self.engine.view()
 
     def _close_devices(self) -> None:
         self.cash.close()

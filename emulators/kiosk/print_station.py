@@ -89,6 +89,16 @@ class PrintStation:
     def receipt_job(self, job_id: int) -> JobInfo:
         return self.receipts.get_job(job_id)
 
+    def receipt_printer_id(self) -> str | None:
+        """The receipt printer's `printer-uuid` (RFC 8011 5.4.38): a printer that went away and
+        came back, or another printer at the same address, answers another one. None if the
+        printer cannot be reached or does not say."""
+        try:
+            value = self.receipts.get_printer_attributes("printer-uuid").get("printer-uuid")
+        except IppClientError:
+            return None
+        return value if isinstance(value, str) else None
+
 
 def job_failed(info: JobInfo) -> bool:
     return info.state in (JobState.ABORTED, JobState.CANCELED)

@@ -25,6 +25,8 @@ class UiState:
     print_job: int | None = None
     printer_problem: str | None = None
     receipt_job: int | None = None
+    #: the receipt printer's printer-uuid when this transaction's printing began
+    receipt_printer: str | None = None
     receipt_printed: bool = False
     change_yen: int = 0
     change_unpaid: int = 0

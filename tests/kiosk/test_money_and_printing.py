@@ -6,9 +6,11 @@ customer holds everything else.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from emulators.printer import Fault, FaultKind
+from emulators.printer import Fault, FaultKind, VirtualPrinter
 from rig.core.protocols.robot import ScreenId
 from rig.harness.kiosk_steps import authenticate, choose_through_to_confirmation, take_everything
 from rig.harness.world import World as KioskWorld
@@ -165,3 +167,41 @@ def test_change_short_when_a_hopper_jams(world: KioskWorld) -> None:
     paid = [e for e in world.kiosk.audit.entries() if e["event"] == "paid"]
     assert paid[-1]["unpaid_yen"] == unpaid
     assert sum(i.yen for i in c.take_change()) == owed - unpaid
+
+
+def test_no_receipt_on_a_printer_that_came_up_after_the_certificates(
+    world: KioskWorld, tmp_path: Path
+) -> None:
+    """The printer the certificates came out of goes away at the take-your-things reminder and
+    another one answers at its address (the next scenario's, a replaced unit): the receipt of
+    the old transaction must not come out of it into the next customer's tray."""
+    card = world.issue_card("mynumber-valid", world.resident())
+    authenticate(world, card)
+    choose_through_to_confirmation(world, "resident_record")
+    c = world.customer
+    c.begin_cash("money")
+    c.tap("apply")
+    c.wait_for(ScreenId.PAYMENT)
+    c.pay(1000)
+    view = c.wait_for(ScreenId.TAKE_REMINDER)
+    # a card left on the reader holds the reminder until the replacement is up
+    c.place_card(card.card)
+    for _ in range(50):
+        if "カードをお取りください。" in view.text:
+            break
+        view = world.robot.screen(after=view.seq, wait=1)
+    assert "カードをお取りください。" in view.text
+    world.printer.stop()
+    replacement = VirtualPrinter(
+        world.clock, world.evidence, tmp_path / "replacement", port=world.printer.port
+    )
+    replacement.start()
+    try:
+        c.remove_card()
+        c.wait_for(ScreenId.CARD_HOLD)
+        assert replacement.wait_idle(10)
+        assert replacement.take_receipts() == []
+        audit = (world.kiosk.state_dir / "audit.jsonl").read_text()
+        assert '"receipt_skipped"' in audit
+    finally:
+        replacement.stop()

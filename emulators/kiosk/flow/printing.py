@@ -38,6 +38,7 @@ class PrintingPhase(EndingPhase):
             self._print_failed()
             return
         self.audit.record("print_started", txn=txn.txn_id, job_id=self.ui.print_job)
+        self.ui.receipt_printer = self.printer.receipt_printer_id()
 
     def _poll_printing(self) -> None:
         txn = self.txn
@@ -138,11 +139,23 @@ class PrintingPhase(EndingPhase):
             ReceiptLine("端末", self.config.kiosk_id),
             ReceiptLine("取引番号", txn.txn_id),
         ]
+        if not self._receipt_printer_unchanged():
+            # The printer this transaction printed on went away (or another one answers at its
+            # address): a receipt printed now would lie in the next customer's tray.
+            self.audit.record("receipt_skipped", txn=txn.txn_id, error="printer_replaced")
+            self.ui.receipt_job = None
+            return
         try:
             self.ui.receipt_job = self.printer.print_receipt(lines, self.clock.now())
         except IppClientError as exc:
             self.audit.record("receipt_failed", txn=txn.txn_id, error=str(exc.status))
             self.ui.receipt_job = None
+
+    def _receipt_printer_unchanged(self) -> bool:
+        before = self.ui.receipt_printer
+        if before is None:  # a printer that never said who it is: nothing to compare
+            return True
+        return self.printer.receipt_printer_id() == before
 
     def _poll_receipt(self) -> None:
         if not self._printer_due():
