@@ -24,6 +24,7 @@ from emulators.kiosk.robot_server import RobotServer
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.party import PartyHealth, served_health
 from rig.core.protocols.robot import HeldData, KioskInfo, ScreenView
 
 
@@ -67,6 +68,8 @@ class ReferenceKiosk:
         self.printer = self.print_station_class(config.ipp_uri, config.ipp_receipt_uri)
         self.centre: CentreLink | None = None
         self.spool_dir = self.state_dir / "spool"
+        #: the reference kiosk has no fault plan: its defects are variants (emulators/kiosk/defects)
+        self.faults: None = None
 
     def info(self) -> KioskInfo:
         return KioskInfo(
@@ -137,6 +140,11 @@ class ReferenceKiosk:
         self.robot.stop()
         self.engine.stop()
         self._close_devices()
+
+    def health(self) -> PartyHealth:
+        """Up while the robot protocol is served (its devices may still be closed: a
+        stand-alone kiosk opens them on the rig's first `POST /reset`)."""
+        return served_health(self.robot.server)
 
     def __enter__(self) -> ReferenceKiosk:
         self.start()
