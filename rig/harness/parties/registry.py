@@ -9,7 +9,7 @@ server's shutdown waits out a poll interval), the kiosk first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -27,6 +27,10 @@ Offer = Callable[[BuildContext, dict[str, str]], dict[str, str]]
 
 class NoStandIn(ValueError):
     """The topology marks a party external that the rig cannot leave to a device under test."""
+
+
+class MissingEndpoints(RuntimeError):
+    """A party's `start()` left out an endpoint key its kind documents."""
 
 
 @runtime_checkable
@@ -52,6 +56,8 @@ class PartyKind:
 
     name: str
     factories: Mapping[Mode, Factory]
+    #: the endpoint keys its `start()` returns (docs/architecture.md), at least
+    keys: frozenset[str]
     section: str | None = None
     wanted: Callable[[WorldOptions], bool] = _always
     offer: Offer = _as_is
@@ -87,21 +93,45 @@ KINDS: tuple[PartyKind, ...] = (
     PartyKind(
         "municipal issuance server",
         {Mode.EMULATED: municipal.emulated, Mode.EXTERNAL: municipal.external},
+        frozenset({"base"}),  # and one URL per municipality code
         section="municipal",
         offer=municipal.offer,
     ),
-    PartyKind("JPKI OCSP responder", {Mode.EMULATED: emulated.ocsp}, section="jpki"),
-    PartyKind("issuance centre", {Mode.EMULATED: emulated.centre}, section="centre"),
-    PartyKind("printer", {Mode.EMULATED: emulated.printer}, section="printer"),
-    PartyKind("cash unit", {Mode.EMULATED: emulated.cash}, section="cash", retire=_close_books),
+    PartyKind(
+        "JPKI OCSP responder",
+        {Mode.EMULATED: emulated.ocsp},
+        frozenset({"ocsp_url"}),
+        section="jpki",
+    ),
+    PartyKind(
+        "issuance centre",
+        {Mode.EMULATED: emulated.centre},
+        frozenset({"center_url"}),
+        section="centre",
+    ),
+    PartyKind(
+        "printer",
+        {Mode.EMULATED: emulated.printer},
+        frozenset({"ipp_uri", "ipp_receipt_uri"}),
+        section="printer",
+    ),
+    PartyKind(
+        "cash unit",
+        {Mode.EMULATED: emulated.cash},
+        frozenset({"bill_validator_port", "coin_port"}),
+        section="cash",
+        retire=_close_books,
+    ),
     PartyKind(
         "verification site",
         {Mode.EMULATED: emulated.verification},
+        frozenset({"verify_url", "verify_api", "compare_api"}),
         wanted=lambda options: options.with_verification_site,
     ),
     PartyKind(
         "kiosk",
         {Mode.EMULATED: kiosk.emulated, Mode.EXTERNAL: kiosk.external},
+        frozenset({"robot_url"}),
         section="kiosk",
         wanted=lambda options: options.with_kiosk,
     ),
@@ -135,18 +165,24 @@ class Started:
             self.party.stop()
 
 
-def start_parties(ctx: BuildContext) -> list[Started]:
+def start_parties(ctx: BuildContext, kinds: Sequence[PartyKind] = KINDS) -> list[Started]:
     """Every kind this world wants, built and started in order; endpoints merged into
-    `ctx.endpoints`. On failure those started are stopped, last first, and the error raised."""
+    `ctx.endpoints`. A mode without a stand-in is refused before anything starts; on a failure
+    those started are stopped, last first, and the error raised."""
     topology = ctx.options.topology
+    plan = [(k, k.factory(topology)) for k in kinds if k.wanted(ctx.options)]
     started: list[Started] = []
     try:
-        for party_kind in KINDS:
-            if not party_kind.wanted(ctx.options):
-                continue
-            party = party_kind.factory(topology)(ctx)
+        for party_kind, factory in plan:
+            party = factory(ctx)
             endpoints = party.start()
             started.append(Started(party_kind, party, endpoints))
+            missing = party_kind.keys - set(endpoints)
+            if missing:
+                raise MissingEndpoints(
+                    f"the {party_kind.name} ({type(party).__name__}) started without "
+                    f"{', '.join(sorted(missing))}"
+                )
             ctx.endpoints.update(party_kind.offer(ctx, endpoints))
     except BaseException:
         for done in reversed(started):
