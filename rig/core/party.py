@@ -49,13 +49,6 @@ class Party(Protocol):
     def health(self) -> PartyHealth: ...
 
 
-@runtime_checkable
-class Resettable(Protocol):
-    """A party that can be put back to how it started without being rebuilt."""
-
-    def reset(self) -> None: ...
-
-
 class Listening(Protocol):
     """What `served_health` reads of an HTTP server (rig.core.transport.HttpServer)."""
 
