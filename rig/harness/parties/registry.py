@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from rig.core.party import Party
@@ -62,7 +62,7 @@ class PartyKind:
     wanted: Callable[[WorldOptions], bool] = _always
     offer: Offer = _as_is
     #: how its object is let go at the world's end, when not by `stop()`
-    retire: Callable[[Party], None] | None = field(default=None)
+    retire: Callable[[Party], None] | None = None
 
     def mode(self, topology: Topology | None) -> Mode:
         if topology is None or self.section is None:
