@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -54,7 +54,7 @@ from rig.harness.kiosk_steps import (
     choose_through_to_confirmation,
     take_everything,
 )
-from rig.harness.world import CARD_AP_PIN, KIOSK_ID, World, WorldOptions
+from rig.harness.world import CARD_AP_PIN, KIOSK_ID, KioskOverrides, World, WorldOptions
 from scenarios.conftest import SCENARIO_SEED
 
 # the kiosk is pointed at a tap or a wrong centre per scenario: the reference kiosk, or an
@@ -237,7 +237,7 @@ def kiosk_world(
     """Build the scenario world with kiosk overrides known only at run time."""
     built: list[World] = []
 
-    def build(**kiosk_overrides: Any) -> World:
+    def build(**kiosk_overrides: Unpack[KioskOverrides]) -> World:
         options = WorldOptions(
             seed=SCENARIO_SEED, registry_cache=registry_cache, marks="layout",
             with_verification_site=False, kiosk_overrides=kiosk_overrides, topology=topology,

@@ -17,6 +17,7 @@ from emulators.cash.links import CcTalkLink, Id003Link
 from emulators.cash.transport import TRANSPORTS, Link, PtyPort, TcpPort, TransportError, open_port
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
+from rig.core.party import PartyHealth
 from rig.core.protocols.id003 import Status
 
 #: Endpoint keys `start()` returns (the kiosk's configuration names them the same way).
@@ -127,8 +128,20 @@ class CashUnit:
         self.endpoints = {}
 
     def close(self) -> None:
+        """Stop serving and close the books (the world's end; `stop()` keeps them open so
+        the unit can be started again on the same ledger)."""
         self.stop()
         self.ledger.close()
+
+    def health(self) -> PartyHealth:
+        if not self._ports:
+            return PartyHealth.down("serial ports closed (not started, or stopped)")
+        return PartyHealth.ok()
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The unit's fault plan (jams, full cassette, hopper levels, corrupted replies)."""
+        return self.plan
 
     def __enter__(self) -> CashUnit:
         self.start()

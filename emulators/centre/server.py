@@ -37,6 +37,7 @@ from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.https import JsonHttpsServer
 from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.party import PartyHealth, served_health
 from rig.core.pki.tls import CertPair, TlsMaterial
 from rig.core.protocols.centre import API_PREFIX
 
@@ -173,6 +174,9 @@ class IssuanceCentre:
         self.link.close()
         self.verifier.close()
         self.records.close()
+
+    def health(self) -> PartyHealth:
+        return served_health(self.http.server)
 
     def __enter__(self) -> IssuanceCentre:
         self.start()

@@ -7,10 +7,11 @@ refused" exactly as from a dead responder; a `slow` window holds every answer ba
 
 from __future__ import annotations
 
-from emulators.jpki.faults import OcspFault
+from emulators.jpki.faults import OcspFault, OcspFaultPlan
 from emulators.jpki.model import OcspResponder
 from rig.core import transport
 from rig.core.evidence import EvidenceStore
+from rig.core.party import PartyHealth, served_health
 from rig.core.protocols.ocsp import RESPONSE_CONTENT_TYPE, request_from_get_path
 
 #: Larger requests are refused with 413: a real request for one certificate is ~100 bytes.
@@ -80,6 +81,14 @@ class OcspServer:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def health(self) -> PartyHealth:
+        return served_health(self.server)
+
+    @property
+    def faults(self) -> OcspFaultPlan:
+        """The responder's fault plan (slow, down, unauthorized windows on the rig clock)."""
+        return self.responder.faults
 
     # -- the listening socket follows the `down` windows --------------------------------
     def follow_fault_plan(self) -> None:

@@ -25,6 +25,7 @@ from emulators.kiosk.robot_server import RobotServer
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.party import PartyHealth, served_health
 from rig.core.protocols.robot import HeldData, KioskInfo, ScreenView
 
 
@@ -70,6 +71,8 @@ class ReferenceKiosk:
         self.spool_dir = self.state_dir / "spool"
         #: one reset at a time: a reset the rig gave up waiting for may still be running
         self._reset_lock = threading.Lock()
+        #: the reference kiosk has no fault plan: its defects are variants (emulators/kiosk/defects)
+        self.faults: None = None
 
     def info(self) -> KioskInfo:
         return KioskInfo(
@@ -143,6 +146,11 @@ class ReferenceKiosk:
         self.robot.stop()
         self.engine.stop()
         self._close_devices()
+
+    def health(self) -> PartyHealth:
+        """Up while the robot protocol is served (its devices may still be closed: a
+        stand-alone kiosk opens them on the rig's first `POST /reset`)."""
+        return served_health(self.robot.server)
 
     def __enter__(self) -> ReferenceKiosk:
         self.start()

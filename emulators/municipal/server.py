@@ -26,6 +26,7 @@ from emulators.municipal.service import IssuanceService
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.https import JsonHttpsServer
+from rig.core.party import PartyHealth, served_health
 from rig.core.pki.tls import TlsMaterial
 
 DEFAULT_SEED = "konbini-rig"
@@ -101,6 +102,9 @@ class MunicipalServer:
     def stop(self) -> None:
         self.http.stop()
         self.registry.close()
+
+    def health(self) -> PartyHealth:
+        return served_health(self.http.server)
 
     def route_table(self) -> list[tuple[str, str]]:
         return self.http.route_table()

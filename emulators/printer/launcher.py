@@ -19,6 +19,7 @@ from emulators.printer.sheets import Sheet
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.netaddr import DEFAULT_LISTEN, url_host
+from rig.core.party import PartyHealth, served_health
 
 
 class VirtualPrinter:
@@ -74,6 +75,11 @@ class VirtualPrinter:
             self._server = None
         self.certificate.stop()
         self.receipt.stop()
+
+    def health(self) -> PartyHealth:
+        if self._server is None:
+            return PartyHealth.down("not started, or stopped")
+        return served_health(self._server.server)
 
     def __enter__(self) -> VirtualPrinter:
         self.start()

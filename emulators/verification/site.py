@@ -11,6 +11,7 @@ from __future__ import annotations
 from emulators.verification.keys import KeyRing
 from emulators.verification.server import Limits, VerificationServer
 from rig.core.evidence import EvidenceStore
+from rig.core.party import PartyHealth, served_health
 
 
 class VerificationSite:
@@ -29,6 +30,8 @@ class VerificationSite:
         limits: Limits | None = None,
     ):
         self.keys = key if isinstance(key, KeyRing) else KeyRing.single(key)
+        #: nothing of the site fails on schedule (its refusals are its own checks)
+        self.faults: None = None
         self.server = VerificationServer(self.keys, port, limits=limits, evidence=evidence)
 
     @property
@@ -45,6 +48,9 @@ class VerificationSite:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def health(self) -> PartyHealth:
+        return served_health(self.server.server)
 
     def __enter__(self) -> VerificationSite:
         self.start()

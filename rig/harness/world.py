@@ -1,10 +1,11 @@
-"""The emulated world: every party on real transports, one rig clock, one evidence store.
+"""The world: every party on real transports, one rig clock, one evidence store.
 
-`World.build()` starts, in order: the municipal issuance server(s) (HTTPS, LGPKI client
-certificates), the JPKI OCSP responder (HTTP), the issuance centre (HTTPS, kiosk client
-certificates), the virtual printer (IPP), the cash unit (serial ports), the verification site,
-and, unless the kiosk is the device under test, the reference kiosk with a `Customer` that
-drives it. `rig serve`, the scenarios and the soak run all build their world here.
+`World.build()` builds and starts the party kinds of rig/harness/parties/registry.py in order:
+the municipal issuance server (emulated, or one under test), the JPKI OCSP responder, the
+issuance centre, the virtual printer, the cash unit, the verification site and the kiosk (the
+reference kiosk, or one under test behind its robot adapter) with a `Customer` who uses it.
+Which of emulated or external each is, the topology says and the registry decides.
+`rig serve`, the scenarios, the soak and the benchmarks build their world here.
 
     world = World.build(folder, clock, evidence, slot=slot)
     card = world.issue_card("mynumber-valid", world.resident("991015"))
@@ -16,71 +17,52 @@ drives it. `rig serve`, the scenarios and the soak run all build their world her
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from emulators.card import BuiltCard, build_card, load_profile
 from emulators.card.profiles import holder_spec
-from emulators.cash import CashUnit
-from emulators.centre import IssuanceCentre
-from emulators.centre.server import antiforgery_key
-from emulators.jpki import OcspFaultPlan, OcspResponder, OcspServer, ResponderIdentity
-from emulators.municipal import MunicipalServer
 from emulators.municipal.test_data import registration_serial
-from emulators.printer import VirtualPrinter
-from emulators.verification import VerificationSite
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
-from rig.core.municipal_test_data import MunicipalTestData, load_test_data
-from rig.core.netaddr import DEFAULT_LISTEN
+from rig.core.municipal_test_data import MunicipalTestData
 from rig.core.pcsc import VirtualCardSlot
 from rig.core.pki.jpki import JpkiAuthority
 from rig.core.pki.tls import CertPair, TlsMaterial
 from rig.core.protocols.card_ap import CardApInfo
-from rig.harness.config import Topology
-from rig.harness.kiosk_kit import cash_link_dir, cash_tcp_ports, cash_transport, kit_tls
-from rig.harness.selftest.variants import kiosk_class, municipal_class
+from rig.harness.parties.context import KIOSK_ID, BuildContext, offered
+from rig.harness.parties.options import (
+    WORLD_SEED,
+    CentreOverrides,
+    KioskOverrides,
+    WorldOptions,
+)
+from rig.harness.parties.registry import Started, seat, start_parties, stop_parties
 
 if TYPE_CHECKING:
+    from emulators.cash import CashUnit
+    from emulators.centre import IssuanceCentre
+    from emulators.jpki import OcspFaultPlan, OcspServer
+    from emulators.kiosk import ReferenceKiosk
+    from emulators.municipal import MunicipalServer
+    from emulators.printer import VirtualPrinter
+    from emulators.verification import VerificationSite
     from rig.core.drivers.municipal_test_clock import MunicipalTestClock
     from rig.core.drivers.robot_client import Customer, RobotClient
 
 _T = TypeVar("_T")
 
-
-def _required(value: _T | None) -> _T:
-    """A topology field its validation made required for this party's mode."""
-    assert value is not None, "validated with the topology"
-    return value
-
-
-#: The default world seed: municipal card-AP master keys and card keys derive from it.
-WORLD_SEED = "konbini-world"
 CITY, SMALL_TOWN, KOSEKI_TOWN = "991015", "993026", "993034"
 #: いずみ市 offers the JPKI method only, もりの村 the card AP method only (seed I.1 (4), II.3 (8))
 JPKI_ONLY_CITY, CARD_AP_ONLY_VILLAGE = "992046", "993069"
 CARD_AP_PIN = "2468"
-KIOSK_ID = "kiosk-0001"
 _card_users = itertools.count(1)
 
-
-@dataclass
-class WorldOptions:
-    seed: str = WORLD_SEED
-    registry_cache: Path | None = None
-    cash_faults: dict[str, Any] | None = None
-    cash_transport: str = "pty"
-    kiosk_overrides: dict[str, Any] = field(default_factory=dict)
-    centre_overrides: dict[str, Any] = field(default_factory=dict)
-    with_kiosk: bool = True
-    with_verification_site: bool = True
-    #: the centre's processing stage: "full" anti-forgery marks, or "layout" only (faster)
-    marks: str = "full"
-    ocsp_slow_seconds: float = 3.0
-    #: the run's topology; an external municipal issuance server replaces the emulated one
-    topology: Topology | None = None
+__all__ = [
+    "CARD_AP_ONLY_VILLAGE", "CARD_AP_PIN", "CITY", "JPKI_ONLY_CITY", "KIOSK_ID", "KOSEKI_TOWN",
+    "SMALL_TOWN", "WORLD_SEED", "CentreOverrides", "KioskOverrides", "World", "WorldOptions",
+]  # fmt: skip
 
 
 @dataclass
@@ -99,8 +81,8 @@ class World:
     slot: VirtualCardSlot | None
     verification: VerificationSite | None
     endpoints: dict[str, str]
-    #: emulators.kiosk.ReferenceKiosk, its robot client and the customer, when it runs
-    reference_kiosk: Any = None
+    #: the reference kiosk, its robot client and the customer, when a kiosk is in the world
+    reference_kiosk: ReferenceKiosk | None = None
     robot_client: RobotClient | None = None
     the_customer: Customer | None = None
     #: municipality code → its API base URL on the municipal server
@@ -109,6 +91,8 @@ class World:
     test_data: MunicipalTestData | None = None
     #: an external issuance server's test-mode clock, held at this world's rig clock
     municipal_clock: MunicipalTestClock | None = None
+    #: every party started, in build order (rig/harness/parties/registry.py)
+    parties: list[Started] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -122,127 +106,33 @@ class World:
         tls: TlsMaterial | None = None,
         options: WorldOptions | None = None,
     ) -> World:
+        """Every party kind the options want, built from the topology through the registry
+        and started in order (docs/architecture.md, "The party lifecycle")."""
         opts = options or WorldOptions()
         folder = Path(folder)
         topology = opts.topology
         if topology is not None and topology.kiosk.units:
             raise ValueError("a world serves one kiosk unit: build it from unit_topology(name)")
-        kiosk_party = topology.external_kiosk if topology is not None else None
-        municipal_party = topology.external_municipal if topology is not None else None
-        fixed: dict[str, int] = {}
-        cash_settings: dict[str, Any] = {}
-        cash_transport_name = opts.cash_transport
-        if topology is not None and kiosk_party is not None:
-            # the kiosk was configured once (rig kiosk-kit): same addresses, same TLS files
-            tls = kit_tls(topology)
-            fixed = {"centre": kiosk_party.centre_port, "ipp": kiosk_party.ipp_port}
-            cash_settings = {
-                "link_dir": cash_link_dir(topology),
-                "tcp_ports": cash_tcp_ports(topology),
-            }
-            cash_transport_name = cash_transport(topology)
-        tls = tls or TlsMaterial(folder / "tls", opts.seed)
-        authority = authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed)
-        centre_settings: dict[str, Any] = {"marks": opts.marks}
-        # where the kiosk-facing parties listen (the topology's; 127.0.0.1 by default)
-        listen = {"centre": DEFAULT_LISTEN, "printer": DEFAULT_LISTEN, "cash": DEFAULT_LISTEN}
-        if topology is not None:
-            listen = {
-                "centre": topology.centre.listen,
-                "printer": topology.printer.listen,
-                "cash": topology.cash.host,
-            }
-        centre_settings["host"] = listen["centre"]
-        started: list[Any] = []
-        test_data: MunicipalTestData | None = None
-        try:
-            municipal: MunicipalServer | None = None
-            if municipal_party is None:
-                municipal = municipal_class(topology)(
-                    clock, evidence, folder / "municipal", None, tls,
-                    seed=opts.seed, cache_dir=opts.registry_cache,
-                )  # fmt: skip
-                municipal_urls = municipal.start()
-                started.append(municipal)
-            else:
-                test_data = load_test_data(_required(municipal_party.test_data))
-                base = _required(municipal_party.url).rstrip("/")
-                municipal_urls = {"base": base}
-                municipal_urls.update({c: f"{base}/municipalities/{c}" for c in test_data.codes})
-                lgwan = _required(municipal_party.tls)
-                centre_settings["municipal_client"] = CertPair(lgwan.client_cert, lgwan.client_key)
-                centre_settings["municipal_ca"] = lgwan.ca_bundle
-            centre_settings.update(opts.centre_overrides)
-            ocsp_faults = OcspFaultPlan(slow_seconds=opts.ocsp_slow_seconds)
-            responder = OcspResponder(
-                clock,
-                ResponderIdentity(authority.auth_ca_cert, authority.ocsp_cert, authority.ocsp_key),
-                status_of=authority.status,
-                revocation_of=authority.revocations.revocation,
-                faults=ocsp_faults,
-                evidence=evidence,
-            )
-            ocsp = OcspServer(responder)
-            urls: dict[str, str] = dict(ocsp.start())
-            started.append(ocsp)
-            municipal_endpoints = {c: u for c, u in municipal_urls.items() if c != "base"}
-            urls["municipal_base_url"] = municipal_urls["base"]
-            centre = IssuanceCentre(
-                clock, evidence, folder / "centre", tls, municipal_endpoints, ocsp.url,
-                authority.auth_ca_cert, fixed.get("centre", 0), seed=opts.seed,
-                **centre_settings,
-            )  # fmt: skip
-            urls.update(centre.start())
-            started.append(centre)
-            printer = VirtualPrinter(
-                clock, evidence, folder / "capture", port=fixed.get("ipp", 0),
-                host=listen["printer"],
-            )  # fmt: skip
-            urls.update(printer.start())
-            started.append(printer)
-            cash = CashUnit(
-                clock, evidence, folder / "cash", cash_transport_name, faults=opts.cash_faults,
-                host=listen["cash"], **cash_settings,
-            )  # fmt: skip
-            urls.update(cash.start())
-            started.append(cash)
-            verification: VerificationSite | None = None
-            if opts.with_verification_site:
-                # the site holds the centre's scramble key (docs/verification-site.md)
-                verification = VerificationSite(antiforgery_key(opts.seed), evidence=evidence)
-                urls.update(verification.start())
-                started.append(verification)
-            world = cls(
-                clock, evidence, opts, tls, authority, municipal, ocsp, ocsp_faults, centre,
-                printer, cash, slot, verification, urls,
-            )  # fmt: skip
-            world.municipal_urls = municipal_endpoints
-            world.test_data = test_data
-            if test_data is not None and test_data.test_clock:
-                from rig.core.drivers.municipal_test_clock import MunicipalTestClock
-
-                lgwan = _required(_required(municipal_party).tls)
-                test_clock = MunicipalTestClock(
-                    municipal_urls["base"], test_data.test_clock,
-                    client=CertPair(lgwan.client_cert, lgwan.client_key), server_ca=lgwan.ca_bundle,
-                )  # fmt: skip
-                world.municipal_clock = test_clock
-                started.append(test_clock)
-                test_clock.follow(clock)
-            if opts.with_kiosk and kiosk_party is not None:
-                if slot is None:
-                    raise ValueError("the kiosk under test needs a card slot")
-                world._connect_external_kiosk(_required(kiosk_party.robot_url), slot)
-            elif opts.with_kiosk:
-                if slot is None:
-                    raise ValueError("the reference kiosk needs a card slot")
-                world._start_kiosk(folder, slot)
-                started.append(world.reference_kiosk)
-        except BaseException:
-            for party in reversed(started):
-                party.stop()
-            raise
-        return world
+        kiosk_seat = seat(opts)
+        ctx = BuildContext(
+            folder=folder, clock=clock, evidence=evidence, options=opts,
+            tls=kiosk_seat.tls or tls or TlsMaterial(folder / "tls", opts.seed),
+            authority=authority or JpkiAuthority.load_or_create(folder / "pki", opts.seed),
+            slot=slot, seat=kiosk_seat,
+        )  # fmt: skip
+        parties = start_parties(ctx)
+        kiosk = ctx.kiosk
+        return cls(
+            clock, evidence, opts, ctx.tls, ctx.authority, ctx.municipal_server,
+            offered(ctx.ocsp, "the OCSP responder"), offered(ctx.ocsp_faults, "OCSP faults"),
+            offered(ctx.centre, "the centre"), offered(ctx.printer, "the printer"),
+            offered(ctx.cash, "the cash unit"), slot, ctx.verification, ctx.endpoints,
+            reference_kiosk=kiosk.reference_kiosk if kiosk is not None else None,
+            robot_client=kiosk.robot_client if kiosk is not None else None,
+            the_customer=kiosk.customer if kiosk is not None else None,
+            municipal_urls=ctx.municipal_urls, test_data=ctx.test_data,
+            municipal_clock=ctx.municipal_clock, parties=parties,
+        )  # fmt: skip
 
     @property
     def municipal(self) -> MunicipalServer:
@@ -255,69 +145,24 @@ class World:
         return self.municipal_server
 
     @property
-    def kiosk(self) -> Any:
+    def kiosk(self) -> ReferenceKiosk:
         """The reference kiosk (emulators.kiosk.ReferenceKiosk)."""
         return self._need(self.reference_kiosk)
 
     @property
     def robot(self) -> RobotClient:
-        client: RobotClient = self._need(self.robot_client)
-        return client
+        return self._need(self.robot_client)
 
     @property
     def customer(self) -> Customer:
         """A person at the reference kiosk: robot calls plus the physical acts."""
-        customer: Customer = self._need(self.the_customer)
-        return customer
+        return self._need(self.the_customer)
 
     @staticmethod
-    def _need(part: Any) -> Any:
+    def _need(part: _T | None) -> _T:
         if part is None:
             raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
         return part
-
-    def _connect_external_kiosk(self, robot_url: str, slot: VirtualCardSlot) -> None:
-        """The kiosk under test: back to standby with its devices reopened on this world."""
-        from rig.core.drivers.robot_client import Customer, RobotClient
-
-        self.robot_client = RobotClient(robot_url)
-        self.robot_client.reset()
-        info = self.robot_client.info()
-        self.the_customer = Customer(
-            self.robot_client, card_slot=slot, cash=self.cash.customer, printer=self.printer,
-            clock=self.clock, follows_rig_clock=info.follows_rig_clock, evidence=self.evidence,
-        )  # fmt: skip
-        if self.options.kiosk_overrides:
-            from rig.harness.kiosk_reconfigure import reconfigure
-
-            reconfigure(self.the_customer, self.options.kiosk_overrides)
-
-    def _start_kiosk(self, folder: Path, slot: VirtualCardSlot) -> None:
-        from emulators.kiosk import KioskConfig
-        from rig.core.drivers.robot_client import Customer, RobotClient
-
-        urls = self.endpoints
-        config = KioskConfig(
-            reader_name=slot.reader_name,
-            bill_validator_port=urls["bill_validator_port"],
-            coin_port=urls["coin_port"],
-            ipp_uri=urls["ipp_uri"],
-            ipp_receipt_uri=urls["ipp_receipt_uri"],
-            centre_url=urls["center_url"],
-            client_certificate=self.tls.kiosk_client(KIOSK_ID),
-            server_ca=self.tls.server_ca,
-            kiosk_id=KIOSK_ID,
-        )
-        for key, value in self.options.kiosk_overrides.items():
-            setattr(config, key, value)
-        kiosk_cls = kiosk_class(self.options.topology)  # a selftest defect, or the reference
-        self.reference_kiosk = kiosk_cls(self.clock, self.evidence, folder / "kiosk", config)
-        urls.update(self.reference_kiosk.start())
-        self.robot_client = RobotClient(urls["robot_url"])
-        self.the_customer = Customer(
-            self.robot_client, card_slot=slot, cash=self.cash.customer, printer=self.printer,
-            clock=self.clock, follows_rig_clock=True, evidence=self.evidence,
-        )  # fmt: skip
 
     # -- residents and their cards ---------------------------------------------------------
     def resident(self, code: str = CITY, trait: str = "eligible", index: int = 0) -> str:
@@ -411,21 +256,6 @@ class World:
         return serial
 
     def stop(self) -> None:
-        if self.robot_client is not None:
-            self.robot_client.close()
-        if self.municipal_clock is not None:
-            self.municipal_clock.stop()
-        parties: list[Any] = [self.printer, self.centre, self.ocsp]
-        if self.municipal_server is not None:
-            parties.append(self.municipal_server)
-        if self.verification is not None:
-            parties.append(self.verification)
-        stops = [p.stop for p in parties] + [self.cash.close]
-        if self.reference_kiosk is not None:
-            stops.insert(0, self.reference_kiosk.stop)
-        # each server's shutdown waits out a poll interval: stop them side by side
-        with ThreadPoolExecutor(len(stops)) as pool:
-            for future in [pool.submit(stop) for stop in stops]:
-                future.result()
+        stop_parties(self.parties)
         if self.slot is not None:
             self.slot.remove()

@@ -183,6 +183,11 @@ class HttpServer:
     def listening(self) -> bool:
         return self._listener is not None
 
+    @property
+    def running(self) -> bool:
+        """Started and not stopped (it may still be paused: see `listening`)."""
+        return self._running
+
     def _listen(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

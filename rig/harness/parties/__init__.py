@@ -1,0 +1,1 @@
+"""The party kinds a world is built from (docs/architecture.md, "The party lifecycle")."""
