@@ -20,6 +20,14 @@ import yaml
 
 from reports.builder import build_report
 from rig.core.pcsc import ReaderStack
+from rig.core.protocols.robot import (
+    ConfigExtension,
+    EventsExtension,
+    KioskExtensions,
+    StorageExtension,
+    TimeExtension,
+)
+from rig.harness.applicability import _common, units_declared
 from rig.harness.config import TOPOLOGY_DIR, TopologyError, load_topology, parse_topology
 from rig.harness.kiosk_kit import unit_topologies
 from rig.harness.pytest_plugin import run_topology
@@ -270,3 +278,47 @@ def test_a_run_is_sharded_over_two_units_into_one_report(
         resets = [line for line in audit.splitlines() if '"kiosk_reset"' in line]
         mine = [t for t in ran.values() if t["unit"] == f"unit-{unit}"]
         assert len(resets) >= len(mine) > 0
+
+
+def test_a_scenario_applies_to_units_only_for_what_every_unit_declares() -> None:
+    """A sharded plan may send any scenario to any unit: the extensions that count are those
+    all units declare (each unit's /info), and a unit that does not answer declares none."""
+    full = KioskExtensions(
+        time=TimeExtension(max_advance_s=600),
+        config=ConfigExtension(settings=["centre_url", "trust_anchor"], restart=["application"]),
+        events=EventsExtension(),
+        storage=StorageExtension(max_bytes=1000),
+    )
+    less = KioskExtensions(
+        time=TimeExtension(max_advance_s=60),
+        config=ConfigExtension(settings=["centre_url"], restart=["application", "printer"]),
+    )
+    both = _common(full, less)
+    assert both is not None
+    assert both.config == ConfigExtension(settings=["centre_url"], restart=["application"])
+    assert both.time == TimeExtension(max_advance_s=60)
+    assert both.events is None and both.storage is None
+    assert _common(full, None) is None
+
+
+def test_each_units_info_is_asked(two_kiosks: dict[str, Any], tmp_path: Path) -> None:
+    topology = load_topology(two_kiosks["topology"])
+    declared = units_declared(topology)
+    # both stand-alone reference kiosks run in test mode: everything is declared
+    assert declared is not None and declared.config is not None
+    assert "application" in declared.config.restart and declared.events is not None
+    gone = topology.model_copy(
+        update={
+            "kiosk": topology.kiosk.model_copy(
+                update={
+                    "units": [
+                        topology.kiosk.units[0],
+                        topology.kiosk.units[1].model_copy(
+                            update={"robot_url": f"http://127.0.0.1:{free_ports(1)[0]}/robot"}
+                        ),
+                    ]
+                }
+            )
+        }
+    )
+    assert units_declared(gone) is None

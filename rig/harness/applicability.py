@@ -21,6 +21,7 @@ party is reported skipped, "not applicable", with the reason; it is never counte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import httpx
@@ -28,7 +29,7 @@ import pytest
 from pydantic import ValidationError
 
 from rig.core.municipal_test_data import MunicipalDataError, load_test_data
-from rig.core.protocols.robot import KioskExtensions, KioskInfo
+from rig.core.protocols.robot import ConfigExtension, KioskExtensions, KioskInfo
 from rig.harness.config import Topology
 from rig.harness.kiosk_inspect import missing as missing_parts
 from rig.harness.kiosk_reconfigure import needs as override_needs
@@ -54,6 +55,34 @@ def declared_extensions(robot_url: str) -> KioskExtensions | None:
         return KioskInfo.model_validate_json(answer.content).extensions
     except (httpx.HTTPError, ValidationError):
         return None
+
+
+def _common(a: KioskExtensions | None, b: KioskExtensions | None) -> KioskExtensions | None:
+    """What both kiosks declare: a sharded plan may send any scenario to any unit."""
+    if a is None or b is None:
+        return None
+    config = None
+    if a.config is not None and b.config is not None:
+        config = ConfigExtension(
+            settings=[s for s in a.config.settings if s in b.config.settings],
+            restart=[r for r in a.config.restart if r in b.config.restart],
+        )
+    time = a.time if b.time is not None and a.time is not None else None
+    if time is not None and b.time is not None and b.time.max_advance_s < time.max_advance_s:
+        time = b.time
+    storage = a.storage if b.storage is not None and a.storage is not None else None
+    if storage is not None and b.storage is not None and b.storage.max_bytes < storage.max_bytes:
+        storage = b.storage
+    events = a.events if b.events is not None else None
+    return KioskExtensions(time=time, config=config, events=events, storage=storage)
+
+
+def units_declared(topology: Topology) -> KioskExtensions | None:
+    """The extensions every kiosk under test declares (each unit's `/info` asked); None when
+    one does not answer."""
+    urls = [u.robot_url for u in topology.kiosk.units] or [topology.kiosk.robot_url or ""]
+    declared = [declared_extensions(url) for url in urls]
+    return functools.reduce(_common, declared[1:], declared[0])
 
 
 def _missing(declared: KioskExtensions | None, wanted: Iterable[str]) -> list[str]:
@@ -118,7 +147,7 @@ def mark_not_applicable(topology: Topology, items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=reason))
             continue
         if not asked:
-            declared = declared_extensions(kiosk.robot_url or "")
+            declared = units_declared(topology)
             asked = True
         unseen = missing_parts(declared, looks_at)
         if unseen:
@@ -153,4 +182,4 @@ def _config_needs(item: pytest.Item) -> tuple[list[str], list[str]]:
     return sorted(wanted), impossible
 
 
-__all__ = ["MARKERS", "declared_extensions", "mark_not_applicable"]
+__all__ = ["MARKERS", "declared_extensions", "mark_not_applicable", "units_declared"]
