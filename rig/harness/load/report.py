@@ -111,6 +111,13 @@ def verdict(totals: Totals, threshold: float) -> list[str]:
     if totals.counts["bad_documents"]:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(totals.problems.items()))
         reasons.append(f"{totals.counts['bad_documents']} bad document(s) ({kinds})")
+    shared = [r for r in totals.rounds if r["applicants"] != r["sessions"]]
+    if shared:
+        r = shared[0]
+        reasons.append(
+            f"{len(shared)} round(s) whose sessions were not all distinct applicants (round "
+            f"{r['round']}: {r['sessions']} sessions, {r['applicants']} applicants)"
+        )
     if totals.error_rate() > threshold:
         reasons.append(f"error rate {totals.error_rate():.2%} above {threshold:.2%}")
     if totals.counts["completed"] == 0 and totals.counts["refused"] == 0:
@@ -255,6 +262,17 @@ def _html(doc: dict[str, Any], plots: list[str]) -> str:
         for group in ("documents_by_type", "problems", "errors", "refusals")
         for k, v in sorted(judge[group].items())
     )
+    rounds = "".join(
+        f"<tr><td>{r['round']}</td><td>{e(str(r.get('worker', 'local')))}</td>"
+        f"<td>{r['sessions']}</td><td>{r['applicants']}</td><td>{r['seconds']}</td></tr>"
+        for r in judge.get("rounds", [])
+    )
+    if rounds:
+        rounds = (
+            "<h2>Rounds (sessions released together)</h2><table><tr><th>round</th>"
+            "<th>process</th><th>sessions</th><th>distinct applicants</th><th>seconds</th>"
+            f"</tr>{rounds}</table>"
+        )
     status = "PASSED" if doc["passed"] else "FAILED: " + "; ".join(doc["reasons"])
     figs = doc["figures"]
     images = "".join(f'<p><img src="{e(p)}" alt="{e(p)}"></p>' for p in plots)
@@ -273,6 +291,7 @@ table{{border-collapse:collapse}}.bad{{color:#b00}}</style>
 {images}
 <h2>Steps</h2><table><tr><th>step</th><th>requests</th><th>failures</th><th>median ms</th>
 <th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>{rows}</table>
+{rounds}
 <h2>Documents by type; problems, errors and refusals by kind</h2><table>{kinds}</table>
 <p>Figures: load.json. Locust's statistics: locust_stats.csv, locust_stats_history.csv,
 locust_failures.csv. Evidence of bad documents: evidence/.</p></html>

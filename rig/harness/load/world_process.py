@@ -15,11 +15,14 @@ import argparse
 import base64
 import itertools
 import json
+import math
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -29,6 +32,7 @@ import simpy.rt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from emulators.municipal.registry import Registry
 from rig.core.clock import JST, ClockDriver, RigClock
 from rig.core.pki.mint import AuthCertMint
 from rig.harness.config import load_topology
@@ -53,12 +57,84 @@ def _der_b64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
+#: distinct applicants the bundled registry yields in the load world's municipalities
+#: (one per household first, then the other eligible members): about 400
+APPLICANTS_PER_REGISTRY = 380
+
+
+def registry_factor(applicants: int) -> int:
+    """How many times the bundled households the load world needs for `applicants`."""
+    return max(1, math.ceil(applicants / APPLICANTS_PER_REGISTRY))
+
+
+@contextmanager
+def widened_registry(factor: int) -> Iterator[None]:
+    """While the world is built, the emulated municipalities have `factor` times their
+    bundled households, so that many sessions at once are for as many distinct people.
+
+    Only this process's world sees it (the registry cache key covers the households, so
+    the widened registry is a cache file of its own); `World` is not changed for it.
+    """
+    if factor <= 1:
+        yield
+        return
+    from emulators.municipal import server as municipal_server
+    from emulators.municipal.config import MunicipalityConfig, RegistrySize
+
+    # the server module's own name for the loader, patched only in this process
+    name = "load_municipalities"
+    bundled = getattr(municipal_server, name)
+
+    def widened(paths: list[Path] | None = None) -> list[MunicipalityConfig]:
+        return [
+            c.model_copy(
+                update={
+                    "registry": RegistrySize(
+                        households=min(MAX_HOUSEHOLDS, c.registry.households * factor)
+                    )
+                }
+            )
+            for c in bundled(paths)
+        ]
+
+    setattr(municipal_server, name, widened)
+    try:
+        yield
+    finally:
+        setattr(municipal_server, name, bundled)
+
+
+MAX_HOUSEHOLDS = 5000
+
+
+def _candidates(registry: Registry, code: str, taken: set[str]) -> list[str]:
+    """The residents of `code` who may be issued the load mixes' types, distinct people:
+    one per household first (the judge's stranger-name check is sharpest across
+    households), then the other eligible members of those households."""
+    households: set[str] = set()
+    household_of: dict[str, str] = {}
+    first: list[str] = []
+    for trait in TRAITS:
+        for rid in registry.find_residents(code, trait):
+            if rid not in household_of:
+                household_of[rid] = registry.resident(rid).household_id or rid
+            household = household_of[rid]
+            if rid in taken or household in households:
+                continue
+            households.add(household)
+            first.append(rid)
+    chosen = set(first)
+    rest = [r for r in registry.find_residents(code, "eligible") if r not in chosen | taken]
+    return first + rest
+
+
 def emulated_applicants(
     world: World, mint: AuthCertMint, count: int
 ) -> tuple[list[Applicant], list[str]]:
-    """Up to `count` residents, one per household, each with a JPKI certificate and a
-    card-AP card registered, spread over the three test municipalities; and the
-    non-residents whose 本籍 is in another of them (JPKI)."""
+    """Up to `count` distinct residents, each with a JPKI certificate and a card-AP card
+    registered, spread over the three test municipalities; and the non-residents whose
+    本籍 is in another of them (JPKI). Nobody is both: two sessions at once are never the
+    same person."""
     from emulators.municipal.card_ap import card_key
 
     registry = world.municipal.registry
@@ -66,49 +142,15 @@ def emulated_applicants(
     per_code = max(1, count // len(codes) + 1)
     applicants: list[Applicant] = []
     certs: list[str] = []
-    for code in codes:
-        households: set[str] = set()
-        chosen: list[str] = []
-        for trait in TRAITS:
-            for rid in registry.find_residents(code, trait):
-                household = registry.resident(rid).household_id or rid
-                if household in households:
-                    continue
-                households.add(household)
-                chosen.append(rid)
-                if len(chosen) >= per_code:
-                    break
-            if len(chosen) >= per_code:
-                break
-        for n, rid in enumerate(chosen):
-            cert = mint.mint()
-            registry.register_jpki_user(cert.serial_number, rid)
-            world.centre.register_jpki_holder(cert.serial_number, code)
-            user_id = f"LOAD{code}{n:06d}"
-            info = registry.register_card_ap_user(user_id, rid, CARD_AP_PIN)
-            certs.append(_der_b64(cert))
-            applicants.append(
-                Applicant(
-                    resident_id=rid,
-                    code=code,
-                    jpki=len(certs) - 1,
-                    jpki_serial_hex=f"{cert.serial_number:x}",
-                    card_ap=CardApCard(
-                        user_id=info.user_id,
-                        key_hex=card_key(world.options.seed, info).hex(),
-                        pin=CARD_AP_PIN,
-                        card_kind=info.card_kind,
-                        key_version=info.key_version,
-                    ),
-                )
-            )
     # non-residents: 本籍 in another rig municipality, kiosk use registered there; they
     # apply to that municipality (戸籍, 附票) with JPKI
+    taken: set[str] = set()
     for code in codes:
         for rid in registry.find_residents(code, "honseki_elsewhere_registered")[:per_code]:
             honseki = registry.resident(rid).honseki_code
             if honseki is None or honseki not in codes:
                 continue
+            taken.add(rid)
             cert = mint.mint()
             registry.register_jpki_user(cert.serial_number, rid)
             world.centre.register_jpki_holder(cert.serial_number, honseki)
@@ -123,10 +165,32 @@ def emulated_applicants(
                 )
             )
     # interleave municipalities so a small run still touches all three
-    residents = [a for a in applicants if a.resident]
-    by_code = [[a for a in residents if a.code == c] for c in codes]
-    mixed = [a for group in itertools.zip_longest(*by_code) for a in group if a is not None]
-    return mixed[:count] + [a for a in applicants if not a.resident], certs
+    by_code = [[(code, rid) for rid in _candidates(registry, code, taken)] for code in codes]
+    mixed = [p for group in itertools.zip_longest(*by_code) for p in group if p is not None]
+    residents: list[Applicant] = []
+    for n, (code, rid) in enumerate(mixed[:count]):
+        cert = mint.mint()
+        registry.register_jpki_user(cert.serial_number, rid)
+        world.centre.register_jpki_holder(cert.serial_number, code)
+        user_id = f"LOAD{code}{n:06d}"
+        info = registry.register_card_ap_user(user_id, rid, CARD_AP_PIN)
+        certs.append(_der_b64(cert))
+        residents.append(
+            Applicant(
+                resident_id=rid,
+                code=code,
+                jpki=len(certs) - 1,
+                jpki_serial_hex=f"{cert.serial_number:x}",
+                card_ap=CardApCard(
+                    user_id=info.user_id,
+                    key_hex=card_key(world.options.seed, info).hex(),
+                    pin=CARD_AP_PIN,
+                    card_kind=info.card_kind,
+                    key_version=info.key_version,
+                ),
+            )
+        )
+    return residents + applicants, certs
 
 
 def external_applicants(world: World, mint: AuthCertMint) -> tuple[list[Applicant], list[str]]:
@@ -232,7 +296,9 @@ def serve_world(
         centre_overrides={"municipal_timeout": 60.0, "ocsp_timeout": 60.0},
     )
     began = time.perf_counter()
-    world = World.build(folder / "world", clock, None, slot=None, options=options)
+    factor = registry_factor(applicants) if topology is None else 1
+    with widened_registry(factor):
+        world = World.build(folder / "world", clock, None, slot=None, options=options)
     built = time.perf_counter()
     driver = ClockDriver(clock)
     try:
