@@ -230,6 +230,27 @@ def test_sessions_released_together_in_rounds_are_distinct_applicants(
     assert [r["round"] for r in rounds] == [1, 2]
     assert all(r["sessions"] == r["applicants"] == 20 and r["seconds"] > 0 for r in rounds)
     assert "Rounds (sessions released together)" in (out / "index.html").read_text("utf-8")
+    figures = result["figures"]
+    assert figures["rounds"] == 2 and figures["issuances_per_s_over_rounds"] > 0
+    cpu = result["cpu"]
+    assert cpu["world_s"] is None  # the world was started elsewhere (--kit)
+    assert cpu["generator_s"] > cpu["judge_s"] > 0 and cpu["transactions"] == 40
+
+
+@pytest.mark.slow  # a world of two processes comes up: about half a minute
+def test_a_world_with_a_separate_issuance_server(tmp_path: Path) -> None:
+    out = tmp_path / "separate"
+    proc = _load("--separate-municipal", "--out", str(out), "--duration", "5s",
+                 "--max-transactions", "12", log=tmp_path / "separate.log")  # fmt: skip
+    code = _wait(proc, tmp_path / "separate.log", 300)
+    result = _result(out)
+    judge = result["judge"]
+    assert code == 0, result["reasons"]
+    assert result["target"] == "external-municipal"  # the centre in front of the other process
+    assert judge["completed"] > 0 and judge["documents"] == judge["completed"]
+    assert judge["cross_talk"] == judge["failed"] == 0
+    assert result["cpu"]["world_s"] > 0
+    assert "running" in (out / "world" / "municipal-server.log").read_text()
 
 
 def test_rounds_with_fewer_applicants_than_sessions_do_not_start(kit: Path, tmp_path: Path) -> None:

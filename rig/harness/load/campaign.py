@@ -31,6 +31,7 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
 from rig.harness.load import users
+from rig.harness.load.cpu import CpuMeter
 from rig.harness.load.kit import KIT_FILE, LoadKit
 from rig.harness.load.profile import LoadProfile
 from rig.harness.load.report import Sampler, write_report
@@ -65,6 +66,8 @@ class CampaignOptions:
     master_bind_host: str = "127.0.0.1"
     expect_workers: int = 1
     swap_every: int = 0
+    #: the emulated issuance server in a process of its own (the world uses two cores)
+    separate_municipal: bool = False
     profile_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -113,6 +116,8 @@ class WorldProcess:
         ]  # fmt: skip
         if options.topology:
             args += ["--topology", options.topology]
+        elif options.separate_municipal:
+            args += ["--separate-municipal"]
         start = options.start or (
             options.profile.clock_start.isoformat() if options.profile.clock_start else None
         )
@@ -323,6 +328,7 @@ def run_controller(options: CampaignOptions) -> int:
             runner.stop()
 
         _stop_on_signals(interrupt)
+        meter = CpuMeter(world.proc.pid if world is not None else None)
         runner.start_shape()
         hard_stop = time.monotonic() + profile.duration_s + STOP_TIMEOUT_S + 30
         while runner.shape_greenlet is not None and time.monotonic() < hard_stop:
@@ -337,6 +343,7 @@ def run_controller(options: CampaignOptions) -> int:
             while not expected <= finals and time.monotonic() < deadline:
                 gevent.sleep(0.2)
         merge_local()
+        meter.stop()
         sampler.sample(totals)
         sample_greenlet.kill()
         runner.quit()
@@ -355,6 +362,10 @@ def run_controller(options: CampaignOptions) -> int:
             "workers": len(finals) if master else 0,
             "elapsed_s": time.monotonic() - started_wall,
             "world_end": world_end,
+            "cpu": meter.figures(
+                totals.counts["completed"] + totals.counts["failed"],
+                totals.counts["judge_cpu_us"],
+            ),
         }
         return write_report(options.out, result, totals, env.stats, sampler)
     finally:

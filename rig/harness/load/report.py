@@ -143,6 +143,7 @@ def write_report(
         "p95_ms": tx.get_response_time_percentile(0.95) if tx else None,
         "p99_ms": tx.get_response_time_percentile(0.99) if tx else None,
     }
+    figures.update(_round_figures(totals.rounds, completed))
     reasons = verdict(totals, threshold)
     document = {
         **run,
@@ -159,6 +160,26 @@ def write_report(
     plots = _plots(out, sampler.series)
     (out / "index.html").write_text(_html(document, plots), encoding="utf-8")
     return 0 if not reasons else 1
+
+
+def _round_figures(rounds: list[dict[str, Any]], completed: int) -> dict[str, Any]:
+    """A rounds run's pace: a round lasts from its release to its last session's end (the
+    slowest process's, when workers run rounds side by side)."""
+    if not rounds:
+        return {}
+    longest: dict[int, float] = {}
+    for r in rounds:
+        longest[r["round"]] = max(longest.get(r["round"], 0.0), float(r["seconds"]))
+    times = sorted(longest.values())
+    total = sum(times)
+    return {
+        "rounds": len(times),
+        "rounds_s": round(total, 1),
+        "round_s_min": round(times[0], 1),
+        "round_s_median": round(times[len(times) // 2], 1),
+        "round_s_max": round(times[-1], 1),
+        "issuances_per_s_over_rounds": round(completed / total, 3) if total else 0.0,
+    }
 
 
 def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:

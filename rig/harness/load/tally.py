@@ -29,6 +29,8 @@ class Tally:
     bad_documents: int = 0
     crossed: int = 0
     lost: int = 0
+    #: CPU time spent judging documents (process time around each judgement)
+    judge_cpu_us: int = 0
     problems: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
@@ -94,6 +96,7 @@ class Tally:
                 "bad_documents": self.bad_documents,
                 "crossed": self.crossed,
                 "lost": self.lost,
+                "judge_cpu_us": self.judge_cpu_us,
                 "problems": dict(self.problems),
                 "errors": dict(self.errors),
                 "refusals": dict(self.refusals),
@@ -110,6 +113,7 @@ class Tally:
 
 COUNTS = (
     "started", "completed", "failed", "refused", "documents", "bad_documents", "crossed", "lost",
+    "judge_cpu_us",
 )  # fmt: skip
 
 

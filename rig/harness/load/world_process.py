@@ -18,11 +18,12 @@ import json
 import math
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -328,6 +329,59 @@ def serve_world(
     return 0
 
 
+#: how long the separate issuance-server process may take to come up
+MUNICIPAL_READY_S = 300.0
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the world process ends, however it ends (Linux)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@contextmanager
+def separate_municipal(folder: Path, start: datetime) -> Iterator[str]:
+    """The emulated issuance server in a process of its own (`rig municipal-server` on an
+    ephemeral loopback port), so that it and the centre do not share one interpreter's
+    lock; yields the topology file that puts the centre in front of it.
+
+    It keeps its own real-time clock from `start`: it runs ahead of the world's by the
+    world's set-up time (seconds), which a run near a closing hour should keep in mind.
+    """
+    work = folder / "municipal-server"
+    topology = work / "topology.yaml"
+    log = (folder / "municipal-server.log").open("w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEVENT")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rig.harness.cli", "municipal-server", "--port", "0",
+         "--work-dir", str(work), "--start", start.isoformat(), "--no-test-mode"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + MUNICIPAL_READY_S
+        while "running" not in (folder / "municipal-server.log").read_text(errors="replace"):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the issuance server process ended ({proc.returncode}); "
+                    "see municipal-server.log"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError("the issuance server process did not come up in time")
+            time.sleep(0.2)
+        yield str(topology)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
 def _watch_parent(parent: int, stop: threading.Event) -> None:
     """A `rig load` killed outright leaves no world behind: its child notices and stops."""
     while not stop.wait(1.0):
@@ -343,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factor", type=float, default=1.0)
     parser.add_argument("--applicants", type=int, default=300)
     parser.add_argument("--kiosks", type=int, default=64)
+    parser.add_argument(
+        "--separate-municipal",
+        action="store_true",
+        help="run the emulated issuance server in a process of its own",
+    )
     parser.add_argument(
         "--watch-parent", action="store_true", help="stop when the process that started it ends"
     )
@@ -361,6 +420,17 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, handler)
     if args.watch_parent:
         threading.Thread(target=_watch_parent, args=(os.getppid(), stop), daemon=True).start()
+    if args.separate_municipal and args.topology is None:
+        with separate_municipal(args.folder, start) as topology:
+            return serve_world(
+                args.folder,
+                topology=topology,
+                start=start,
+                factor=args.factor,
+                applicants=args.applicants,
+                kiosks=args.kiosks,
+                stop=stop,
+            )
     return serve_world(
         args.folder,
         topology=args.topology,
