@@ -147,11 +147,14 @@ class Campaign:
             self.barrier = RoundBarrier(shape.rounds, self.tally)
 
     def partition(self, index: int, count: int) -> None:
-        """This process's share of the applicants (all of them if there are too few)."""
+        """This process's share of the applicants (all of them if there are too few; never
+        for sessions released together, whose applicants must be distinct across workers)."""
         self.worker_index, self.worker_count = index, count
+        strict = self.profile.rounds is not None
         for resident, pool in ((True, self._free), (False, self._free_non_residents)):
             people = [a for a in self.kit.applicants if a.resident is resident]
-            pool[:] = people[index::count] if len(people) >= 2 * count else people
+            share = strict or len(people) >= 2 * count
+            pool[:] = people[index::count] if share else people
 
     def next_kiosk(self) -> int:
         return next(self._kiosks) % len(self.kit.kiosks)
