@@ -1,7 +1,8 @@
 """The document judge (rig.harness.load.judge) and the run's counts (rig.harness.load.tally).
 
 Negative controls on real PDFs (made with reportlab, text extracted with pypdf as for issued
-documents): each kind of bad document is caught, a good one passes.
+documents, and again with the PDFium fast path): each kind of bad document is caught by
+both, a good one passes.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ def marked(
 
 
 def judge(document: bytes, **kw: object) -> set[str]:
+    """The verdict, the same with pypdf's text alone and with the PDFium fast path."""
     args: dict[str, object] = {"resident_id": ME, "code": "991015", "expected_pages": 2}
     args.update(kw)
-    return judge_document(document, **args).kinds  # type: ignore[arg-type]
+    full = judge_document(document, **args).kinds  # type: ignore[arg-type]
+    fast = judge_document(document, fast=True, **args).kinds  # type: ignore[arg-type]
+    assert fast == full
+    return full
 
 
 def test_the_applicants_own_document_passes() -> None:
@@ -88,6 +93,20 @@ def test_names_of_another_household_and_missing_members() -> None:
 def test_garbage_is_unreadable_not_a_crash() -> None:
     assert judge(b"<html>502 Bad Gateway</html>") == {"unreadable"}
     assert judge(b"%PDF-1.7\n garbage") == {"unreadable"}
+
+
+def test_the_fast_path_decides_only_clean_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rig.harness.load import judge as judge_module
+
+    good = pdf(marked(ME, "D1", 2, ["Taro Sato"]))
+    fast_pages = judge_module.page_texts_fast(good)
+    assert len(fast_pages) == 2 and f"RID:{ME} DOC:D1 MUNI:991015 PAGE:2/2" in fast_pages[1]
+    # a fast reading that sees a problem is never the verdict: pypdf's text decides
+    monkeypatch.setattr(judge_module, "page_texts_fast", lambda _pdf: ["RID:x DOC:y"] * 2)
+    assert judge_document(good, resident_id=ME, code="991015", fast=True).ok
+    swapped = pdf(marked(NEIGHBOUR, "D2", 2, []))
+    verdict = judge_document(swapped, resident_id=ME, code="991015", fast=True)
+    assert verdict.kinds == {"cross_talk"}
 
 
 def test_totals_merge_workers_and_find_duplicated_documents() -> None:

@@ -197,3 +197,67 @@ def test_server_mode_speaks_lgwan_and_judges_every_document(kit: Path, tmp_path:
     assert judge["completed"] > 0 and judge["documents"] == judge["completed"]
     assert judge["cross_talk"] == judge["failed"] == 0
     assert {name.split(" ", 1)[0] for name in result["steps"]} == {"LGWAN"}
+
+
+ROUNDS_PROFILE = """\
+name: test-rounds
+shape: {kind: rounds, sessions: 20, rounds: 2}
+mix:
+  cert_types: {resident_record: 0.6, seal_registration: 0.4}
+  methods: {jpki: 0.7, card_ap: 0.3}
+duration_s: 120
+max_transactions: 40
+error_rate_threshold: 0
+"""
+
+
+def test_sessions_released_together_in_rounds_are_distinct_applicants(
+    kit: Path, tmp_path: Path
+) -> None:
+    """The burst-500 shape, small: 20 sessions at once, twice, every document judged."""
+    out = tmp_path / "rounds"
+    profile = tmp_path / "rounds.yaml"
+    profile.write_text(ROUNDS_PROFILE, encoding="utf-8")
+    proc = _load("--kit", str(kit), "--profile", str(profile), "--out", str(out),
+                 log=tmp_path / "rounds.log")  # fmt: skip
+    code = _wait(proc, tmp_path / "rounds.log")
+    result = _result(out)
+    judge = result["judge"]
+    assert code == 0, (result["reasons"], judge["errors"])
+    assert judge["completed"] == judge["documents"] == 40
+    assert judge["started"] == 40 and judge["failed"] == judge["cross_talk"] == 0
+    rounds = judge["rounds"]
+    assert [r["round"] for r in rounds] == [1, 2]
+    assert all(r["sessions"] == r["applicants"] == 20 and r["seconds"] > 0 for r in rounds)
+    assert "Rounds (sessions released together)" in (out / "index.html").read_text("utf-8")
+    figures = result["figures"]
+    assert figures["rounds"] == 2 and figures["issuances_per_s_over_rounds"] > 0
+    cpu = result["cpu"]
+    assert cpu["world_s"] is None  # the world was started elsewhere (--kit)
+    assert cpu["generator_s"] > cpu["judge_s"] > 0 and cpu["transactions"] == 40
+
+
+@pytest.mark.slow  # a world of two processes comes up: about half a minute
+def test_a_world_with_a_separate_issuance_server(tmp_path: Path) -> None:
+    out = tmp_path / "separate"
+    proc = _load("--separate-municipal", "--out", str(out), "--duration", "5s",
+                 "--max-transactions", "12", log=tmp_path / "separate.log")  # fmt: skip
+    code = _wait(proc, tmp_path / "separate.log", 300)
+    result = _result(out)
+    judge = result["judge"]
+    assert code == 0, result["reasons"]
+    assert result["target"] == "external-municipal"  # the centre in front of the other process
+    assert judge["completed"] > 0 and judge["documents"] == judge["completed"]
+    assert judge["cross_talk"] == judge["failed"] == 0
+    assert result["cpu"]["world_s"] > 0
+    assert "running" in (out / "world" / "municipal-server.log").read_text()
+
+
+def test_rounds_with_fewer_applicants_than_sessions_do_not_start(kit: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "too-many.yaml"
+    profile.write_text(ROUNDS_PROFILE.replace("sessions: 20", "sessions: 400"), "utf-8")
+    log = tmp_path / "too-many.log"
+    proc = _load("--kit", str(kit), "--profile", str(profile), "--out", str(tmp_path / "x"),
+                 log=log)  # fmt: skip
+    assert _wait(proc, log, 120) == 3
+    assert "400 sessions released together need as many distinct applicants" in log.read_text()

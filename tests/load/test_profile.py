@@ -11,7 +11,7 @@ from rig.harness.load.profile import ProfileError, bundled_profiles, load_profil
 from tests.rig_process import rig
 
 
-@pytest.mark.parametrize("name", ["constant", "step", "spike", "peak-day"])
+@pytest.mark.parametrize("name", ["constant", "step", "spike", "peak-day", "burst-500"])
 def test_bundled_profiles_load_and_are_bounded(name: str) -> None:
     assert name in bundled_profiles()
     profile = load_profile(name)
@@ -32,6 +32,22 @@ def test_shapes_give_the_rate_over_time() -> None:
     assert day.users_at((23 - 6) * 10 + 1) == 0
     # users = rate x pacing: 5 per second with a 4 s pacing needs 20 kiosks
     assert load_profile("constant").users_at(0) == 20
+
+
+def test_the_rounds_shape_releases_its_sessions_together() -> None:
+    burst = load_profile("burst-500")
+    assert burst.rounds is not None
+    assert (burst.rounds.sessions, burst.rounds.rounds) == (500, 20)
+    assert burst.users_at(0) == burst.users_at(600) == burst.peak_users() == 500  # no pacing
+    assert burst.max_transactions == 500 * 20
+    assert load_profile("constant").rounds is None
+
+
+def test_a_rounds_shape_without_sessions_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad-rounds.yaml"
+    bad.write_text("name: x\nshape: {kind: rounds, sessions: 0, rounds: 2}\n", "utf-8")
+    with pytest.raises(ProfileError, match=r"bad-rounds.yaml.*\n.*shape.rounds.sessions"):
+        load_profile(str(bad))
 
 
 def test_command_line_bounds_replace_the_profiles() -> None:

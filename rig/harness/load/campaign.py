@@ -31,6 +31,7 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
 from rig.harness.load import users
+from rig.harness.load.cpu import CpuMeter
 from rig.harness.load.kit import KIT_FILE, LoadKit
 from rig.harness.load.profile import LoadProfile
 from rig.harness.load.report import Sampler, write_report
@@ -39,6 +40,8 @@ from rig.harness.load.tally import Totals
 WORLD_READY_TIMEOUT_S = 900.0
 WORKERS_TIMEOUT_S = 120.0
 FINALS_TIMEOUT_S = 60.0
+#: applicants beyond a rounds profile's sessions (workers split the applicants)
+ROUNDS_SPARE_APPLICANTS = 16
 #: how long users may take to finish the transaction they are in once the run stops
 STOP_TIMEOUT_S = 30.0
 
@@ -63,6 +66,8 @@ class CampaignOptions:
     master_bind_host: str = "127.0.0.1"
     expect_workers: int = 1
     swap_every: int = 0
+    #: the emulated issuance server in a process of its own (the world uses two cores)
+    separate_municipal: bool = False
     profile_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -73,7 +78,17 @@ def make_shape(profile: LoadProfile, totals: Totals) -> LoadTestShape:
 
         def tick(self) -> tuple[int, float] | None:
             t = self.get_run_time()
-            if t >= profile.duration_s or totals.counts["started"] >= profile.max_transactions:
+            if t >= profile.duration_s:
+                return None
+            rounds = profile.rounds
+            if rounds is not None:
+                # every session released at once; the run ends when the last round has
+                # (not when the last one starts: its sessions must be let finish)
+                planned = min(profile.max_transactions, rounds.sessions * rounds.rounds)
+                if totals.finished() >= planned:
+                    return None
+                return rounds.sessions, float(rounds.sessions)
+            if totals.counts["started"] >= profile.max_transactions:
                 return None
             users_now = profile.users_at(t)
             return users_now, max(1.0, users_now / profile.pacing_s)
@@ -87,13 +102,22 @@ class WorldProcess:
     def __init__(self, options: CampaignOptions):
         self.folder = options.out / "world"
         self.folder.mkdir(parents=True, exist_ok=True)
+        applicants, kiosks = options.applicants, options.kiosks
+        rounds = options.profile.rounds
+        if rounds is not None:
+            # one applicant and one kiosk per session released together (plus a few
+            # more, so that each worker's share of the applicants still covers its users)
+            applicants = max(applicants, rounds.sessions + ROUNDS_SPARE_APPLICANTS)
+            kiosks = max(kiosks, rounds.sessions)
         args = [
             sys.executable, "-m", "rig.harness.load.world_process", "--folder", str(self.folder),
-            "--applicants", str(options.applicants), "--kiosks", str(options.kiosks),
+            "--applicants", str(applicants), "--kiosks", str(kiosks),
             "--watch-parent",
         ]  # fmt: skip
         if options.topology:
             args += ["--topology", options.topology]
+        elif options.separate_municipal:
+            args += ["--separate-municipal"]
         start = options.start or (
             options.profile.clock_start.isoformat() if options.profile.clock_start else None
         )
@@ -138,6 +162,25 @@ def _logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def set_pacing(profile: LoadProfile) -> None:
+    """A rounds profile's users wait at their barrier, not for a pacing."""
+    users.pacing(0.0 if profile.rounds is not None else profile.pacing_s)
+
+
+def check_applicants(kit: LoadKit, profile: LoadProfile) -> None:
+    """Sessions released together are for distinct applicants: enough of them, or no run."""
+    rounds = profile.rounds
+    if rounds is None:
+        return
+    distinct = len({a.resident_id for a in kit.applicants})
+    residents = sum(1 for a in kit.applicants if a.resident)
+    if residents < rounds.sessions:
+        raise CampaignError(
+            f"{rounds.sessions} sessions released together need as many distinct applicants; "
+            f"the kit has {residents} residents ({distinct} applicants in all)"
+        )
+
+
 def _user_class(server_mode: bool) -> type[User]:
     return users.ServerUser if server_mode else users.KioskUser
 
@@ -154,7 +197,7 @@ def run_worker(options: CampaignOptions) -> int:
         kit = LoadKit.model_validate(data["kit"])
         profile = LoadProfile.model_validate(data["profile"])
         index = int(data["index"])
-        users.pacing(profile.pacing_s)
+        set_pacing(profile)
         campaign = users.make_campaign(
             kit, profile, options.out / "evidence" / f"worker-{index}",
             cap=int(data["cap"]), swap_every=int(data.get("swap_every", 0)),
@@ -205,6 +248,7 @@ def run_controller(options: CampaignOptions) -> int:
             kit = world.wait_kit()
         if options.server_mode and kit.lgwan is None:
             raise CampaignError("server mode needs the issuance server's LGWAN access in the kit")
+        check_applicants(kit, profile)
         totals = Totals()
         master = options.role == "master"
         env = Environment(
@@ -213,7 +257,7 @@ def run_controller(options: CampaignOptions) -> int:
             stop_timeout=STOP_TIMEOUT_S,
             host=kit.centre_url,
         )
-        users.pacing(profile.pacing_s)
+        set_pacing(profile)
         runner: Runner
         finals: set[str] = set()
         if master:
@@ -284,6 +328,7 @@ def run_controller(options: CampaignOptions) -> int:
             runner.stop()
 
         _stop_on_signals(interrupt)
+        meter = CpuMeter(world.proc.pid if world is not None else None)
         runner.start_shape()
         hard_stop = time.monotonic() + profile.duration_s + STOP_TIMEOUT_S + 30
         while runner.shape_greenlet is not None and time.monotonic() < hard_stop:
@@ -298,6 +343,7 @@ def run_controller(options: CampaignOptions) -> int:
             while not expected <= finals and time.monotonic() < deadline:
                 gevent.sleep(0.2)
         merge_local()
+        meter.stop()
         sampler.sample(totals)
         sample_greenlet.kill()
         runner.quit()
@@ -316,6 +362,10 @@ def run_controller(options: CampaignOptions) -> int:
             "workers": len(finals) if master else 0,
             "elapsed_s": time.monotonic() - started_wall,
             "world_end": world_end,
+            "cpu": meter.figures(
+                totals.counts["completed"] + totals.counts["failed"],
+                totals.counts["judge_cpu_us"],
+            ),
         }
         return write_report(options.out, result, totals, env.stats, sampler)
     finally:

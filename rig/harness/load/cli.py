@@ -80,6 +80,13 @@ def load(
     ] = None,
     applicants: Annotated[int, typer.Option(help="test applicants in the kit")] = 300,
     kiosks: Annotated[int, typer.Option(help="kiosk identities in the kit")] = 64,
+    separate_municipal: Annotated[
+        bool,
+        typer.Option(
+            "--separate-municipal",
+            help="emulated world: the issuance server in a process of its own (more cores)",
+        ),
+    ] = False,
     swap_documents_every: Annotated[
         int,
         typer.Option(hidden=True, help="TEST DOUBLE: judge a swapped document every N (0: never)"),
@@ -114,6 +121,7 @@ def load(
         master_bind_host=master_bind_host,
         expect_workers=expect_workers,
         swap_every=swap_documents_every,
+        separate_municipal=separate_municipal,
         profile_name=profile,
     )
     try:

@@ -108,7 +108,22 @@ class Hourly(_Strict):
         return self.hourly_rates[self.hour_at(t)] * self.scale / 3600.0
 
 
-Shape = Annotated[Constant | Steps | Spike | Hourly, Field(discriminator="kind")]
+class Rounds(_Strict):
+    """`sessions` kiosk sessions released together, `rounds` times: each kiosk does one whole
+    transaction per round, then waits at its process's round barrier until every kiosk of
+    that process has finished the round (the near-simultaneous requests of the 2023
+    incidents, repeated)."""
+
+    kind: Literal["rounds"]
+    sessions: int = Field(ge=1, le=10_000, description="kiosk sessions released together")
+    rounds: int = Field(ge=1, le=10_000, description="how many times they are released")
+
+    def rate_at(self, t: float) -> float:
+        # not an arrival rate: the barrier, not pacing, sets when transactions start
+        return float(self.sessions)
+
+
+Shape = Annotated[Constant | Steps | Spike | Hourly | Rounds, Field(discriminator="kind")]
 
 
 def _shares(value: dict[str, float], what: str) -> dict[str, float]:
@@ -171,8 +186,15 @@ class LoadProfile(_Strict):
     def rate_at(self, t: float) -> float:
         return self.shape.rate_at(t)
 
+    @property
+    def rounds(self) -> Rounds | None:
+        """The rounds shape, if this profile has one (released together, not paced)."""
+        return self.shape if isinstance(self.shape, Rounds) else None
+
     def users_at(self, t: float) -> int:
         """Kiosks needed at `t` for the shape's arrival rate (each starts one per pacing)."""
+        if isinstance(self.shape, Rounds):
+            return self.shape.sessions
         rate = self.shape.rate_at(t)
         return 0 if rate <= 0 else max(1, math.ceil(rate * self.pacing_s))
 

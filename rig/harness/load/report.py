@@ -111,6 +111,13 @@ def verdict(totals: Totals, threshold: float) -> list[str]:
     if totals.counts["bad_documents"]:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(totals.problems.items()))
         reasons.append(f"{totals.counts['bad_documents']} bad document(s) ({kinds})")
+    shared = [r for r in totals.rounds if r["applicants"] != r["sessions"]]
+    if shared:
+        r = shared[0]
+        reasons.append(
+            f"{len(shared)} round(s) whose sessions were not all distinct applicants (round "
+            f"{r['round']}: {r['sessions']} sessions, {r['applicants']} applicants)"
+        )
     if totals.error_rate() > threshold:
         reasons.append(f"error rate {totals.error_rate():.2%} above {threshold:.2%}")
     if totals.counts["completed"] == 0 and totals.counts["refused"] == 0:
@@ -136,6 +143,7 @@ def write_report(
         "p95_ms": tx.get_response_time_percentile(0.95) if tx else None,
         "p99_ms": tx.get_response_time_percentile(0.99) if tx else None,
     }
+    figures.update(_round_figures(totals.rounds, completed))
     reasons = verdict(totals, threshold)
     document = {
         **run,
@@ -152,6 +160,26 @@ def write_report(
     plots = _plots(out, sampler.series)
     (out / "index.html").write_text(_html(document, plots), encoding="utf-8")
     return 0 if not reasons else 1
+
+
+def _round_figures(rounds: list[dict[str, Any]], completed: int) -> dict[str, Any]:
+    """A rounds run's pace: a round lasts from its release to its last session's end (the
+    slowest process's, when workers run rounds side by side)."""
+    if not rounds:
+        return {}
+    longest: dict[int, float] = {}
+    for r in rounds:
+        longest[r["round"]] = max(longest.get(r["round"], 0.0), float(r["seconds"]))
+    times = sorted(longest.values())
+    total = sum(times)
+    return {
+        "rounds": len(times),
+        "rounds_s": round(total, 1),
+        "round_s_min": round(times[0], 1),
+        "round_s_median": round(times[len(times) // 2], 1),
+        "round_s_max": round(times[-1], 1),
+        "issuances_per_s_over_rounds": round(completed / total, 3) if total else 0.0,
+    }
 
 
 def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
@@ -255,6 +283,17 @@ def _html(doc: dict[str, Any], plots: list[str]) -> str:
         for group in ("documents_by_type", "problems", "errors", "refusals")
         for k, v in sorted(judge[group].items())
     )
+    rounds = "".join(
+        f"<tr><td>{r['round']}</td><td>{e(str(r.get('worker', 'local')))}</td>"
+        f"<td>{r['sessions']}</td><td>{r['applicants']}</td><td>{r['seconds']}</td></tr>"
+        for r in judge.get("rounds", [])
+    )
+    if rounds:
+        rounds = (
+            "<h2>Rounds (sessions released together)</h2><table><tr><th>round</th>"
+            "<th>process</th><th>sessions</th><th>distinct applicants</th><th>seconds</th>"
+            f"</tr>{rounds}</table>"
+        )
     status = "PASSED" if doc["passed"] else "FAILED: " + "; ".join(doc["reasons"])
     figs = doc["figures"]
     images = "".join(f'<p><img src="{e(p)}" alt="{e(p)}"></p>' for p in plots)
@@ -273,6 +312,7 @@ table{{border-collapse:collapse}}.bad{{color:#b00}}</style>
 {images}
 <h2>Steps</h2><table><tr><th>step</th><th>requests</th><th>failures</th><th>median ms</th>
 <th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>{rows}</table>
+{rounds}
 <h2>Documents by type; problems, errors and refusals by kind</h2><table>{kinds}</table>
 <p>Figures: load.json. Locust's statistics: locust_stats.csv, locust_stats_history.csv,
 locust_failures.csv. Evidence of bad documents: evidence/.</p></html>

@@ -29,13 +29,29 @@ class Tally:
     bad_documents: int = 0
     crossed: int = 0
     lost: int = 0
+    #: CPU time spent judging documents (process time around each judgement)
+    judge_cpu_us: int = 0
     problems: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
     by_type: Counter[str] = field(default_factory=Counter)
     document_ids: list[str] = field(default_factory=list)
     bad: list[dict[str, Any]] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def round_ended(self, number: int, sessions: int, applicants: int, seconds: float) -> None:
+        """A round of a `rounds` profile ended: its sessions, the distinct applicants they
+        were for, and its time from the release to the last session's end."""
+        with self._lock:
+            self.rounds.append(
+                {
+                    "round": number,
+                    "sessions": sessions,
+                    "applicants": applicants,
+                    "seconds": round(seconds, 3),
+                }
+            )
 
     def add(self, **counts: int) -> None:
         with self._lock:
@@ -80,12 +96,14 @@ class Tally:
                 "bad_documents": self.bad_documents,
                 "crossed": self.crossed,
                 "lost": self.lost,
+                "judge_cpu_us": self.judge_cpu_us,
                 "problems": dict(self.problems),
                 "errors": dict(self.errors),
                 "refusals": dict(self.refusals),
                 "by_type": dict(self.by_type),
                 "document_ids": self.document_ids,
                 "bad": self.bad,
+                "rounds": self.rounds,
             }
             fresh = Tally()
             for name in delta:
@@ -95,6 +113,7 @@ class Tally:
 
 COUNTS = (
     "started", "completed", "failed", "refused", "documents", "bad_documents", "crossed", "lost",
+    "judge_cpu_us",
 )  # fmt: skip
 
 
@@ -109,6 +128,7 @@ class Totals:
     by_type: Counter[str] = field(default_factory=Counter)
     duplicated: int = 0
     bad: list[dict[str, Any]] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -125,9 +145,15 @@ class Totals:
                     self.duplicated += 1
                 else:
                     self._seen.add(doc)
+            for item in delta.get("rounds", []):
+                self.rounds.append({**item, "worker": source} if source else item)
             for item in delta.get("bad", []):
                 if len(self.bad) < MAX_BAD_SUMMARIES:
                     self.bad.append({**item, "worker": source} if source else item)
+
+    def finished(self) -> int:
+        """Transactions that ended one way or another (completed, failed or refused)."""
+        return self.counts["completed"] + self.counts["failed"] + self.counts["refused"]
 
     def cross_talk(self) -> int:
         """Documents with someone else's data on them."""
@@ -149,4 +175,5 @@ class Totals:
                 "refusals": dict(self.refusals),
                 "documents_by_type": dict(self.by_type),
                 "bad": list(self.bad),
+                "rounds": sorted(self.rounds, key=lambda r: (r["round"], r.get("worker", ""))),
             }

@@ -65,6 +65,52 @@ class StepFailed(Exception):
         self.step, self.code, self.refusal = step, code, refusal
 
 
+#: a round barrier never waits longer than this for the kiosks of its process
+ROUND_WAIT_S = 600.0
+
+
+class RoundBarrier:
+    """The round barrier of a `rounds` profile, for the users of one Locust process.
+
+    Every user of the process arrives before each round; when all of them are there (and
+    Locust has finished spawning them) they are released together. A user arrives at round
+    r + 1 only once it has finished round r, so the release of round r + 1 is also the end of
+    round r: the round's time (release to the last user's finish) goes into the tally.
+    """
+
+    def __init__(self, rounds: int, tally: Tally, wait_s: float = ROUND_WAIT_S):
+        self.rounds, self.tally, self.wait_s = rounds, tally, wait_s
+        self.arrived: dict[int, int] = {}
+        self.finished: dict[int, int] = {}
+        self.released: dict[int, float] = {}
+        self.sessions: dict[int, int] = {}
+        self.people: dict[int, set[str]] = {}
+
+    def wait(self, index: int, runner: Any) -> None:
+        """Block (cooperatively) until every user of this process has arrived at `index`."""
+        self.arrived[index] = self.arrived.get(index, 0) + 1
+        deadline = time.monotonic() + self.wait_s
+        while index not in self.released:
+            expected = max(runner.user_count, getattr(runner, "target_user_count", 0) or 0)
+            spawning = runner.state == "spawning"
+            if (self.arrived[index] >= expected and not spawning) or time.monotonic() > deadline:
+                # a user that never arrives (stopped, crashed) cannot hold the others forever
+                self.released[index] = time.perf_counter()
+                self.sessions[index] = self.arrived[index]
+                break
+            time.sleep(0.02)
+
+    def applicant(self, index: int, resident_id: str) -> None:
+        self.people.setdefault(index, set()).add(resident_id)
+
+    def finish(self, index: int) -> None:
+        self.finished[index] = self.finished.get(index, 0) + 1
+        if self.finished[index] == self.sessions.get(index, -1):
+            seconds = time.perf_counter() - self.released[index]
+            distinct = len(self.people.pop(index, set()))
+            self.tally.round_ended(index + 1, self.sessions[index], distinct, seconds)
+
+
 @dataclass
 class Campaign:
     """What every user of this process shares: the kit, the plan and the tally."""
@@ -87,6 +133,7 @@ class Campaign:
     _judged: int = 0
     _key: rsa.RSAPrivateKey | None = None
     _certs: list[bytes] = field(default_factory=list)
+    barrier: RoundBarrier | None = None
 
     def __post_init__(self) -> None:
         self.partition(self.worker_index, self.worker_count)
@@ -95,13 +142,19 @@ class Campaign:
         self._key = key
         self._certs = [base64.b64decode(c) for c in self.kit.jpki_certs_der_b64]
         self.rng = random.Random(f"rig-load-{self.worker_index}")
+        shape = self.profile.rounds
+        if shape is not None:
+            self.barrier = RoundBarrier(shape.rounds, self.tally)
 
     def partition(self, index: int, count: int) -> None:
-        """This process's share of the applicants (all of them if there are too few)."""
+        """This process's share of the applicants (all of them if there are too few; never
+        for sessions released together, whose applicants must be distinct across workers)."""
         self.worker_index, self.worker_count = index, count
+        strict = self.profile.rounds is not None
         for resident, pool in ((True, self._free), (False, self._free_non_residents)):
             people = [a for a in self.kit.applicants if a.resident is resident]
-            pool[:] = people[index::count] if len(people) >= 2 * count else people
+            share = strict or len(people) >= 2 * count
+            pool[:] = people[index::count] if share else people
 
     def next_kiosk(self) -> int:
         return next(self._kiosks) % len(self.kit.kiosks)
@@ -162,6 +215,7 @@ class Campaign:
         if applicant_name and cert_type not in REGISTER_TYPES:
             # a 戸籍 writes names its own way (筆頭者 in full, members by given name)
             required.add(applicant_name)
+        cpu_began = time.process_time()
         verdict = judge_document(
             pdf,
             resident_id=person.resident_id,
@@ -170,7 +224,9 @@ class Campaign:
             own_names={*household, *required},
             strangers=strangers,
             required_names=required,
+            fast=True,
         )
+        self.tally.add(judge_cpu_us=int((time.process_time() - cpu_began) * 1e6))
         if len(self.known_names) < MAX_KNOWN_NAMES:
             self.known_names.update(household)
         kinds = sorted(verdict.kinds)
@@ -304,7 +360,37 @@ def _centre_code(exc: Exception) -> str:
 
 def _run(user: User, body: Callable[[_Transaction, Applicant, Campaign], None], kind: str) -> None:
     campaign = _campaign()
+    barrier = campaign.barrier
+    if barrier is None:
+        _transaction(user, body, kind, campaign)
+        return
+    index = getattr(user, "rig_round", 0)
+    if index >= barrier.rounds:
+        time.sleep(0.5)  # this user's rounds are done; the run ends when every user's are
+        return
+    barrier.wait(index, user.environment.runner)
+    try:
+        _transaction(user, body, kind, campaign, index)
+    finally:
+        user.rig_round = index + 1  # type: ignore[attr-defined]
+        barrier.finish(index)
+
+
+def _transaction(
+    user: User,
+    body: Callable[[_Transaction, Applicant, Campaign], None],
+    kind: str,
+    campaign: Campaign,
+    round_index: int | None = None,
+) -> None:
     with campaign.applicant() as person:
+        if person is not None and campaign.barrier is not None and round_index is not None:
+            campaign.barrier.applicant(round_index, person.resident_id)
+        if person is None and campaign.barrier is not None and campaign.may_start():
+            # released together, every session needs an applicant of its own: a shortage
+            # is an error of the run, never a session quietly skipped
+            campaign.tally.error("open", "no_free_applicant")
+            return
         if person is None or not campaign.may_start():
             time.sleep(0.2)
             return

@@ -15,11 +15,15 @@ import argparse
 import base64
 import itertools
 import json
+import math
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -29,6 +33,7 @@ import simpy.rt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from emulators.municipal.registry import Registry
 from rig.core.clock import JST, ClockDriver, RigClock
 from rig.core.pki.mint import AuthCertMint
 from rig.harness.config import load_topology
@@ -53,12 +58,84 @@ def _der_b64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
+#: distinct applicants the bundled registry yields in the load world's municipalities
+#: (one per household first, then the other eligible members): about 400
+APPLICANTS_PER_REGISTRY = 380
+
+
+def registry_factor(applicants: int) -> int:
+    """How many times the bundled households the load world needs for `applicants`."""
+    return max(1, math.ceil(applicants / APPLICANTS_PER_REGISTRY))
+
+
+@contextmanager
+def widened_registry(factor: int) -> Iterator[None]:
+    """While the world is built, the emulated municipalities have `factor` times their
+    bundled households, so that many sessions at once are for as many distinct people.
+
+    Only this process's world sees it (the registry cache key covers the households, so
+    the widened registry is a cache file of its own); `World` is not changed for it.
+    """
+    if factor <= 1:
+        yield
+        return
+    from emulators.municipal import server as municipal_server
+    from emulators.municipal.config import MunicipalityConfig, RegistrySize
+
+    # the server module's own name for the loader, patched only in this process
+    name = "load_municipalities"
+    bundled = getattr(municipal_server, name)
+
+    def widened(paths: list[Path] | None = None) -> list[MunicipalityConfig]:
+        return [
+            c.model_copy(
+                update={
+                    "registry": RegistrySize(
+                        households=min(MAX_HOUSEHOLDS, c.registry.households * factor)
+                    )
+                }
+            )
+            for c in bundled(paths)
+        ]
+
+    setattr(municipal_server, name, widened)
+    try:
+        yield
+    finally:
+        setattr(municipal_server, name, bundled)
+
+
+MAX_HOUSEHOLDS = 5000
+
+
+def _candidates(registry: Registry, code: str, taken: set[str]) -> list[str]:
+    """The residents of `code` who may be issued the load mixes' types, distinct people:
+    one per household first (the judge's stranger-name check is sharpest across
+    households), then the other eligible members of those households."""
+    households: set[str] = set()
+    household_of: dict[str, str] = {}
+    first: list[str] = []
+    for trait in TRAITS:
+        for rid in registry.find_residents(code, trait):
+            if rid not in household_of:
+                household_of[rid] = registry.resident(rid).household_id or rid
+            household = household_of[rid]
+            if rid in taken or household in households:
+                continue
+            households.add(household)
+            first.append(rid)
+    chosen = set(first)
+    rest = [r for r in registry.find_residents(code, "eligible") if r not in chosen | taken]
+    return first + rest
+
+
 def emulated_applicants(
     world: World, mint: AuthCertMint, count: int
 ) -> tuple[list[Applicant], list[str]]:
-    """Up to `count` residents, one per household, each with a JPKI certificate and a
-    card-AP card registered, spread over the three test municipalities; and the
-    non-residents whose 本籍 is in another of them (JPKI)."""
+    """Up to `count` distinct residents, each with a JPKI certificate and a card-AP card
+    registered, spread over the three test municipalities; and the non-residents whose
+    本籍 is in another of them (JPKI). Nobody is both: two sessions at once are never the
+    same person."""
     from emulators.municipal.card_ap import card_key
 
     registry = world.municipal.registry
@@ -66,49 +143,15 @@ def emulated_applicants(
     per_code = max(1, count // len(codes) + 1)
     applicants: list[Applicant] = []
     certs: list[str] = []
-    for code in codes:
-        households: set[str] = set()
-        chosen: list[str] = []
-        for trait in TRAITS:
-            for rid in registry.find_residents(code, trait):
-                household = registry.resident(rid).household_id or rid
-                if household in households:
-                    continue
-                households.add(household)
-                chosen.append(rid)
-                if len(chosen) >= per_code:
-                    break
-            if len(chosen) >= per_code:
-                break
-        for n, rid in enumerate(chosen):
-            cert = mint.mint()
-            registry.register_jpki_user(cert.serial_number, rid)
-            world.centre.register_jpki_holder(cert.serial_number, code)
-            user_id = f"LOAD{code}{n:06d}"
-            info = registry.register_card_ap_user(user_id, rid, CARD_AP_PIN)
-            certs.append(_der_b64(cert))
-            applicants.append(
-                Applicant(
-                    resident_id=rid,
-                    code=code,
-                    jpki=len(certs) - 1,
-                    jpki_serial_hex=f"{cert.serial_number:x}",
-                    card_ap=CardApCard(
-                        user_id=info.user_id,
-                        key_hex=card_key(world.options.seed, info).hex(),
-                        pin=CARD_AP_PIN,
-                        card_kind=info.card_kind,
-                        key_version=info.key_version,
-                    ),
-                )
-            )
     # non-residents: 本籍 in another rig municipality, kiosk use registered there; they
     # apply to that municipality (戸籍, 附票) with JPKI
+    taken: set[str] = set()
     for code in codes:
         for rid in registry.find_residents(code, "honseki_elsewhere_registered")[:per_code]:
             honseki = registry.resident(rid).honseki_code
             if honseki is None or honseki not in codes:
                 continue
+            taken.add(rid)
             cert = mint.mint()
             registry.register_jpki_user(cert.serial_number, rid)
             world.centre.register_jpki_holder(cert.serial_number, honseki)
@@ -123,10 +166,32 @@ def emulated_applicants(
                 )
             )
     # interleave municipalities so a small run still touches all three
-    residents = [a for a in applicants if a.resident]
-    by_code = [[a for a in residents if a.code == c] for c in codes]
-    mixed = [a for group in itertools.zip_longest(*by_code) for a in group if a is not None]
-    return mixed[:count] + [a for a in applicants if not a.resident], certs
+    by_code = [[(code, rid) for rid in _candidates(registry, code, taken)] for code in codes]
+    mixed = [p for group in itertools.zip_longest(*by_code) for p in group if p is not None]
+    residents: list[Applicant] = []
+    for n, (code, rid) in enumerate(mixed[:count]):
+        cert = mint.mint()
+        registry.register_jpki_user(cert.serial_number, rid)
+        world.centre.register_jpki_holder(cert.serial_number, code)
+        user_id = f"LOAD{code}{n:06d}"
+        info = registry.register_card_ap_user(user_id, rid, CARD_AP_PIN)
+        certs.append(_der_b64(cert))
+        residents.append(
+            Applicant(
+                resident_id=rid,
+                code=code,
+                jpki=len(certs) - 1,
+                jpki_serial_hex=f"{cert.serial_number:x}",
+                card_ap=CardApCard(
+                    user_id=info.user_id,
+                    key_hex=card_key(world.options.seed, info).hex(),
+                    pin=CARD_AP_PIN,
+                    card_kind=info.card_kind,
+                    key_version=info.key_version,
+                ),
+            )
+        )
+    return residents + applicants, certs
 
 
 def external_applicants(world: World, mint: AuthCertMint) -> tuple[list[Applicant], list[str]]:
@@ -232,7 +297,9 @@ def serve_world(
         centre_overrides={"municipal_timeout": 60.0, "ocsp_timeout": 60.0},
     )
     began = time.perf_counter()
-    world = World.build(folder / "world", clock, None, slot=None, options=options)
+    factor = registry_factor(applicants) if topology is None else 1
+    with widened_registry(factor):
+        world = World.build(folder / "world", clock, None, slot=None, options=options)
     built = time.perf_counter()
     driver = ClockDriver(clock)
     try:
@@ -262,6 +329,59 @@ def serve_world(
     return 0
 
 
+#: how long the separate issuance-server process may take to come up
+MUNICIPAL_READY_S = 300.0
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the world process ends, however it ends (Linux)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@contextmanager
+def separate_municipal(folder: Path, start: datetime) -> Iterator[str]:
+    """The emulated issuance server in a process of its own (`rig municipal-server` on an
+    ephemeral loopback port), so that it and the centre do not share one interpreter's
+    lock; yields the topology file that puts the centre in front of it.
+
+    It keeps its own real-time clock from `start`: it runs ahead of the world's by the
+    world's set-up time (seconds), which a run near a closing hour should keep in mind.
+    """
+    work = folder / "municipal-server"
+    topology = work / "topology.yaml"
+    log = (folder / "municipal-server.log").open("w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEVENT")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rig.harness.cli", "municipal-server", "--port", "0",
+         "--work-dir", str(work), "--start", start.isoformat(), "--no-test-mode"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + MUNICIPAL_READY_S
+        while "running" not in (folder / "municipal-server.log").read_text(errors="replace"):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the issuance server process ended ({proc.returncode}); "
+                    "see municipal-server.log"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError("the issuance server process did not come up in time")
+            time.sleep(0.2)
+        yield str(topology)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
 def _watch_parent(parent: int, stop: threading.Event) -> None:
     """A `rig load` killed outright leaves no world behind: its child notices and stops."""
     while not stop.wait(1.0):
@@ -277,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factor", type=float, default=1.0)
     parser.add_argument("--applicants", type=int, default=300)
     parser.add_argument("--kiosks", type=int, default=64)
+    parser.add_argument(
+        "--separate-municipal",
+        action="store_true",
+        help="run the emulated issuance server in a process of its own",
+    )
     parser.add_argument(
         "--watch-parent", action="store_true", help="stop when the process that started it ends"
     )
@@ -295,6 +420,17 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, handler)
     if args.watch_parent:
         threading.Thread(target=_watch_parent, args=(os.getppid(), stop), daemon=True).start()
+    if args.separate_municipal and args.topology is None:
+        with separate_municipal(args.folder, start) as topology:
+            return serve_world(
+                args.folder,
+                topology=topology,
+                start=start,
+                factor=args.factor,
+                applicants=args.applicants,
+                kiosks=args.kiosks,
+                stop=stop,
+            )
     return serve_world(
         args.folder,
         topology=args.topology,
