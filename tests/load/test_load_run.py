@@ -21,6 +21,13 @@ from typing import Any
 
 import pytest
 
+from emulators.municipal.config import load_municipalities
+from rig.harness.load.world_process import (
+    APPLICANTS_PER_REGISTRY,
+    MAX_HOUSEHOLDS,
+    registry_factor,
+    widened_municipalities,
+)
 from tests.rig_process import RIG, ROOT, free_ports
 
 BOUNDS = ["--duration", "6s", "--max-transactions", "30"]
@@ -261,3 +268,15 @@ def test_rounds_with_fewer_applicants_than_sessions_do_not_start(kit: Path, tmp_
                  log=log)  # fmt: skip
     assert _wait(proc, log, 120) == 3
     assert "400 sessions released together need as many distinct applicants" in log.read_text()
+
+
+def test_a_run_for_more_people_than_the_registry_holds_widens_its_municipalities() -> None:
+    bundled = {c.code: c.registry.households for c in load_municipalities()}
+    assert widened_municipalities(registry_factor(APPLICANTS_PER_REGISTRY)) is None
+    factor = registry_factor(500)
+    assert factor == 2
+    widened = widened_municipalities(factor)
+    assert widened is not None
+    assert {c.code: c.registry.households for c in widened} == {
+        code: min(MAX_HOUSEHOLDS, n * 2) for code, n in bundled.items()
+    }

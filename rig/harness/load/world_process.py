@@ -33,6 +33,7 @@ import simpy.rt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from emulators.municipal.config import MunicipalityConfig, RegistrySize, load_municipalities
 from emulators.municipal.registry import Registry
 from rig.core.clock import JST, ClockDriver, RigClock
 from rig.core.pki.mint import AuthCertMint
@@ -68,41 +69,22 @@ def registry_factor(applicants: int) -> int:
     return max(1, math.ceil(applicants / APPLICANTS_PER_REGISTRY))
 
 
-@contextmanager
-def widened_registry(factor: int) -> Iterator[None]:
-    """While the world is built, the emulated municipalities have `factor` times their
-    bundled households, so that many sessions at once are for as many distinct people.
-
-    Only this process's world sees it (the registry cache key covers the households, so
-    the widened registry is a cache file of its own); `World` is not changed for it.
-    """
+def widened_municipalities(factor: int) -> list[MunicipalityConfig] | None:
+    """The bundled municipalities with `factor` times their households (None: as bundled),
+    so that many sessions at once are for as many distinct people. The registry cache key
+    covers the households, so a widened registry is a cache file of its own."""
     if factor <= 1:
-        yield
-        return
-    from emulators.municipal import server as municipal_server
-    from emulators.municipal.config import MunicipalityConfig, RegistrySize
-
-    # the server module's own name for the loader, patched only in this process
-    name = "load_municipalities"
-    bundled = getattr(municipal_server, name)
-
-    def widened(paths: list[Path] | None = None) -> list[MunicipalityConfig]:
-        return [
-            c.model_copy(
-                update={
-                    "registry": RegistrySize(
-                        households=min(MAX_HOUSEHOLDS, c.registry.households * factor)
-                    )
-                }
-            )
-            for c in bundled(paths)
-        ]
-
-    setattr(municipal_server, name, widened)
-    try:
-        yield
-    finally:
-        setattr(municipal_server, name, bundled)
+        return None
+    return [
+        c.model_copy(
+            update={
+                "registry": RegistrySize(
+                    households=min(MAX_HOUSEHOLDS, c.registry.households * factor)
+                )
+            }
+        )
+        for c in load_municipalities()
+    ]
 
 
 MAX_HOUSEHOLDS = 5000
@@ -295,11 +277,12 @@ def serve_world(
         registry_cache=Path("build/registry-cache").resolve(),
         # under load the centre waits longer for its parties than a single scenario does
         centre_overrides={"municipal_timeout": 60.0, "ocsp_timeout": 60.0},
+        municipalities=(
+            widened_municipalities(registry_factor(applicants)) if topology is None else None
+        ),
     )
     began = time.perf_counter()
-    factor = registry_factor(applicants) if topology is None else 1
-    with widened_registry(factor):
-        world = World.build(folder / "world", clock, None, slot=None, options=options)
+    world = World.build(folder / "world", clock, None, slot=None, options=options)
     built = time.perf_counter()
     driver = ClockDriver(clock)
     try:

@@ -21,7 +21,7 @@ PROBE_S = 2.0
 def emulated(ctx: BuildContext) -> MunicipalServer:
     """The emulated server (or the variant a topology's selftest defect names)."""
     server = municipal_class(ctx.options.topology)(
-        ctx.clock, ctx.evidence, ctx.folder / "municipal", None, ctx.tls,
+        ctx.clock, ctx.evidence, ctx.folder / "municipal", ctx.options.municipalities, ctx.tls,
         seed=ctx.options.seed, cache_dir=ctx.options.registry_cache,
     )  # fmt: skip
     ctx.municipal_server = server

@@ -14,6 +14,7 @@ from rig.harness.config import Topology
 if TYPE_CHECKING:
     from emulators.cash.faults import FaultPlan
     from emulators.centre.server import Marks
+    from emulators.municipal.config import MunicipalityConfig
 
 #: The default world seed: municipal card-AP master keys and card keys derive from it.
 WORLD_SEED = "konbini-world"
@@ -63,3 +64,6 @@ class WorldOptions:
     ocsp_slow_seconds: float = 3.0
     #: the run's topology: it says which parties are emulated and which are external
     topology: Topology | None = None
+    #: the emulated issuance server's municipalities (None: the bundled ones); a load run
+    #: widens their registries to have as many distinct applicants as sessions
+    municipalities: list[MunicipalityConfig] | None = None
