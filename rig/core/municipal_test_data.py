@@ -26,6 +26,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rig.core.model_errors import describe
+
 #: The rig's test municipalities: an external server hosts them under these codes, with the
 #: settings of emulators/municipal/municipalities/*.yaml (fees, types, hours, methods).
 REFERENCE_CODES = ("991015", "992046", "993026", "993034", "993069")
@@ -174,8 +176,4 @@ def load_test_data(path: Path | str) -> MunicipalTestData:
     try:
         return MunicipalTestData.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {exc.error_count()} problem(s)"]
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  - {where}: {err['msg']}")
-        raise MunicipalDataError("\n".join(lines)) from exc
+        raise MunicipalDataError(describe(exc, str(path))) from exc

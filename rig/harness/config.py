@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from rig.core.model_errors import describe
 from rig.core.netaddr import DEFAULT_LISTEN, check_local, ip_or_none
 
 TOPOLOGY_DIR = Path(__file__).parent / "topologies"
@@ -310,21 +311,13 @@ class Topology(BaseModel):
         ]
 
 
-def _format(exc: ValidationError, source: str) -> str:
-    lines = [f"{source}: {exc.error_count()} problem(s)"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {where}: {err['msg']}")
-    return "\n".join(lines)
-
-
 def parse_topology(data: Any, source: str = "<topology>", base: Path | None = None) -> Topology:
     if not isinstance(data, dict):
         raise TopologyError(f"{source}: expected a mapping at the top level")
     try:
         topology = Topology.model_validate(data)
     except ValidationError as exc:
-        raise TopologyError(_format(exc, source)) from exc
+        raise TopologyError(describe(exc, source)) from exc
     if base is not None:
         topology = _relative_to(topology, base)
     return topology

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rig.core.model_errors import describe
 from rig.core.protocols.centre import CertTypeName
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -250,8 +251,4 @@ def load_profile(name_or_path: str) -> LoadProfile:
     try:
         return LoadProfile.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {exc.error_count()} problem(s)"]
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  - {where}: {err['msg']}")
-        raise ProfileError("\n".join(lines)) from exc
+        raise ProfileError(describe(exc, str(path))) from exc
