@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 mkdir -p build
 
 DEB_PACKAGES=(
-  pcscd vsmartcard-vpcd python3-virtualsmartcard libpcsclite-dev swig
+  pcscd vsmartcard-vpcd python3-virtualsmartcard libpcsclite-dev swig gcc libc6-dev pkg-config
   ghostscript libgs-dev fonts-ipaexfont opensc cups-ipp-utils chromium
 )
 missing=()
@@ -42,6 +42,17 @@ if [ ! -f "$stamp" ]; then
   fi
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# The rig's reader driver: vpcd with a card-event wait for pcscd (docs/reader-stack.md). Built
+# again only when its source changes; the pcscd the rig starts next loads it.
+driver_src=rig/core/pcsc/driver/rig_vpcd_wait.c
+driver=build/pcsc/librigvpcd.so
+if [ ! -f "$driver" ] || [ "$driver_src" -nt "$driver" ]; then
+  mkdir -p build/pcsc
+  gcc -shared -fPIC -O2 -Wall -Wextra -Werror $(pkg-config --cflags libpcsclite) \
+    -o "$driver.tmp" "$driver_src" -ldl -lpthread
+  mv "$driver.tmp" "$driver"
 fi
 
 # The Allure 3 report generator (npm package `allure`, no Java needed), pinned by package-lock.json.

@@ -22,6 +22,9 @@ from pathlib import Path
 
 PCSCD = "/usr/sbin/pcscd"
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+#: vpcd with a card-event wait (rig/core/pcsc/driver/rig_vpcd_wait.c, built by `make setup`):
+#: pcscd sees a card placed or removed within ~10 ms instead of its 400 ms poll
+RIG_DRIVER = Path(__file__).resolve().parents[3] / "build" / "pcsc" / "librigvpcd.so"
 PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
 #: One vpcd reader entry serves two slots, on its port and the next one.
 SLOTS_PER_ENTRY = 2
@@ -50,8 +53,15 @@ class StackConfig:
     def port_of(self, entry: int, slot: int) -> int:
         return self.port_base + entry * SLOTS_PER_ENTRY + slot
 
-    def driver_copy(self, entry: int) -> Path:
+    def vpcd_copy(self, entry: int) -> Path:
         return self.state_dir / "drivers" / f"libifdvpcd-{entry}.so"
+
+    def driver_copy(self, entry: int) -> Path:
+        """The driver pcscd loads for entry `entry`: the rig's (which loads `vpcd_copy` beside
+        it) when it is built and not turned off (RIG_PCSC_PLAIN_VPCD=1), else vpcd itself."""
+        if rig_driver_in_use():
+            return self.state_dir / "drivers" / f"librigvpcd-{entry}.so"
+        return self.vpcd_copy(entry)
 
     def reader_conf(self) -> str:
         # vpcd keeps its sockets in driver-global state indexed by slot, so two entries that
@@ -67,6 +77,10 @@ class StackConfig:
                 f"CHANNELID {port}\n"
             )
         return "\n".join(blocks)
+
+
+def rig_driver_in_use() -> bool:
+    return RIG_DRIVER.exists() and os.environ.get("RIG_PCSC_PLAIN_VPCD", "") != "1"
 
 
 def pid_alive(pid: int) -> bool:
@@ -163,9 +177,11 @@ class PcscDaemon:
         conf_dir = self.state_dir / "reader.conf.d"
         conf_dir.mkdir(exist_ok=True)
         for i in range(self.config.entries):
-            copy = self.config.driver_copy(i)
+            copy = self.config.vpcd_copy(i)
             copy.parent.mkdir(exist_ok=True)
             shutil.copyfile(VPCD_DRIVER, copy)
+            if rig_driver_in_use():
+                shutil.copyfile(RIG_DRIVER, self.config.driver_copy(i))
         (conf_dir / "konbini-rig-vpcd").write_text(self.config.reader_conf())
         log = (self.state_dir / "pcscd.log").open("ab")
         # -f keeps it our child (so we know its pid); a new session keeps it alive if the
