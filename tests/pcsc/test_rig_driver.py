@@ -22,8 +22,7 @@ import pytest
 from rig.core.pcsc.daemon import RIG_DRIVER, VPCD_DRIVER
 from rig.core.pcsc.loopback import LoopbackCard
 from rig.core.pcsc.vicc import ViccLink
-
-from ..rig_process import free_ports
+from tests.rig_process import free_ports
 
 DWORD = ctypes.c_ulong
 RESPONSECODE = ctypes.c_long
