@@ -14,8 +14,9 @@ import ctypes
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -29,8 +30,9 @@ RESPONSECODE = ctypes.c_long
 IFD_SUCCESS, IFD_ICC_PRESENT, IFD_ICC_NOT_PRESENT = 0, 615, 616
 TAG_IFD_STOP_POLLING_THREAD = 0x0FB2
 TAG_IFD_POLLING_THREAD_WITH_TIMEOUT = 0x0FB3
-WaitFunction = ctypes.CFUNCTYPE(RESPONSECODE, DWORD, ctypes.c_int)
-StopFunction = ctypes.CFUNCTYPE(RESPONSECODE, DWORD)
+#: the driver's functions as pcscd calls them: wait(Lun, timeout_ms), stop(Lun)
+WaitFunction = Callable[[int, int], int]
+StopFunction = Callable[[int], int]
 WAIT_MS = 60_000
 JOIN_S = 20
 
@@ -66,10 +68,12 @@ class Driver:
         return value.value
 
     def wait(self) -> WaitFunction:
-        return WaitFunction(self.function(TAG_IFD_POLLING_THREAD_WITH_TIMEOUT))
+        prototype = ctypes.CFUNCTYPE(RESPONSECODE, DWORD, ctypes.c_int)
+        return cast(WaitFunction, prototype(self.function(TAG_IFD_POLLING_THREAD_WITH_TIMEOUT)))
 
     def stop(self) -> StopFunction:
-        return StopFunction(self.function(TAG_IFD_STOP_POLLING_THREAD))
+        prototype = ctypes.CFUNCTYPE(RESPONSECODE, DWORD)
+        return cast(StopFunction, prototype(self.function(TAG_IFD_STOP_POLLING_THREAD)))
 
     def transmit(self, apdu: bytes) -> bytes:
         answer = ctypes.create_string_buffer(258)
