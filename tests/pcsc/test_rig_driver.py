@@ -153,6 +153,28 @@ def test_a_change_before_the_wait_begins_is_not_missed(driver: Driver) -> None:
         link.close()
 
 
+def test_a_card_swapped_between_two_polls_shows_pcscd_the_removal_first(
+    driver: Driver,
+) -> None:
+    """One card taken away and another placed before the wait looks: vpcd answers "absent"
+    once (the old link is dead), then "present". pcscd must be told "absent" too, or it
+    sees "present" twice and never powers up the new card (the kiosk then never sees it)."""
+    first = ViccLink(LoopbackCard(), "127.0.0.1", driver.port)
+    first.open()
+    assert driver.presence() == IFD_ICC_PRESENT
+    first.close()
+    second = ViccLink(LoopbackCard(), "127.0.0.1", driver.port)
+    second.open()  # waits in vpcd's accept queue
+    try:
+        thread, result = _in_thread(driver.wait())
+        thread.join(JOIN_S)
+        assert not thread.is_alive() and result == {"code": IFD_SUCCESS}
+        assert driver.presence() == IFD_ICC_NOT_PRESENT  # what ended the wait
+        assert driver.presence() == IFD_ICC_PRESENT  # then the new card
+    finally:
+        second.close()
+
+
 def test_stopping_ends_a_wait_and_any_later_one(driver: Driver) -> None:
     assert driver.presence() == IFD_ICC_NOT_PRESENT
     thread, _ = _in_thread(driver.wait())

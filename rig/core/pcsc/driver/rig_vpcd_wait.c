@@ -56,6 +56,11 @@ static pthread_mutex_t io = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_once_t loaded = PTHREAD_ONCE_INIT;
 /* per slot: what pcscd last saw (IFD_ICC_PRESENT / _NOT_PRESENT, 0: nothing yet) */
 static volatile RESPONSECODE seen[MAX_SLOTS];
+/* per slot: a change the wait saw that pcscd has not been told yet (0: none). vpcd's answer
+ * can be a passing one (a card swapped between two polls answers "absent" once, then
+ * "present"): pcscd must be told the very answer that ended the wait, or it would see
+ * "present" twice and never learn that the card was replaced. */
+static RESPONSECODE pending[MAX_SLOTS];
 static volatile int stopping[MAX_SLOTS];
 
 static void load_vpcd(void)
@@ -100,14 +105,6 @@ static int ready(void)
 
 static unsigned slot_of(DWORD Lun) { return (unsigned)(Lun & 0xFFFF) % MAX_SLOTS; }
 
-static RESPONSECODE presence_locked(DWORD Lun)
-{
-    pthread_mutex_lock(&io);
-    RESPONSECODE r = vpcd.presence(Lun);
-    pthread_mutex_unlock(&io);
-    return r;
-}
-
 /* pcscd's event thread: back as soon as the card is not what pcscd last saw, or at timeout
  * (milliseconds), or when pcscd stops the thread. */
 static RESPONSECODE wait_for_card_event(DWORD Lun, int timeout)
@@ -118,8 +115,17 @@ static RESPONSECODE wait_for_card_event(DWORD Lun, int timeout)
     for (;;) {
         if (stopping[slot])
             return IFD_SUCCESS;
-        RESPONSECODE r = presence_locked(Lun);
-        if (r != seen[slot])
+        pthread_mutex_lock(&io);
+        int changed = pending[slot] != 0;
+        if (!changed) {
+            RESPONSECODE r = vpcd.presence(Lun);
+            if (r != seen[slot]) {
+                pending[slot] = r;
+                changed = 1;
+            }
+        }
+        pthread_mutex_unlock(&io);
+        if (changed)
             return IFD_SUCCESS;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 +
@@ -144,6 +150,7 @@ RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
         return IFD_COMMUNICATION_ERROR;
     stopping[slot_of(Lun)] = 0;
     seen[slot_of(Lun)] = 0;
+    pending[slot_of(Lun)] = 0;
     if (vpcd.create_by_name)
         return vpcd.create_by_name(Lun, DeviceName);
     const char *colon = strrchr(DeviceName, ':');
@@ -158,6 +165,7 @@ RESPONSECODE IFDHCreateChannel(DWORD Lun, DWORD Channel)
         return IFD_COMMUNICATION_ERROR;
     stopping[slot_of(Lun)] = 0;
     seen[slot_of(Lun)] = 0;
+    pending[slot_of(Lun)] = 0;
     return vpcd.create(Lun, Channel);
 }
 
@@ -251,7 +259,13 @@ RESPONSECODE IFDHICCPresence(DWORD Lun)
 {
     if (!ready())
         return IFD_COMMUNICATION_ERROR;
-    RESPONSECODE r = presence_locked(Lun);
-    seen[slot_of(Lun)] = r; /* what pcscd now believes */
+    unsigned slot = slot_of(Lun);
+    pthread_mutex_lock(&io);
+    RESPONSECODE r = pending[slot];
+    pending[slot] = 0;
+    if (r == 0)
+        r = vpcd.presence(Lun);
+    seen[slot] = r; /* what pcscd now believes */
+    pthread_mutex_unlock(&io);
     return r;
 }
