@@ -39,6 +39,9 @@ class CardReader:
     def __init__(self, reader_name: str):
         self.reader_name = reader_name
         self._ctx: int | None = None
+        #: pcsc-lite's count of card insertions and removals on this reader, as of the last
+        #: `present()` (the upper 16 bits of dwEventState)
+        self.events = 0
 
     def open(self) -> None:
         rv, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
@@ -67,6 +70,7 @@ class CardReader:
         if rv != SCARD_S_SUCCESS:
             raise CardIOError(f"{self.reader_name}: SCardGetStatusChange failed: {rv:#x}")
         _, event_state, _ = states[0]
+        self.events = (event_state >> 16) & 0xFFFF
         return bool(event_state & (SCARD_STATE_PRESENT | SCARD_STATE_MUTE))
 
     def connect(self) -> CardConnection:

@@ -51,7 +51,8 @@ class FlowBase(ABC):
         self.history: list[HistoryEntry] = []
         self.txn: Transaction | None = None
         self.conn: CardConnection | None = None
-        self.stale_card = False
+        self._stale_card = False
+        self._stale_events = 0
         self.force_card_ap = False
         self.ui = UiState()
         self._timer = 0
@@ -109,6 +110,23 @@ class FlowBase(ABC):
         return self.txn.held()
 
     # == device helpers ====================================================================
+    @property
+    def stale_card(self) -> bool:
+        """A card that must leave the reader before the next one is served (the one just
+        used, or one left behind)."""
+        return self._stale_card
+
+    @stale_card.setter
+    def stale_card(self, stale: bool) -> None:
+        if stale and not self._stale_card:
+            self._stale_events = self.reader.events
+        self._stale_card = stale
+
+    def _stale_card_gone(self, present: bool) -> bool:
+        """The stale card left: the reader is empty, or cards came and went since it was
+        marked (taken away and another placed between two looks at the reader)."""
+        return not present or self.reader.events != self._stale_events
+
     def _card_present(self) -> bool:
         try:
             return self.reader.present()

@@ -84,7 +84,7 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
             self._finish("completed")
         elif screen is ScreenId.NOTICE:
             self.ui = UiState()
-            self.stale_card = self.stale_card and self._card_present()
+            self.stale_card = self.stale_card and not self._stale_card_gone(self._card_present())
             self._go(ScreenId.CARD_HOLD)
         elif self.txn is not None or screen is ScreenId.CARD_WAIT:
             self._abort(NoticeCode.TIMEOUT)
@@ -94,7 +94,7 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
         s = self.screen
         if s is ScreenId.CARD_HOLD:
             present = self._card_present()
-            if self.stale_card and not present:
+            if self.stale_card and self._stale_card_gone(present):
                 self.stale_card = False
                 self._refresh()
             elif present and not self.stale_card:
@@ -120,7 +120,9 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
             self._poll_take_reminder()
         elif s is ScreenId.RECEIPT:
             self._poll_receipt()
-        elif s is ScreenId.NOTICE and self.stale_card and not self._card_present():
+        elif (
+            s is ScreenId.NOTICE and self.stale_card and self._stale_card_gone(self._card_present())
+        ):
             self.stale_card = False
             self._refresh()
 
