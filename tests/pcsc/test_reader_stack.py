@@ -72,6 +72,7 @@ def test_only_rig_readers_are_used(reader_stack: ReaderStack) -> None:
 
 def test_insert_and_remove_seen_by_card_monitor(card_slot: VirtualCardSlot) -> None:
     events: list[tuple[str, str]] = []
+    inserted = threading.Event()
     seen = threading.Event()
 
     class Watcher(CardObserver):  # type: ignore[misc]
@@ -80,6 +81,7 @@ def test_insert_and_remove_seen_by_card_monitor(card_slot: VirtualCardSlot) -> N
             for card in added:
                 if str(card.reader) == card_slot.reader_name:
                     events.append(("inserted", bytes(card.atr).hex()))
+                    inserted.set()
             for card in removed:
                 if str(card.reader) == card_slot.reader_name:
                     events.append(("removed", ""))
@@ -90,6 +92,9 @@ def test_insert_and_remove_seen_by_card_monitor(card_slot: VirtualCardSlot) -> N
     monitor.addObserver(watcher)
     try:
         card_slot.insert(EchoCard())
+        # pyscard's monitor compares the cards it saw at two looks; a card placed and taken
+        # away between them (the rig's reader driver shows both within ~10 ms) is no change
+        assert inserted.wait(5), f"no insertion event, got {events}"
         card_slot.remove()
         assert seen.wait(5), f"no removal event, got {events}"
     finally:
