@@ -1,11 +1,12 @@
 """The faster marking and PDF writing give exactly the sheets the first versions gave.
 
 `apply_marks` was made cheaper (fixed layers made once, integer module sums, no page-size
-temporaries) and `sheets_to_pdf` moved from zlib to ISA-L; a printed sheet must not change by
-one gray level, or sheets printed before could not be compared with sheets printed after.
-Two pins: SHA-256 digests of the output on fixed synthetic pages, computed with the code
-before the change (they also move if the fonts of the marks change, which would be a change
-of the marks themselves), and the old algorithm kept here, compared on random pages.
+temporaries, the "auto" area told without a page-size mask) and `sheets_to_pdf` moved from
+zlib to ISA-L; a printed sheet must not change by one gray level, or sheets printed before
+could not be compared with sheets printed after. Two pins: SHA-256 digests of the output on
+fixed synthetic pages, computed with the code before the change (they also move if the fonts
+of the marks change, which would be a change of the marks themselves), and the old algorithm
+kept here, compared on random pages.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pypdf import PdfReader
 from rig.core.antiforgery import apply_marks, fixed_marks, layout, scramble, sheets_to_pdf
 from rig.core.antiforgery.kensei import Side, pattern_layer
 from rig.core.antiforgery.latent import emblem_layer
-from rig.core.antiforgery.layout import AREA_A4, AREA_A5, ContentArea
+from rig.core.antiforgery.layout import AREA_A4, AREA_A5, AREAS, ContentArea
 from rig.core.antiforgery.marks import Paper, _header_layer, area_for
 from rig.core.antiforgery.registration import fiducial_layer
 from tests.antiforgery.helpers import KEY, fuzz_examples
@@ -92,10 +93,17 @@ def _old_sample_front(page: NDArray[np.uint8], area: ContentArea) -> NDArray[np.
     return np.asarray(grid.mean(axis=(1, 3)), dtype=np.float32)
 
 
+def _old_area_for(page: NDArray[np.uint8]) -> ContentArea:
+    c = layout.CONTENT
+    inside = page[c.y : c.y1, c.x : c.x1]
+    dark_total = int(np.count_nonzero(page < 250))
+    return AREA_A4 if dark_total > int(np.count_nonzero(inside < 250)) else AREA_A5
+
+
 def _old_apply_marks(
     page: NDArray[np.uint8], key: bytes, document_id: str, paper: Paper
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-    area = area_for(page, paper)
+    area = _old_area_for(page) if paper == "auto" else AREAS[paper]
     front = np.minimum(page, _old_fixed_marks("front"))
     nonce = scramble.nonce_for(key, document_id)
     printed = scramble.scramble(_old_sample_front(page, area), key, nonce, area)
@@ -194,3 +202,28 @@ def test_every_pdf_reader_inflates_the_exact_pixels() -> None:
             assert bytes(image.get_data(decode_simple=True)) == want.tobytes()
     finally:
         document.close()
+
+
+_C = layout.CONTENT
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "level"),
+    [
+        (_C.x, _C.y, 0),  # inside, at each corner of the A5 box
+        (_C.x1 - 1, _C.y1 - 1, 0),
+        (_C.x - 1, _C.y, 0),  # just outside, on each side
+        (_C.x1, _C.y1 - 1, 0),
+        (_C.x, _C.y - 1, 0),
+        (_C.x1 - 1, _C.y1, 0),
+        (0, 0, 249),  # the page's corners, just dark enough and just too light
+        (layout.PAGE_W - 1, layout.PAGE_H - 1, 249),
+        (0, layout.PAGE_H - 1, 250),
+    ],
+)
+def test_auto_area_decides_as_before_at_the_box_edges(x: int, y: int, level: int) -> None:
+    page = np.full(layout.PAGE_SHAPE, 255, dtype=np.uint8)
+    page[y, x] = level
+    assert area_for(page, "auto") is _old_area_for(page)
+    outside = not (_C.x <= x < _C.x1 and _C.y <= y < _C.y1)
+    assert area_for(page, "auto") is (AREA_A4 if outside and level < 250 else AREA_A5)

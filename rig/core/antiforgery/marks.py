@@ -66,9 +66,16 @@ def area_for(front_page: NDArray[np.uint8], paper: Paper = "auto") -> ContentAre
     if paper != "auto":
         raise AntiforgeryError(f"paper must be 'auto', 'A5' or 'A4', got {paper!r}")
     c = layout.CONTENT
-    inside = front_page[c.y : c.y1, c.x : c.x1]
-    dark_total = int(np.count_nonzero(front_page < _INK_LEVEL))
-    return AREA_A4 if dark_total > int(np.count_nonzero(inside < _INK_LEVEL)) else AREA_A5
+    # The bands above and below the box, and the strips left and right of it; `min` reads
+    # them without the page-size mask that counting dark pixels made.
+    outside = (
+        front_page[: c.y],
+        front_page[c.y1 :],
+        front_page[c.y : c.y1, : c.x],
+        front_page[c.y : c.y1, c.x1 :],
+    )
+    inked = any(part.size and int(part.min()) < _INK_LEVEL for part in outside)
+    return AREA_A4 if inked else AREA_A5
 
 
 def _to_cells(values: NDArray[np.float32]) -> NDArray[np.uint8]:
