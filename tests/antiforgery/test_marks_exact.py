@@ -125,6 +125,7 @@ def _random_page(seed: int, levels: int) -> NDArray[np.uint8]:
     return palette[rng.integers(0, min(levels, palette.size), layout.PAGE_SHAPE)]
 
 
+@pytest.mark.fuzz
 @settings(
     max_examples=fuzz_examples(6),
     deadline=None,
