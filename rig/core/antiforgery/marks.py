@@ -11,6 +11,7 @@ the page by "darker wins" (ink on ink), as a printer lays them down.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -44,11 +45,17 @@ def _header_layer(bits: NDArray[np.bool_]) -> NDArray[np.uint8]:
     return np.broadcast_to(row, (h.h, h.w))
 
 
+@lru_cache(maxsize=2)
 def fixed_marks(side: Side) -> NDArray[np.uint8]:
     """The marks that are the same on every sheet (けん制文字 pattern, registration marks,
     emblem) for one side, as a page (255 paper, 0 ink). A checker that wants the ink of the
-    certificate alone can ignore capture pixels where this layer has ink."""
-    return np.minimum(np.minimum(emblem_layer(), fiducial_layer()), pattern_layer(side))
+    certificate alone can ignore capture pixels where this layer has ink.
+
+    Made once per side and shared, so read-only: copy it to draw on it.
+    """
+    layer = np.minimum(np.minimum(emblem_layer(), fiducial_layer()), pattern_layer(side))
+    layer.setflags(write=False)
+    return layer
 
 
 def area_for(front_page: NDArray[np.uint8], paper: Paper = "auto") -> ContentArea:
@@ -59,19 +66,36 @@ def area_for(front_page: NDArray[np.uint8], paper: Paper = "auto") -> ContentAre
     if paper != "auto":
         raise AntiforgeryError(f"paper must be 'auto', 'A5' or 'A4', got {paper!r}")
     c = layout.CONTENT
-    inside = front_page[c.y : c.y1, c.x : c.x1]
-    dark_total = int(np.count_nonzero(front_page < _INK_LEVEL))
-    return AREA_A4 if dark_total > int(np.count_nonzero(inside < _INK_LEVEL)) else AREA_A5
+    # The bands above and below the box, and the strips left and right of it; `min` reads
+    # them without the page-size mask that counting dark pixels made.
+    outside = (
+        front_page[: c.y],
+        front_page[c.y1 :],
+        front_page[c.y : c.y1, : c.x],
+        front_page[c.y : c.y1, c.x1 :],
+    )
+    inked = any(part.size and int(part.min()) < _INK_LEVEL for part in outside)
+    return AREA_A4 if inked else AREA_A5
+
+
+def _to_cells(values: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """Module values as printable gray levels (rounded half to even, clipped to 0–255)."""
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
 def _paint(
-    area: ContentArea, cells: NDArray[np.uint8], side: Side
-) -> tuple[Box, NDArray[np.uint8]]:
-    """Where `cells` go on a page, and the cells blown up to pixels (front or back modules)."""
+    page: NDArray[np.uint8], area: ContentArea, cells: NDArray[np.uint8], side: Side
+) -> None:
+    """Draw `cells` on `page` where the area puts them on `side`, each module a square of
+    pixels (the area's module size on the front, 2×2 on the back)."""
     m = area.module_px if side == "front" else layout.BACK_MODULE_PX
-    return (area.front if side == "front" else area.back), np.repeat(
-        np.repeat(cells, m, axis=0), m, axis=1
-    )
+    box = area.front if side == "front" else area.back
+    region = page[box.y : box.y1, box.x : box.x1]
+    # One widened row per module row, written to each of its pixel rows: no page-size
+    # temporary (np.repeat on both axes made one).
+    row = np.repeat(cells, m, axis=1)
+    for dy in range(m):
+        region[dy::m] = row
 
 
 def apply_marks(
@@ -90,10 +114,8 @@ def apply_marks(
 
     nonce = scramble.nonce_for(key, document_id)
     printed = scramble.scramble(scramble.sample_front(front_page, area), key, nonce, area)
-    back = fixed_marks("back")
-    cells = np.clip(np.rint(printed), 0, 255).astype(np.uint8)
-    box, pixels = _paint(area, cells, "back")
-    back[box.y : box.y1, box.x : box.x1] = pixels
+    back = fixed_marks("back").copy()
+    _paint(back, area, _to_cells(printed), "back")
     h = layout.HEADER
     back[h.y : h.y1, h.x : h.x1] = _header_layer(scramble.header_bits(key, nonce, area))
     return front, back
@@ -188,9 +210,7 @@ def read_back(scan: NDArray[np.uint8], key: bytes, sharpen: float = SHARPEN) -> 
     printed = read_modules(scan, reg, area.back, layout.BACK_MODULE_PX)
     modules = scramble.unscramble(_sharpen(printed, sharpen), bytes(key), nonce, area)
     page = np.full(layout.PAGE_SHAPE, 255, dtype=np.uint8)
-    cells = np.clip(np.rint(modules), 0, 255).astype(np.uint8)
-    box, pixels = _paint(area, cells, "front")
-    page[box.y : box.y1, box.x : box.x1] = pixels
+    _paint(page, area, _to_cells(modules), "front")
     return BackReading(image=page, nonce=nonce, registration=reg, area=area)
 
 

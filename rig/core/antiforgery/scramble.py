@@ -165,8 +165,21 @@ def unscramble(
 
 
 def sample_front(front_page: NDArray[np.uint8], area: ContentArea = AREA_A5) -> NDArray[np.float32]:
-    """The area's front box averaged over its modules (modules_h×modules_w, float 0–255)."""
+    """The area's front box averaged over its modules (modules_h×modules_w, float 0–255).
+
+    Bit for bit the float32 `mean` over each module that sheets were first printed with: a
+    module's sum (at most 9 × 255) is exact in uint16 and in float32, and `mean` divides
+    that exact float32 sum by the pixel count once, as here. Summing strided rows and then
+    strided columns is more than ten times faster than `mean` over the two inner axes.
+    """
     c, m = area.front, area.module_px
-    box = front_page[c.y : c.y1, c.x : c.x1].astype(np.float32)
-    grid = box.reshape(area.modules_h, m, area.modules_w, m)
-    return np.asarray(grid.mean(axis=(1, 3)), dtype=np.float32)
+    box = front_page[c.y : c.y1, c.x : c.x1]
+    rows = box[0::m].astype(np.uint16)
+    for dy in range(1, m):
+        rows += box[dy::m]
+    sums = rows[:, 0::m].copy()
+    for dx in range(1, m):
+        sums += rows[:, dx::m]
+    means = sums.astype(np.float32)
+    means /= np.float32(m * m)
+    return means
