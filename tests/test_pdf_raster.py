@@ -1,23 +1,20 @@
 """The long-lived Ghostscript (rig.core.pdf_raster) against a fresh Ghostscript per call.
 
-The reference renderers below are the code the printer and the centre ran before: a new
-libgs instance per job (printer) and a `gs` subprocess per document (centre). The pooled
-interpreters must give the same pixels, the same documented errors, and replace an
-interpreter after any failure.
+The reference renderers (rig.harness.bench.pdf_raster) are the code the printer and the
+centre ran before: a new libgs instance per job (printer) and a `gs` subprocess per document
+(centre). The pooled interpreters must give the same pixels, the same documented errors, and
+replace an interpreter after any failure.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-import ghostscript
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -25,46 +22,16 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from emulators.printer.render import MAX_PAGES as PRINTER_MAX_PAGES
-from emulators.printer.render import RenderError, read_pgm, render_pdf
+from emulators.printer.render import RenderError, render_pdf
 from emulators.printer.samples import make_pdf
 from rig.core import pdf_raster
 from rig.core.antiforgery import PdfError, layout, rasterize_pdf, sheets_to_pdf
 from rig.core.antiforgery import pdf as antiforgery_pdf
 from rig.core.pdf_raster import GhostscriptFailed, RasterOptions, interpreters_started, rasterize
+from rig.harness.bench.pdf_raster import centre_subprocess, printer_fresh
 from rig.harness.fuzz import examples
 
 Pages = list[NDArray[np.uint8]]
-
-
-def _printer_args(dpi: int) -> list[str]:
-    return [
-        "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dPDFSTOPONERROR", "-dPDFSTOPONWARNING",
-        "-dNOINTERPOLATE", f"-dLastPage={PRINTER_MAX_PAGES + 1}", "-sDEVICE=pgmraw", f"-r{dpi}",
-    ]  # fmt: skip
-
-
-def old_printer_render(pdf: bytes, dpi: int) -> Pages:
-    """The printer before: a new libgs instance for each job."""
-    with tempfile.TemporaryDirectory(prefix="rig-test-gs-") as tmp:
-        folder = Path(tmp)
-        (folder / "in.pdf").write_bytes(pdf)
-        out = io.BytesIO()
-        args = [*_printer_args(dpi), f"-sOutputFile={folder / 'p%05d.pgm'}", str(folder / "in.pdf")]
-        ghostscript.Ghostscript("gs", *args, stdout=out, stderr=out).exit()
-        return [read_pgm(p.read_bytes()).copy() for p in sorted(folder.glob("p*.pgm"))]
-
-
-def old_centre_render(pdf: bytes, dpi: int) -> Pages:
-    """The centre before: one `gs` subprocess per document."""
-    with tempfile.TemporaryDirectory(prefix="rig-test-gs-") as tmp:
-        folder = Path(tmp)
-        (folder / "in.pdf").write_bytes(pdf)
-        cmd = [
-            "gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pgmraw", f"-r{dpi}",
-            f"-sOutputFile={folder / 'p%04d.pgm'}", str(folder / "in.pdf"),
-        ]  # fmt: skip
-        subprocess.run(cmd, capture_output=True, timeout=60, check=True)
-        return [read_pgm(p.read_bytes()).copy() for p in sorted(folder.glob("p*.pgm"))]
 
 
 def _same(got: Pages, want: Pages) -> bool:
@@ -131,13 +98,13 @@ def marked_sheet_pdf() -> bytes:
     ids=["a4-2-pages", "a5-content", "letter-blank", "hand-made"],
 )
 def test_pooled_pages_equal_a_fresh_ghostscript_per_call(document: bytes) -> None:
-    assert _same([p.pixels for p in render_pdf(document, 150)], old_printer_render(document, 150))
-    assert _same(rasterize_pdf(document, 150), old_centre_render(document, 150))
+    assert _same([p.pixels for p in render_pdf(document, 150)], printer_fresh(document, 150))
+    assert _same(rasterize_pdf(document, 150), centre_subprocess(document, 150))
 
 
 def test_marked_sheet_maps_image_pixels_one_to_one_both_ways(marked_sheet_pdf: bytes) -> None:
     pooled = rasterize_pdf(marked_sheet_pdf)
-    assert _same(pooled, old_centre_render(marked_sheet_pdf, layout.DPI))
+    assert _same(pooled, centre_subprocess(marked_sheet_pdf, layout.DPI))
     assert _same([p.pixels for p in render_pdf(marked_sheet_pdf, layout.DPI)], pooled)
     assert [p.shape for p in pooled] == [layout.PAGE_SHAPE, layout.PAGE_SHAPE]
 
@@ -159,12 +126,12 @@ def test_an_error_mid_file_replaces_the_interpreter_and_the_next_document_render
     assert info.value.reason == "document-format-error"
     after_error = [p.pixels for p in render_pdf(good, 60)]
     assert interpreters_started() == before + 1  # a fresh interpreter, not the failed one
-    assert _same(after_error, old_printer_render(good, 60))
+    assert _same(after_error, printer_fresh(good, 60))
 
 
 def test_the_centre_keeps_a_repaired_mid_file_error_as_before() -> None:
     # without -dPDFSTOPONERROR Ghostscript draws what it can, as the `gs` command did
-    assert _same(rasterize_pdf(FAILS_ON_PAGE_2, 60), old_centre_render(FAILS_ON_PAGE_2, 60))
+    assert _same(rasterize_pdf(FAILS_ON_PAGE_2, 60), centre_subprocess(FAILS_ON_PAGE_2, 60))
 
 
 @pytest.mark.parametrize(
@@ -231,7 +198,7 @@ def test_option_sets_render_at_once_from_threads() -> None:
     with ThreadPoolExecutor(4) as threads:
         got = list(threads.map(pages, jobs))
     for (pdf, dpi), shapes in zip(jobs, got, strict=True):
-        want = [a.shape for a in old_centre_render(pdf, dpi)]
+        want = [a.shape for a in centre_subprocess(pdf, dpi)]
         assert shapes == want + want
 
 

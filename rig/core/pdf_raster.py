@@ -155,12 +155,16 @@ def _page_number(path: Path) -> int:
     return int(path.stem.rsplit("-", 1)[1])
 
 
-class _Interpreter:
-    """One libgs instance, its private folder and its captured output."""
+class Interpreter:
+    """One libgs instance, its private folder and its captured output.
+
+    The pool owns its interpreters; whoever starts one directly must `close()` it."""
 
     def __init__(self, options: RasterOptions, folder: Path):
-        from ghostscript import _gsprint as gs  # libgs is loaded on first use only
-
+        try:  # libgs is loaded on first use only
+            from ghostscript import _gsprint as gs
+        except (ImportError, RuntimeError, OSError) as exc:
+            raise GhostscriptFailed(f"libgs not found ({exc}): Debian package libgs-dev") from exc
         self._gs: Any = gs
         self.options = options
         self.folder = folder
@@ -233,7 +237,7 @@ class _Pool:
     slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(MAX_INTERPRETERS)
     )
-    idle: list[_Interpreter] = field(default_factory=list)
+    idle: list[Interpreter] = field(default_factory=list)
     root: Path | None = None
     started: int = 0  # interpreters started by this pool, for tests and the bench
     closed: bool = False
@@ -244,7 +248,7 @@ class _Pool:
             self.root = Path(tempfile.mkdtemp(prefix=f"rig-gs-{self.pid}-", dir=base))
         return Path(tempfile.mkdtemp(prefix="i", dir=self.root))
 
-    def acquire(self, options: RasterOptions) -> _Interpreter:
+    def acquire(self, options: RasterOptions) -> Interpreter:
         if not self.slots.acquire(timeout=ACQUIRE_TIMEOUT_S):
             raise GhostscriptFailed(f"no Ghostscript free within {ACQUIRE_TIMEOUT_S:.0f} s")
         try:
@@ -256,13 +260,17 @@ class _Pool:
                         return self.idle.pop(i)
                 folder = self._folder()
                 self.started += 1
-            return _Interpreter(options, folder)
+            try:
+                return Interpreter(options, folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
         except BaseException:
             self.slots.release()
             raise
 
-    def release(self, interp: _Interpreter, *, reusable: bool) -> None:
-        retire: list[_Interpreter] = []
+    def release(self, interp: Interpreter, *, reusable: bool) -> None:
+        retire: list[Interpreter] = []
         with self.lock:
             if reusable and not self.closed and interp.documents < RECYCLE_AFTER:
                 self.idle.append(interp)
