@@ -109,6 +109,11 @@ def test_marked_sheet_maps_image_pixels_one_to_one_both_ways(marked_sheet_pdf: b
     assert [p.shape for p in pooled] == [layout.PAGE_SHAPE, layout.PAGE_SHAPE]
 
 
+def test_pages_after_last_page_are_not_rendered_on_a_reused_interpreter() -> None:
+    options = RasterOptions(dpi=10, last_page=3)
+    assert [len(rasterize(make_pdf(n), options).pages) for n in (5, 2, 4)] == [3, 2, 3]
+
+
 def test_interpreters_are_reused_between_documents() -> None:
     render_pdf(make_pdf(1), 40)
     before = interpreters_started()

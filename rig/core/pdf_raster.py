@@ -1,7 +1,7 @@
 """PDF to 8-bit gray rasters with a long-lived Ghostscript interpreter (libgs) per process.
 
-Starting Ghostscript costs about 80–90 ms (resources, fonts, the PostScript prologue); a
-300 dpi A4 page renders in a small part of that. The printer and the centre render on every
+Starting Ghostscript costs about 75–95 ms (resources, fonts, the PostScript prologue), as
+much as rendering a simple 300 dpi A4 page. The printer and the centre render on every
 issuance, so each process keeps its interpreters: started lazily through the `ghostscript`
 PyPI package's low-level API (`_gsprint`: new_instance, init_with_args, run_string, exit,
 delete_instance) and reused for document after document.
@@ -12,9 +12,9 @@ Safety of reuse:
   -dLastPage) is fixed when an interpreter starts; interpreters are pooled per
   `RasterOptions`, so a document never sees another caller's settings.
 - Each document goes through the PDF interpreter (`runpdf`), never as PostScript, so a
-  document cannot define anything that outlives it. Between documents only the device's
-  /OutputFile changes (setpagedevice), which is how the Ghostscript documentation says to
-  send pages to another file from a running interpreter.
+  document cannot define anything that outlives it (PostScript behind a %PDF- header is a
+  syntax error, never run). Between documents only the device's /OutputFile changes, by
+  setpagedevice, which closes the device's output and opens the new file.
 - After ANY error from libgs, or a render that overran its deadline, the interpreter is
   exited and thrown away; the next document gets a fresh one. An interpreter is also
   replaced after `RECYCLE_AFTER` documents, which bounds the slow growth of its memory.
