@@ -207,18 +207,23 @@ def test_option_sets_render_at_once_from_threads() -> None:
         assert shapes == want + want
 
 
-def _render_in_child(pdf: bytes) -> tuple[int, int, int]:
+def _render_in_child(pdf: bytes) -> tuple[int, int, int, Path | None]:
     started_here = interpreters_started()
     pages = len(render_pdf(pdf, 30))
-    return os.getpid(), started_here, pages
+    return os.getpid(), started_here, pages, pdf_raster._pool().root
 
 
-def test_a_forked_process_starts_its_own_interpreter() -> None:
+def test_a_forked_process_starts_its_own_interpreter_and_cleans_up() -> None:
     render_pdf(make_pdf(1), 30)  # this process now holds an interpreter
+    ours = pdf_raster._pool().root
     with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
-        pid, inherited, pages = pool.submit(_render_in_child, make_pdf(2)).result(timeout=120)
+        child = pool.submit(_render_in_child, make_pdf(2)).result(timeout=120)
+    pid, inherited, pages, folder = child
     assert pid != os.getpid() and inherited == 0 and pages == 2
+    assert folder is not None and folder != ours
+    assert not folder.exists()  # the worker's exit (os._exit, no atexit) removed it
     assert len(render_pdf(make_pdf(1), 30)) == 1  # the parent's interpreter still works
+    assert ours is not None and ours.exists()
 
 
 def test_the_private_folder_is_gone_when_the_process_exits() -> None:
@@ -234,6 +239,30 @@ def test_the_private_folder_is_gone_when_the_process_exits() -> None:
     folder = Path(done.stdout.strip())
     assert folder.name.startswith("rig-gs-")
     assert not folder.exists()
+
+
+def test_a_plain_fork_that_exits_leaves_the_parents_interpreters_alone() -> None:
+    # the child inherits the parent's exit hooks (atexit, multiprocessing's finalizers)
+    program = (
+        "import os, sys\n"
+        "from rig.core import pdf_raster\n"
+        "from emulators.printer.samples import make_pdf\n"
+        "options = pdf_raster.RasterOptions(dpi=20)\n"
+        "pdf_raster.rasterize(make_pdf(1), options)\n"
+        "root = pdf_raster._pool().root\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    sys.exit(0)\n"
+        "os.waitpid(child, 0)\n"
+        "assert root is not None and root.is_dir() and any(root.iterdir())\n"
+        "pdf_raster.rasterize(make_pdf(2), options)\n"
+        "print(pdf_raster.interpreters_started())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "1"  # the same interpreter served both documents
 
 
 @settings(max_examples=examples(20))

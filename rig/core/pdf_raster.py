@@ -22,7 +22,9 @@ Safety of reuse:
   /dev/shm when there is one: the rasters never touch a disk). Ghostscript also permits
   its own temporary folder by default.
 - The pool belongs to the process that made it (keyed by os.getpid(), and forgotten in a
-  forked child, which must not drive its parent's interpreters); atexit stops it.
+  forked child, which must not drive its parent's interpreters); atexit stops it, and so
+  does multiprocessing's exit in a worker process (which skips atexit). A process killed
+  outright leaves its folder behind (empty unless it died mid-render).
 
 libgs 9.50 and later allow several instances in one process (Debian's 10.00 does); at most
 `MAX_INTERPRETERS` render at once, so the centre and the printer in one process do not wait
@@ -38,6 +40,7 @@ import atexit
 import contextlib
 import ctypes
 import itertools
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -301,6 +304,8 @@ def _pool() -> _Pool:
     with _POOL_LOCK:
         if _POOL is None or _POOL.pid != os.getpid():
             _POOL = _Pool()
+            # a multiprocessing worker ends with os._exit, which skips atexit but runs these
+            multiprocessing.util.Finalize(_POOL, _close_if_ours, (_POOL,), exitpriority=10)
         return _POOL
 
 
@@ -312,10 +317,14 @@ def _forget_in_child() -> None:
     _POOL_LOCK = threading.Lock()
 
 
-def _stop_at_exit() -> None:
-    pool = _POOL
+def _close_if_ours(pool: _Pool | None) -> None:
+    # a child forked without multiprocessing inherits the exit hooks: never the parent's pool
     if pool is not None and pool.pid == os.getpid():
         pool.close()
+
+
+def _stop_at_exit() -> None:
+    _close_if_ours(_POOL)
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
