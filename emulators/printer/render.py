@@ -1,27 +1,24 @@
 """Ghostscript rendering: a PDF in, one 8-bit gray raster per page out (raw, never PNG).
 
-libgs (through the `ghostscript` PyPI package) allows one interpreter instance per process,
-so every call in a process is serialised by a module lock; a process pool gets one libgs per
-worker and renders in parallel. Rendering goes to raw PGM files in a private temporary folder
-(about 13 ms per A4 page at 300 dpi) and is read back into numpy arrays.
+Rendering goes through rig.core.pdf_raster: long-lived libgs interpreters per process (no
+start-up per job), the pages written as raw PGM into the interpreter's private folder and
+read straight into numpy arrays (about 13 ms per A4 page at 300 dpi). Any Ghostscript error
+throws that interpreter away; the next job gets a fresh one.
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import ghostscript
 import numpy as np
 import numpy.typing as npt
 from pypdf import PdfReader
 
-Raster = npt.NDArray[np.uint8]
+from rig.core.pdf_raster import GhostscriptFailed, RasterOptions, pgm_header, rasterize, summary
 
-_GS_LOCK = threading.Lock()
+Raster = npt.NDArray[np.uint8]
 
 #: A document with more pages than this is refused (a kiosk certificate has a handful);
 #: the cap bounds the raster memory a hostile document can cost (8.7 MB per A4 page).
@@ -53,24 +50,11 @@ class RenderedPage:
 
 def read_pgm(data: bytes) -> Raster:
     """Parse a binary PGM (P5, maxval 255) as Ghostscript's pgmraw device writes it."""
-    fields: list[bytes] = []
-    pos = 0
-    while len(fields) < 4:
-        while pos < len(data) and data[pos : pos + 1].isspace():
-            pos += 1
-        if data[pos : pos + 1] == b"#":
-            pos = data.index(b"\n", pos) + 1
-            continue
-        end = pos
-        while end < len(data) and not data[end : end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    if fields[0] != b"P5" or fields[3] != b"255":
-        raise RenderError("unexpected raster format from Ghostscript", "processing-to-stop-point")
-    width, height = int(fields[1]), int(fields[2])
-    pos += 1  # exactly one whitespace byte before the raster
-    pixels = np.frombuffer(data, dtype=np.uint8, count=width * height, offset=pos)
+    try:
+        width, height, offset = pgm_header(data[:256])
+    except ValueError as exc:
+        raise RenderError(f"unexpected raster format: {exc}", "processing-to-stop-point") from exc
+    pixels = np.frombuffer(data, dtype=np.uint8, count=width * height, offset=offset)
     return pixels.reshape(height, width)
 
 
@@ -79,14 +63,6 @@ def write_pgm(path: Path, pixels: Raster) -> None:
     with path.open("wb") as fh:
         fh.write(f"P5\n{width} {height}\n255\n".encode())
         fh.write(np.ascontiguousarray(pixels).tobytes())
-
-
-def _summary(log: str) -> str:
-    """The line of a Ghostscript log that names the error (its stack dumps help nobody)."""
-    for line in log.splitlines():
-        if "Error" in line or "error" in line:
-            return line.strip()[:200]
-    return log.strip().splitlines()[0][:200] if log.strip() else "no message"
 
 
 def _declared_pages(pdf: bytes) -> int | None:
@@ -112,16 +88,9 @@ def page_texts(pdf: bytes) -> list[str]:
     return texts
 
 
-def _run_gs(args: list[str]) -> str:
-    out = io.BytesIO()
-    with _GS_LOCK:
-        try:
-            instance = ghostscript.Ghostscript("gs", *args, stdout=out, stderr=out)
-            instance.exit()
-        except ghostscript.GhostscriptError as exc:
-            log = out.getvalue().decode("utf-8", "replace")
-            raise RenderError(f"Ghostscript could not render it: {_summary(log)}") from exc
-    return out.getvalue().decode("utf-8", "replace")
+def _options(dpi: int) -> RasterOptions:
+    # one page more than the cap, so that a document over it is seen and refused
+    return RasterOptions(dpi=dpi, stop_on_error=True, no_interpolate=True, last_page=MAX_PAGES + 1)
 
 
 def render_pdf(pdf: bytes, dpi: int = 300) -> list[RenderedPage]:
@@ -131,34 +100,15 @@ def render_pdf(pdf: bytes, dpi: int = 300) -> list[RenderedPage]:
     declared = _declared_pages(pdf)
     if declared is not None and declared > MAX_PAGES:
         raise RenderError(f"{declared} pages: more than {MAX_PAGES}", "document-unprintable-error")
-    with tempfile.TemporaryDirectory(prefix="rig-gs-") as tmp:
-        folder = Path(tmp)
-        source = folder / "in.pdf"
-        source.write_bytes(pdf)
-        args = [
-            "-q",
-            "-dSAFER",
-            "-dBATCH",
-            "-dNOPAUSE",
-            "-dPDFSTOPONERROR",
-            "-dPDFSTOPONWARNING",
-            "-dNOINTERPOLATE",
-            f"-dLastPage={MAX_PAGES + 1}",
-            "-sDEVICE=pgmraw",
-            f"-r{dpi}",
-            f"-sOutputFile={folder / 'p%05d.pgm'}",
-            str(source),
-        ]
-        log = _run_gs(args)
-        files = sorted(folder.glob("p*.pgm"))
-        if not files:
-            raise RenderError(f"no pages rendered: {_summary(log)}")
-        if len(files) > MAX_PAGES:
-            raise RenderError(f"more than {MAX_PAGES} pages", "document-unprintable-error")
-        if "error" in log.lower():
-            # gs repaired a damaged file; a certificate printed from a repaired file is suspect
-            raise RenderError(f"damaged PDF: {_summary(log)}")
-        return [
-            RenderedPage(i + 1, dpi, read_pgm(path.read_bytes()).copy())
-            for i, path in enumerate(files)
-        ]
+    try:
+        rendered = rasterize(pdf, _options(dpi))
+    except GhostscriptFailed as exc:
+        raise RenderError(str(exc)) from exc
+    if not rendered.pages:
+        raise RenderError(f"no pages rendered: {summary(rendered.log)}")
+    if len(rendered.pages) > MAX_PAGES:
+        raise RenderError(f"more than {MAX_PAGES} pages", "document-unprintable-error")
+    if "error" in rendered.log.lower():
+        # gs repaired a damaged file; a certificate printed from a repaired file is suspect
+        raise RenderError(f"damaged PDF: {summary(rendered.log)}")
+    return [RenderedPage(i + 1, dpi, pixels) for i, pixels in enumerate(rendered.pages)]

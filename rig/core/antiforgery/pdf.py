@@ -9,26 +9,23 @@ pixel one to one, so a printer that renders the PDF at 300 dpi gray gets back ex
 pixels the marks were computed on (tests/antiforgery check this with the real `gs`).
 Pages alternate front, back, front, back…: print them duplex, long-edge binding.
 
-`rasterize_pdf` is that printer's view: Ghostscript (`gs`, Debian package ghostscript) to
-8-bit gray at 300 dpi, one array per page.
+`rasterize_pdf` is that printer's view: Ghostscript (libgs, Debian package libgs10, through
+rig.core.pdf_raster's long-lived interpreters) to 8-bit gray at 300 dpi, one array per page.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
+import zlib
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from isal import isal_zlib
 from numpy.typing import NDArray
-from PIL import Image
 
 from rig.core.antiforgery import layout
 from rig.core.antiforgery.errors import PdfError
 from rig.core.antiforgery.kensei import check_page
+from rig.core.pdf_raster import GhostscriptFailed, RasterOptions, rasterize
 
 A4_PT = (595.276, 841.89)
 GS_TIMEOUT_S = 60.0
@@ -88,29 +85,25 @@ def sheets_to_pdf(pages: Sequence[NDArray[np.uint8]]) -> bytes:
 
 
 def rasterize_pdf(pdf: bytes, dpi: int = layout.DPI) -> list[NDArray[np.uint8]]:
-    """Render every page of `pdf` with Ghostscript to 8-bit gray arrays at `dpi`."""
-    gs = shutil.which("gs")
-    if gs is None:
-        raise PdfError("Ghostscript (gs) not found: Debian package ghostscript")
+    """Render every page of `pdf` with Ghostscript to 8-bit gray arrays at `dpi`.
+
+    More than MAX_PAGES pages (what `sheets_to_pdf` takes back) is refused; Ghostscript
+    stops at the page after it. The interpreter cannot be interrupted: GS_TIMEOUT_S is
+    checked when it returns (the interpreter is then replaced). What bounds a render is
+    that page cap, the %PDF- check and the PDF interpreter itself (no loops a document can
+    drive); the centre only rasterises PDFs its own stages wrote from at most 100 pages.
+    """
     if not pdf.startswith(b"%PDF-"):
         raise PdfError("not a PDF (no %PDF- header)")
-    with tempfile.TemporaryDirectory(prefix="rig-af-gs-") as tmp:
-        folder = Path(tmp)
-        (folder / "in.pdf").write_bytes(pdf)
-        cmd = [
-            gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pgmraw", f"-r{dpi}",
-            f"-sOutputFile={folder / 'p%04d.pgm'}", str(folder / "in.pdf"),
-        ]  # fmt: skip
-        try:
-            done = subprocess.run(cmd, capture_output=True, timeout=GS_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise PdfError(f"Ghostscript took longer than {GS_TIMEOUT_S:.0f} s") from exc
-        pages = sorted(folder.glob("p*.pgm"))
-        if done.returncode != 0 or not pages:
-            tail = done.stderr.decode("utf-8", "replace").strip()[-300:]
-            raise PdfError(f"Ghostscript failed (exit {done.returncode}): {tail}")
-        out = []
-        for path in pages:
-            with Image.open(path) as img:
-                out.append(np.asarray(img.convert("L"), dtype=np.uint8).copy())
-        return out
+    try:
+        options = RasterOptions(dpi=dpi, last_page=MAX_PAGES + 1)
+        rendered = rasterize(pdf, options, deadline_s=GS_TIMEOUT_S)
+    except GhostscriptFailed as exc:
+        if exc.timed_out:
+            raise PdfError(str(exc)) from exc
+        raise PdfError(f"Ghostscript failed: {exc.log.strip()[-300:] or exc}") from exc
+    if not rendered.pages:
+        raise PdfError(f"Ghostscript failed: no pages rendered: {rendered.log.strip()[-300:]}")
+    if len(rendered.pages) > MAX_PAGES:
+        raise PdfError(f"more than {MAX_PAGES} pages")
+    return rendered.pages
