@@ -7,7 +7,7 @@ TCP socket, or a fuzz test calling it directly.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
@@ -36,10 +36,54 @@ class FrameStats:
         )
 
 
-class Id003Link:
+class _Decoder(Protocol):
+    def clear(self) -> bytes: ...
+
+
+_D = TypeVar("_D", bound=_Decoder)
+
+
+class _SerialLink(Generic[_D]):
+    """What both links do besides their own frames: count and record the bytes their decoder
+    discards, the line settings, and any other event under the link's evidence `channel`."""
+
+    channel: str
+
+    def __init__(
+        self,
+        decoder: _D,
+        lock: threading.RLock,
+        evidence: EvidenceStore | None,
+        faults: FaultCounters | None,
+    ) -> None:
+        self._lock = lock
+        self._evidence = evidence
+        self._faults = faults
+        self._decoder = decoder
+        self.stats = FrameStats()
+
+    def _discarded(self, raw: bytes, reason: str) -> None:
+        self.stats.discarded_bytes += len(raw)
+        self._record("discarded", raw=raw, reason=reason)
+
+    def idle_gap(self) -> None:
+        dropped = self._decoder.clear()
+        if dropped:
+            self._discarded(dropped, "inter-byte time-out")
+
+    def line_settings(self, settings: dict[str, Any]) -> None:
+        self._record("line_settings", **settings)
+
+    def _record(self, event: str, **data: Any) -> None:
+        if self._evidence is not None:
+            self._evidence.record(self.channel, event, **data)
+
+
+class Id003Link(_SerialLink[id003.FrameDecoder]):
     name = "bill_validator"
     #: A partial frame older than this (no new byte) is dropped (rig decision).
     gap_s = 0.100
+    channel = ID003_CHANNEL
 
     def __init__(
         self,
@@ -48,20 +92,15 @@ class Id003Link:
         evidence: EvidenceStore | None = None,
         faults: FaultCounters | None = None,
     ) -> None:
+        super().__init__(id003.FrameDecoder(), lock, evidence, faults)
         self.model = model
-        self._lock = lock
-        self._evidence = evidence
-        self._faults = faults
-        self._decoder = id003.FrameDecoder()
-        self.stats = FrameStats()
 
     def receive(self, data: bytes) -> bytes:
         out = bytearray()
         with self._lock:
             for item in self._decoder.feed(data):
                 if isinstance(item, id003.Discarded):
-                    self.stats.discarded_bytes += len(item.raw)
-                    self._record("discarded", raw=item.raw, reason=item.reason)
+                    self._discarded(item.raw, item.reason)
                     continue
                 self.stats.frames += 1
                 reply = self.model.handle(item)
@@ -93,23 +132,11 @@ class Id003Link:
             return None
         return self._faults.corrupt_reply("id003", frozenset({status}))
 
-    def idle_gap(self) -> None:
-        dropped = self._decoder.clear()
-        if dropped:
-            self.stats.discarded_bytes += len(dropped)
-            self._record("discarded", raw=dropped, reason="inter-byte time-out")
 
-    def line_settings(self, settings: dict[str, Any]) -> None:
-        self._record("line_settings", **settings)
-
-    def _record(self, event: str, **data: Any) -> None:
-        if self._evidence is not None:
-            self._evidence.record(ID003_CHANNEL, event, **data)
-
-
-class CcTalkLink:
+class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
     name = "coin"
     gap_s = cctalk.INTER_BYTE_TIMEOUT_S
+    channel = CCTALK_CHANNEL
 
     def __init__(
         self,
@@ -120,13 +147,9 @@ class CcTalkLink:
         local_echo: bool = False,
         faults: FaultCounters | None = None,
     ) -> None:
+        super().__init__(cctalk.PacketDecoder(accept=bus.accepted_routes()), lock, evidence, faults)
         self.bus = bus
-        self._lock = lock
-        self._evidence = evidence
         self.local_echo = local_echo
-        self._faults = faults
-        self._decoder = cctalk.PacketDecoder(accept=bus.accepted_routes())
-        self.stats = FrameStats()
         #: event counter of the last READ BUFFERED CREDIT answer that went out intact
         self._delivered_counter: int | None = None
 
@@ -136,8 +159,7 @@ class CcTalkLink:
         with self._lock:
             for item in self._decoder.feed(data):
                 if isinstance(item, cctalk.Discarded):
-                    self.stats.discarded_bytes += len(item.raw)
-                    self._record("discarded", raw=item.raw, reason=item.reason)
+                    self._discarded(item.raw, item.reason)
                     continue
                 self.stats.frames += 1
                 reply = self.bus.handle(item)
@@ -183,16 +205,3 @@ class CcTalkLink:
         if how is None and new_counter is not None:
             self._delivered_counter = new_counter
         return how
-
-    def idle_gap(self) -> None:
-        dropped = self._decoder.clear()
-        if dropped:
-            self.stats.discarded_bytes += len(dropped)
-            self._record("discarded", raw=dropped, reason="inter-byte time-out")
-
-    def line_settings(self, settings: dict[str, Any]) -> None:
-        self._record("line_settings", **settings)
-
-    def _record(self, event: str, **data: Any) -> None:
-        if self._evidence is not None:
-            self._evidence.record(CCTALK_CHANNEL, event, **data)
