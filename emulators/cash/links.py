@@ -7,6 +7,7 @@ TCP socket, or a fuzz test calling it directly.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from emulators.cash.bill_validator import BillValidatorModel
@@ -66,6 +67,20 @@ class _SerialLink(Generic[_D]):
         self.stats.discarded_bytes += len(raw)
         self._record("discarded", raw=raw, reason=reason)
 
+    def _answer(
+        self, reply: bytes, how: str | None, corrupt: Callable[[bytes, str], bytes]
+    ) -> bytes:
+        """The reply as it goes out: corrupted `how` the fault plan says, if it says so."""
+        if how is not None:
+            reply = corrupt(reply, how)
+            self.stats.corrupted_replies += 1
+        self.stats.replies += 1
+        return reply
+
+    def _frame(self, corrupted: str | None, **data: Any) -> None:
+        extra = {"corrupted": corrupted} if corrupted else {}
+        self._record("frame", **data, **extra)
+
     def idle_gap(self) -> None:
         dropped = self._decoder.clear()
         if dropped:
@@ -109,22 +124,15 @@ class Id003Link(_SerialLink[id003.FrameDecoder]):
                 if reply is not None:
                     assert status is not None
                     corrupted = self._corruption(status)
-                    if corrupted is not None:
-                        reply = corrupt_id003(reply, corrupted)
-                        self.stats.corrupted_replies += 1
-                    self.stats.replies += 1
+                    reply = self._answer(reply, corrupted, corrupt_id003)
                     out += reply
-                if self._evidence is not None:
-                    extra = {"corrupted": corrupted} if corrupted else {}
-                    self._evidence.record(
-                        ID003_CHANNEL,
-                        "frame",
-                        rx=item.encode(),
-                        command=item.name("host"),
-                        tx=reply or b"",
-                        status=status,
-                        **extra,
-                    )
+                self._frame(
+                    corrupted,
+                    rx=item.encode(),
+                    command=item.name("host"),
+                    tx=reply or b"",
+                    status=status,
+                )
         return bytes(out)
 
     def _corruption(self, status: str) -> str | None:
@@ -166,23 +174,16 @@ class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
                 corrupted: str | None = None
                 if reply is not None:
                     corrupted = self._corruption(item, reply)
-                    if corrupted is not None:
-                        reply = corrupt_cctalk(reply, corrupted)
-                        self.stats.corrupted_replies += 1
-                    self.stats.replies += 1
+                    reply = self._answer(reply, corrupted, corrupt_cctalk)
                     out += reply
-                if self._evidence is not None:
-                    extra = {"corrupted": corrupted} if corrupted else {}
-                    self._evidence.record(
-                        CCTALK_CHANNEL,
-                        "frame",
-                        dest=item.dest,
-                        header=item.header_name(),
-                        rx=item.encode(),
-                        tx=reply or b"",
-                        answer=cctalk.Header(reply[3]).name if reply else None,
-                        **extra,
-                    )
+                self._frame(
+                    corrupted,
+                    dest=item.dest,
+                    header=item.header_name(),
+                    rx=item.encode(),
+                    tx=reply or b"",
+                    answer=cctalk.Header(reply[3]).name if reply else None,
+                )
         return bytes(out)
 
     def _corruption(self, request: cctalk.Packet, reply: bytes) -> str | None:
