@@ -7,7 +7,8 @@ TCP socket, or a fuzz test calling it directly.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
@@ -36,10 +37,68 @@ class FrameStats:
         )
 
 
-class Id003Link:
+class _Decoder(Protocol):
+    def clear(self) -> bytes: ...
+
+
+_D = TypeVar("_D", bound=_Decoder)
+
+
+class _SerialLink(Generic[_D]):
+    """What both links do besides their own frames: count and record the bytes their decoder
+    discards, the line settings, and any other event under the link's evidence `channel`."""
+
+    channel: str
+
+    def __init__(
+        self,
+        decoder: _D,
+        lock: threading.RLock,
+        evidence: EvidenceStore | None,
+        faults: FaultCounters | None,
+    ) -> None:
+        self._lock = lock
+        self._evidence = evidence
+        self._faults = faults
+        self._decoder = decoder
+        self.stats = FrameStats()
+
+    def _discarded(self, raw: bytes, reason: str) -> None:
+        self.stats.discarded_bytes += len(raw)
+        self._record("discarded", raw=raw, reason=reason)
+
+    def _answer(
+        self, reply: bytes, how: str | None, corrupt: Callable[[bytes, str], bytes]
+    ) -> bytes:
+        """The reply as it goes out: corrupted `how` the fault plan says, if it says so."""
+        if how is not None:
+            reply = corrupt(reply, how)
+            self.stats.corrupted_replies += 1
+        self.stats.replies += 1
+        return reply
+
+    def _frame(self, corrupted: str | None, **data: Any) -> None:
+        extra = {"corrupted": corrupted} if corrupted else {}
+        self._record("frame", **data, **extra)
+
+    def idle_gap(self) -> None:
+        dropped = self._decoder.clear()
+        if dropped:
+            self._discarded(dropped, "inter-byte time-out")
+
+    def line_settings(self, settings: dict[str, Any]) -> None:
+        self._record("line_settings", **settings)
+
+    def _record(self, event: str, **data: Any) -> None:
+        if self._evidence is not None:
+            self._evidence.record(self.channel, event, **data)
+
+
+class Id003Link(_SerialLink[id003.FrameDecoder]):
     name = "bill_validator"
     #: A partial frame older than this (no new byte) is dropped (rig decision).
     gap_s = 0.100
+    channel = ID003_CHANNEL
 
     def __init__(
         self,
@@ -48,20 +107,15 @@ class Id003Link:
         evidence: EvidenceStore | None = None,
         faults: FaultCounters | None = None,
     ) -> None:
+        super().__init__(id003.FrameDecoder(), lock, evidence, faults)
         self.model = model
-        self._lock = lock
-        self._evidence = evidence
-        self._faults = faults
-        self._decoder = id003.FrameDecoder()
-        self.stats = FrameStats()
 
     def receive(self, data: bytes) -> bytes:
         out = bytearray()
         with self._lock:
             for item in self._decoder.feed(data):
                 if isinstance(item, id003.Discarded):
-                    self.stats.discarded_bytes += len(item.raw)
-                    self._record("discarded", raw=item.raw, reason=item.reason)
+                    self._discarded(item.raw, item.reason)
                     continue
                 self.stats.frames += 1
                 reply = self.model.handle(item)
@@ -70,22 +124,15 @@ class Id003Link:
                 if reply is not None:
                     assert status is not None
                     corrupted = self._corruption(status)
-                    if corrupted is not None:
-                        reply = corrupt_id003(reply, corrupted)
-                        self.stats.corrupted_replies += 1
-                    self.stats.replies += 1
+                    reply = self._answer(reply, corrupted, corrupt_id003)
                     out += reply
-                if self._evidence is not None:
-                    extra = {"corrupted": corrupted} if corrupted else {}
-                    self._evidence.record(
-                        ID003_CHANNEL,
-                        "frame",
-                        rx=item.encode(),
-                        command=item.name("host"),
-                        tx=reply or b"",
-                        status=status,
-                        **extra,
-                    )
+                self._frame(
+                    corrupted,
+                    rx=item.encode(),
+                    command=item.name("host"),
+                    tx=reply or b"",
+                    status=status,
+                )
         return bytes(out)
 
     def _corruption(self, status: str) -> str | None:
@@ -93,23 +140,11 @@ class Id003Link:
             return None
         return self._faults.corrupt_reply("id003", frozenset({status}))
 
-    def idle_gap(self) -> None:
-        dropped = self._decoder.clear()
-        if dropped:
-            self.stats.discarded_bytes += len(dropped)
-            self._record("discarded", raw=dropped, reason="inter-byte time-out")
 
-    def line_settings(self, settings: dict[str, Any]) -> None:
-        self._record("line_settings", **settings)
-
-    def _record(self, event: str, **data: Any) -> None:
-        if self._evidence is not None:
-            self._evidence.record(ID003_CHANNEL, event, **data)
-
-
-class CcTalkLink:
+class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
     name = "coin"
     gap_s = cctalk.INTER_BYTE_TIMEOUT_S
+    channel = CCTALK_CHANNEL
 
     def __init__(
         self,
@@ -120,13 +155,9 @@ class CcTalkLink:
         local_echo: bool = False,
         faults: FaultCounters | None = None,
     ) -> None:
+        super().__init__(cctalk.PacketDecoder(accept=bus.accepted_routes()), lock, evidence, faults)
         self.bus = bus
-        self._lock = lock
-        self._evidence = evidence
         self.local_echo = local_echo
-        self._faults = faults
-        self._decoder = cctalk.PacketDecoder(accept=bus.accepted_routes())
-        self.stats = FrameStats()
         #: event counter of the last READ BUFFERED CREDIT answer that went out intact
         self._delivered_counter: int | None = None
 
@@ -136,31 +167,23 @@ class CcTalkLink:
         with self._lock:
             for item in self._decoder.feed(data):
                 if isinstance(item, cctalk.Discarded):
-                    self.stats.discarded_bytes += len(item.raw)
-                    self._record("discarded", raw=item.raw, reason=item.reason)
+                    self._discarded(item.raw, item.reason)
                     continue
                 self.stats.frames += 1
                 reply = self.bus.handle(item)
                 corrupted: str | None = None
                 if reply is not None:
                     corrupted = self._corruption(item, reply)
-                    if corrupted is not None:
-                        reply = corrupt_cctalk(reply, corrupted)
-                        self.stats.corrupted_replies += 1
-                    self.stats.replies += 1
+                    reply = self._answer(reply, corrupted, corrupt_cctalk)
                     out += reply
-                if self._evidence is not None:
-                    extra = {"corrupted": corrupted} if corrupted else {}
-                    self._evidence.record(
-                        CCTALK_CHANNEL,
-                        "frame",
-                        dest=item.dest,
-                        header=item.header_name(),
-                        rx=item.encode(),
-                        tx=reply or b"",
-                        answer=cctalk.Header(reply[3]).name if reply else None,
-                        **extra,
-                    )
+                self._frame(
+                    corrupted,
+                    dest=item.dest,
+                    header=item.header_name(),
+                    rx=item.encode(),
+                    tx=reply or b"",
+                    answer=cctalk.Header(reply[3]).name if reply else None,
+                )
         return bytes(out)
 
     def _corruption(self, request: cctalk.Packet, reply: bytes) -> str | None:
@@ -183,16 +206,3 @@ class CcTalkLink:
         if how is None and new_counter is not None:
             self._delivered_counter = new_counter
         return how
-
-    def idle_gap(self) -> None:
-        dropped = self._decoder.clear()
-        if dropped:
-            self.stats.discarded_bytes += len(dropped)
-            self._record("discarded", raw=dropped, reason="inter-byte time-out")
-
-    def line_settings(self, settings: dict[str, Any]) -> None:
-        self._record("line_settings", **settings)
-
-    def _record(self, event: str, **data: Any) -> None:
-        if self._evidence is not None:
-            self._evidence.record(CCTALK_CHANNEL, event, **data)

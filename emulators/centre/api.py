@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, Literal, TypeVar
 
 from cryptography import x509
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from emulators.centre.access import (
     MUNICIPALITY_CODE,
@@ -80,15 +80,12 @@ def day_range(query: dict[str, str]) -> tuple[date | None, date | None, list[dic
     return first, last, errors
 
 
+def _invalid(errors: list[dict[str, Any]]) -> CentreError:
+    return CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+
+
 def parse(model: type[_Model], request: Request) -> _Model:
-    try:
-        return model.model_validate(request.json_object())
-    except ValidationError as exc:
-        errors = [
-            {"loc": [str(x) for x in e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors) from None
+    return request.parsed(model, _invalid)
 
 
 class ClientCas:

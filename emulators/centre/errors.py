@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rig.core.https import Problem
+from rig.core.https import Problem, Refused
 from rig.core.protocols.centre import CentreCode
 from rig.core.protocols.reasons import Reason, ReasonCode
 
@@ -39,40 +39,10 @@ class AccessCode(ReasonCode):
     )
 
 
-class CentreError(Exception):
+class CentreError(Refused[CentreCode | AccessCode]):
     """Raised inside the centre's model; the API turns it into a problem document."""
 
-    def __init__(
-        self,
-        code: CentreCode | AccessCode,
-        detail: str | None = None,
-        *,
-        retry_after: int | None = None,
-        **extensions: Any,
-    ):
-        super().__init__(f"{code.code}: {detail or code.value.title}")
-        self.code = code
-        self.detail = detail
-        self.retry_after = retry_after
-        self.extensions = extensions
-
-    def problem(self) -> Problem:
-        reason = self.code.value
-        headers = {}
-        if self.retry_after is not None:
-            headers["Retry-After"] = str(max(1, self.retry_after))
-        elif reason.status == 503:
-            headers["Retry-After"] = "600"
-        return Problem(
-            reason.status,
-            self.code.code,
-            reason.title,
-            self.detail,
-            headers=headers,
-            message_ja=reason.message_ja,
-            source="centre",
-            **self.extensions,
-        )
+    source = "centre"
 
 
 #: Members of a municipal problem document relayed to the kiosk unchanged.

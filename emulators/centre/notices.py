@@ -215,35 +215,25 @@ class NoticeBoard:
         kind = (
             NoticeKind.MUNICIPAL_FAULT if body.kind == "fault" else NoticeKind.MUNICIPAL_MAINTENANCE
         )
-        return self._keep(
-            Notice(
-                self._new_id("reported"),
-                kind,
-                "reported",
-                body.start or self.now(),
-                body.end,
-                municipality=municipality,
-                note=body.note,
-            )
-        )
+        return self._reported(kind, body, municipality=municipality)
 
     def report_operator(self, operator: str, body: OperatorReport) -> Notice:
         """An operator's fault of its link or of a store: the municipalities are told."""
         kind = (
             NoticeKind.OPERATOR_LINK_FAULT if body.kind == "link-fault" else NoticeKind.STORE_FAULT
         )
-        return self._keep(
-            Notice(
-                self._new_id("reported"),
-                kind,
-                "reported",
-                body.start or self.now(),
-                body.end,
-                operator=operator,
-                note=body.note,
-                store=body.store,
-            )
+        return self._reported(kind, body, operator=operator, store=body.store)
+
+    def _reported(
+        self, kind: NoticeKind, body: MunicipalReport | OperatorReport, **concerned: str | None
+    ) -> Notice:
+        """A reported notice, from the report's time (now when it gives none) to its end;
+        `concerned`: its municipality, operator or store."""
+        start = body.start or self.now()
+        notice = Notice(
+            self._new_id("reported"), kind, "reported", start, body.end, note=body.note, **concerned
         )
+        return self._keep(notice)
 
     def detected(self, kind: NoticeKind, target: str | None, why: str) -> Notice | None:
         """Open a detected-fault notice unless one for (kind, target) is already open."""

@@ -147,12 +147,7 @@ class CentreService:
     def _report(self, code: str, document_id: str, outcome: str, copies: int) -> None:
         """Tell the municipality what was printed; owed (kept in SQLite) while unreachable."""
         try:
-            self.link.call(
-                code,
-                "POST",
-                f"/documents/{document_id}/result",
-                {"outcome": outcome, "copies_printed": copies},
-            )
+            self._post_result(code, document_id, outcome, copies)
         except MunicipalRefusal as refusal:
             self._record("result_refused", municipality=code, code=refusal.code)
             return
@@ -162,17 +157,16 @@ class CentreService:
             return
         for owed, owed_outcome, owed_copies in self.records.owed_results(code):
             try:
-                self.link.call(
-                    code,
-                    "POST",
-                    f"/documents/{owed}/result",
-                    {"outcome": owed_outcome, "copies_printed": owed_copies},
-                )
+                self._post_result(code, owed, owed_outcome, owed_copies)
             except MunicipalRefusal:
                 pass  # refused for good: nothing more to deliver
             except CentreError:
                 return
             self.records.result_delivered(owed)
+
+    def _post_result(self, code: str, document_id: str, outcome: str, copies: int) -> None:
+        body = {"outcome": outcome, "copies_printed": copies}
+        self.link.call(code, "POST", f"/documents/{document_id}/result", body)
 
     def _expire(self, session_id: str) -> None:
         session_ids = self.sessions.due(self.clock.now())

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rig.core.clock import JST
+from rig.core.pki.serials import normalise_serial
 from rig.core.protocols.centre import COMMISSION_PER_COPY_YEN
 
 _SCHEMA = f"""
@@ -83,18 +84,6 @@ class IssuanceRow:
     @property
     def fee_total(self) -> int:
         return self.copies * self.fee_per_copy
-
-
-def normalise_serial(serial: str | int) -> str:
-    """A certificate serial as upper-case hex without leading zeros ("0x", ":" allowed)."""
-    if isinstance(serial, int):
-        if serial <= 0:
-            raise ValueError("certificate serials are positive")
-        return f"{serial:X}"
-    text = serial.strip().lower().removeprefix("0x").replace(":", "")
-    if not text or len(text) > 40 or any(c not in "0123456789abcdef" for c in text):
-        raise ValueError("a serial is 1-40 hexadecimal digits")
-    return f"{int(text, 16):X}"
 
 
 class CentreRecords:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.faults import MunicipalFaults
@@ -61,14 +61,7 @@ def invalid(errors: list[dict[str, Any]]) -> Problem:
 
 
 def parse(model: type[_Model], request: Request) -> _Model:
-    try:
-        return model.model_validate(request.json_object())
-    except ValidationError as exc:
-        errors = [
-            {"loc": [str(x) for x in e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        raise invalid(errors) from None
+    return request.parsed(model, invalid)
 
 
 def _session_json(session: Any) -> dict[str, Any]:

@@ -5,9 +5,7 @@ The kiosk shows guidance per code, so codes never change meaning. docs/municipal
 
 from __future__ import annotations
 
-from typing import Any
-
-from rig.core.https import Problem
+from rig.core.https import Refused
 from rig.core.protocols.reasons import Reason, ReasonCode
 
 
@@ -81,28 +79,6 @@ class RefusalCode(ReasonCode):
     SERVICE_UNAVAILABLE = Reason(503, "Service unavailable (fault)", "現在交付できません。")
     API_VERSION_UNSUPPORTED = Reason(400, "Interface version not supported", "現在交付できません。")
 
-    def problem(self, detail: str | None = None, **extensions: Any) -> Problem:
-        reason = self.value
-        headers = {"Retry-After": "600"} if reason.status == 503 else None
-        return Problem(
-            reason.status,
-            self.code,
-            reason.title,
-            detail,
-            headers=headers,
-            message_ja=reason.message_ja,
-            **extensions,
-        )
 
-
-class Refusal(Exception):
+class Refusal(Refused[RefusalCode]):
     """Raised inside the model; the server turns it into a problem document."""
-
-    def __init__(self, code: RefusalCode, detail: str | None = None, **extensions: Any):
-        super().__init__(f"{code.code}: {detail or code.value.title}")
-        self.code = code
-        self.detail = detail
-        self.extensions = extensions
-
-    def problem(self) -> Problem:
-        return self.code.problem(self.detail, **self.extensions)

@@ -28,6 +28,7 @@ from emulators.municipal.models import (
     TaxRecord,
 )
 from emulators.municipal.reasons import Refusal, RefusalCode
+from rig.core.pki.serials import normalise_serial
 from rig.core.protocols import card_ap as card_ap_protocol
 from rig.core.protocols.card_ap import CardApInfo
 
@@ -90,18 +91,6 @@ class ResidentInfo:
     household_size: int
     honseki_code: str | None
     koseki_id: str | None
-
-
-def normalise_serial(serial: str | int) -> str:
-    """A certificate serial as upper-case hex without leading zeros ("0x" optional)."""
-    if isinstance(serial, int):
-        if serial < 0:
-            raise ValueError("negative serial")
-        return f"{serial:X}"
-    text = serial.strip().lower().removeprefix("0x").replace(":", "")
-    if not text or len(text) > 40 or any(c not in "0123456789abcdef" for c in text):
-        raise ValueError("a serial is 1-40 hexadecimal digits")
-    return f"{int(text, 16):X}"
 
 
 class Registry:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-#: Problem `type` URIs are this prefix plus the problem's code (as in rig/core/https.py).
-PROBLEM_TYPE_BASE = "urn:konbini-rig:problem:"
+from rig.core import https
+
+PROBLEM_CONTENT_TYPE = https.PROBLEM_CONTENT_TYPE
 
 
 @dataclass(frozen=True)
@@ -106,30 +106,11 @@ CATALOGUE: dict[str, ProblemKind] = {
 }
 
 
-class Problem(Exception):
+class Problem(https.Problem):
     """A refusal from the catalogue; raise it anywhere below a request handler."""
 
     def __init__(self, code: str, detail: str | None = None, **extensions: Any):
         kind = CATALOGUE[code]
-        super().__init__(f"{kind.status} {code}: {detail or kind.title}")
-        self.code = code
-        self.status = kind.status
-        self.title = kind.title
-        self.message_ja = kind.message_ja
-        self.detail = detail
-        self.extensions = extensions
-
-    def document(self, instance: str | None = None) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": PROBLEM_TYPE_BASE + self.code,
-            "title": self.title,
-            "status": self.status,
-            "code": self.code,
-            "message_ja": self.message_ja,
-        }
-        if self.detail:
-            doc["detail"] = self.detail
-        if instance:
-            doc["instance"] = instance
-        doc.update(self.extensions)
-        return doc
+        super().__init__(
+            kind.status, code, kind.title, detail, message_ja=kind.message_ja, **extensions
+        )

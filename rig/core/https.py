@@ -19,15 +19,17 @@ import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from cryptography import x509
+from pydantic import BaseModel, ValidationError
 
 from rig.core import transport
 from rig.core.evidence import EvidenceStore
 from rig.core.netaddr import DEFAULT_LISTEN
 from rig.core.pki.tls import CertPair
+from rig.core.protocols.reasons import ReasonCode
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 JSON_CONTENT_TYPE = "application/json"
@@ -35,6 +37,8 @@ JSON_CONTENT_TYPE = "application/json"
 PROBLEM_TYPE_BASE = "urn:konbini-rig:problem:"
 DEFAULT_MAX_BODY = 1 << 20
 _DRAIN_FACTOR = 8
+_Model = TypeVar("_Model", bound=BaseModel)
+_Code = TypeVar("_Code", bound=ReasonCode)
 #: The core's refusals under the codes these APIs have always answered with.
 _CORE_CODES = {
     "bad_request": "http_400",
@@ -90,6 +94,48 @@ class Problem(Exception):
         return doc
 
 
+class Refused(Exception, Generic[_Code]):
+    """A party's refusal under one of its `ReasonCode`s, raised inside its model; its API
+    answers with `problem()`: the reason's status, code, title and `message_ja`, a `source`
+    member when the class names one, and `Retry-After` (the given seconds, else 600 on a 503)."""
+
+    #: who refused, as the problem's `source` member (None: no such member)
+    source: str | None = None
+
+    def __init__(
+        self,
+        code: _Code,
+        detail: str | None = None,
+        *,
+        retry_after: int | None = None,
+        **extensions: Any,
+    ):
+        super().__init__(f"{code.code}: {detail or code.value.title}")
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+        self.extensions = extensions
+
+    def problem(self) -> Problem:
+        reason = self.code.value
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, self.retry_after))
+        elif reason.status == 503:
+            headers["Retry-After"] = "600"
+        source = {} if self.source is None else {"source": self.source}
+        return Problem(
+            reason.status,
+            self.code.code,
+            reason.title,
+            self.detail,
+            headers=headers,
+            message_ja=reason.message_ja,
+            **source,
+            **self.extensions,
+        )
+
+
 @dataclass(frozen=True)
 class Request(transport.Request):
     """One HTTP request as a handler sees it, with JSON helpers; these servers require a
@@ -117,6 +163,20 @@ class Request(transport.Request):
         if not isinstance(value, dict):
             raise Problem(400, "invalid_body", "Invalid body", "the body must be a JSON object")
         return value
+
+    def parsed(
+        self, model: type[_Model], invalid: Callable[[list[dict[str, Any]]], Exception]
+    ) -> _Model:
+        """The JSON object body as `model`; when it does not fit, `invalid(errors)` is raised,
+        each error naming a failing field and why (never the value sent)."""
+        try:
+            return model.model_validate(self.json_object())
+        except ValidationError as exc:
+            errors = [
+                {"loc": [str(x) for x in e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_input=False, include_url=False, include_context=False)
+            ]
+            raise invalid(errors) from None
 
 
 def _reject_constant(name: str) -> Any:

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rig.core.model_errors import describe
+from rig.core.model_errors import load_model
 
 #: The rig's test municipalities: an external server hosts them under these codes, with the
 #: settings of emulators/municipal/municipalities/*.yaml (fees, types, hours, methods).
@@ -164,16 +164,4 @@ class MunicipalTestData(_Strict):
 
 def load_test_data(path: Path | str) -> MunicipalTestData:
     """Read and validate a test-data file; `MunicipalDataError` names every problem."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MunicipalDataError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise MunicipalDataError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise MunicipalDataError(f"{path}: expected a mapping at the top level")
-    try:
-        return MunicipalTestData.model_validate(data)
-    except ValidationError as exc:
-        raise MunicipalDataError(describe(exc, str(path))) from exc
+    return load_model(Path(path), MunicipalTestData, MunicipalDataError)

@@ -16,18 +16,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from rig.core.model_errors import describe
+from rig.core.model_errors import read_yaml, validated
 from rig.core.netaddr import DEFAULT_LISTEN, check_local, ip_or_none
 
 TOPOLOGY_DIR = Path(__file__).parent / "topologies"
@@ -312,12 +310,7 @@ class Topology(BaseModel):
 
 
 def parse_topology(data: Any, source: str = "<topology>", base: Path | None = None) -> Topology:
-    if not isinstance(data, dict):
-        raise TopologyError(f"{source}: expected a mapping at the top level")
-    try:
-        topology = Topology.model_validate(data)
-    except ValidationError as exc:
-        raise TopologyError(describe(exc, source)) from exc
+    topology = validated(Topology, data, source, TopologyError)
     if base is not None:
         topology = _relative_to(topology, base)
     return topology
@@ -356,12 +349,4 @@ def _relative_to(topology: Topology, base: Path) -> Topology:
 def load_topology(path: Path | str | None = None) -> Topology:
     """Load and validate a topology file (the default one when `path` is None)."""
     path = Path(path) if path is not None else DEFAULT_TOPOLOGY
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TopologyError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_topology(data, str(path), path.parent)
+    return parse_topology(read_yaml(path, TopologyError), str(path), path.parent)

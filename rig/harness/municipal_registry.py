@@ -17,10 +17,9 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from rig.core.drivers.kiosk_extensions import ExtensionError
+from rig.core.drivers.kiosk_extensions import ExtensionError, extension_call
 from rig.core.https import https_client
 from rig.core.pki.tls import CertPair
 from rig.core.protocols.municipal_registry import ChangeTestResident, TestResident
@@ -29,8 +28,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from rig.harness.world import World
-
-_SHOWN = 300
 
 
 class _Route:
@@ -51,19 +48,9 @@ class _Route:
         route = f"{method} {self.base_url}{self.path}" + (
             f"?resident={resident}" if body is None else f" {sent}"
         )
-        try:
-            answer = self.http.request(method, self.path, json=sent, params=params)
-        except httpx.HTTPError as exc:
-            raise ExtensionError(f"{route}: no answer ({type(exc).__name__}: {exc})") from None
-        if answer.is_error:
-            raise ExtensionError(f"{route}: answered {answer.status_code}: {answer.text[:_SHOWN]}")
-        try:
-            found = TestResident.model_validate_json(answer.content)
-        except ValidationError:
-            raise ExtensionError(
-                f"{route}: answered {answer.status_code} with what is not a TestResident: "
-                f"{answer.text[:_SHOWN]!r}"
-            ) from None
+        found = extension_call(
+            self.http, method, self.path, sent, TestResident, route=route, params=params
+        )
         if found.resident != resident:
             raise ExtensionError(f"{route}: answered resident {found.resident}, not {resident}")
         return found

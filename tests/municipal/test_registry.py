@@ -17,7 +17,8 @@ from emulators.municipal.identifiers import (
     is_valid_resident_code,
 )
 from emulators.municipal.reasons import Refusal, RefusalCode
-from emulators.municipal.registry import TRAITS, Registry, age_on, normalise_serial
+from emulators.municipal.registry import TRAITS, Registry, age_on
+from rig.core.pki.serials import normalise_serial
 
 from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN, World
 

@@ -249,6 +249,11 @@ class CentreClient:
     def _json(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
         return self._send(method, path, body, key=key).json()
 
+    def _receipt(self, path: str, body: dict[str, Any], key: str | None) -> RequestReceipt:
+        """POST a step of a request under an idempotency key (a new one unless given)."""
+        answer = self._send("POST", path, body, key=key or new_idempotency_key())
+        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
+
     # -- calls -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", "/health")
@@ -321,13 +326,9 @@ class CentreClient:
             else CertificateOptions.model_validate(options or {})
         )
         body = CertificateRequest(type=cert_type, variant=variant, copies=copies, options=opts)
-        answer = self._send(
-            "POST",
-            f"/sessions/{session_id}/requests",
-            body.model_dump(mode="json"),
-            key=idempotency_key or new_idempotency_key(),
+        return self._receipt(
+            f"/sessions/{session_id}/requests", body.model_dump(mode="json"), idempotency_key
         )
-        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
 
     def request_status(self, session_id: str, request_id: str) -> RequestReceipt:
         return RequestReceipt.of(self._json("GET", f"/sessions/{session_id}/requests/{request_id}"))
@@ -350,13 +351,11 @@ class CentreClient:
         idempotency_key: str | None = None,
     ) -> RequestReceipt:
         body = Payment(amount_yen=amount_yen, method=method)
-        answer = self._send(
-            "POST",
+        return self._receipt(
             f"/sessions/{session_id}/requests/{request_id}/payment",
             body.model_dump(),
-            key=idempotency_key or new_idempotency_key(),
+            idempotency_key,
         )
-        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
 
     def complete(
         self,
@@ -368,13 +367,11 @@ class CentreClient:
         idempotency_key: str | None = None,
     ) -> RequestReceipt:
         body = Completion(outcome=outcome, copies_printed=copies_printed)
-        answer = self._send(
-            "POST",
+        return self._receipt(
             f"/sessions/{session_id}/requests/{request_id}/completion",
             body.model_dump(),
-            key=idempotency_key or new_idempotency_key(),
+            idempotency_key,
         )
-        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
 
     def cancel_request(self, session_id: str, request_id: str) -> None:
         self._send("DELETE", f"/sessions/{session_id}/requests/{request_id}")

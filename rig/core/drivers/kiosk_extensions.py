@@ -49,16 +49,26 @@ class ExtensionError(AssertionError):
     """A declared extension misbehaved: a failure of the kiosk (or server) under test."""
 
 
-def _call(
-    http: httpx.Client, method: str, path: str, body: dict[str, Any] | None, model: type[_M]
+def extension_call(
+    http: httpx.Client,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    model: type[_M],
+    *,
+    route: str | None = None,
+    params: dict[str, str] | None = None,
 ) -> _M:
-    """One request; the parsed answer, or `ExtensionError` naming route, body and answer."""
-    shown = str(body) if body is not None else ""
-    route = f"{method} {path}" + (
-        f" {shown[:120]}{'…' if len(shown) > 120 else ''}" if shown else ""
-    )
+    """One request to a declared extension (a kiosk's or an issuance server's); the parsed
+    answer, or `ExtensionError` naming the route (`route`, else method, path and body) and
+    the answer."""
+    if route is None:
+        shown = str(body) if body is not None else ""
+        route = f"{method} {path}" + (
+            f" {shown[:120]}{'…' if len(shown) > 120 else ''}" if shown else ""
+        )
     try:
-        answer = http.request(method, path, json=body)
+        answer = http.request(method, path, json=body, params=params)
     except httpx.HTTPError as exc:
         raise ExtensionError(f"{route}: no answer ({type(exc).__name__}: {exc})") from None
     text = answer.text[:_SHOWN]
@@ -71,8 +81,8 @@ def _call(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
         )
         raise ExtensionError(
-            f"{route}: answered {answer.status_code} with what is not a {model.__name__} "
-            f"({problems}): {text!r}"
+            f"{route}: answered {answer.status_code} with what is not a {model.__name__}: "
+            f"{text!r} ({problems})"
         ) from None
 
 
@@ -112,7 +122,7 @@ class KioskExtensionsClient:
 
     # -- test-mode time ----------------------------------------------------------------------
     def now(self) -> KioskTime:
-        return _call(self.http, "GET", "/time", None, KioskTime)
+        return extension_call(self.http, "GET", "/time", None, KioskTime)
 
     def advance(self, seconds: float) -> KioskTime:
         """Jump the kiosk's clock by `seconds`, in steps no longer than it accepts."""
@@ -124,7 +134,7 @@ class KioskExtensionsClient:
         while left > 0:
             chunk = min(left, step)
             body = AdvanceTime(advance_s=chunk).model_dump()
-            after = _call(self.http, "POST", "/time", body, KioskTime)
+            after = extension_call(self.http, "POST", "/time", body, KioskTime)
             left -= chunk
         start = _instant("GET /time", before.kiosk_time)
         end = _instant("POST /time", after.kiosk_time)
@@ -138,11 +148,11 @@ class KioskExtensionsClient:
 
     # -- configuration -----------------------------------------------------------------------
     def settings(self) -> KioskSettingsView:
-        return _call(self.http, "GET", "/config", None, KioskSettingsView)
+        return extension_call(self.http, "GET", "/config", None, KioskSettingsView)
 
     def configure(self, **settings: str | None) -> KioskSettingsView:
         body = KioskSettings(**settings).model_dump(exclude_unset=True)
-        view = _call(self.http, "POST", "/config", body, KioskSettingsView)
+        view = extension_call(self.http, "POST", "/config", body, KioskSettingsView)
         wanted = settings.get("centre_url")
         if wanted is not None and view.centre_url != wanted:
             raise ExtensionError(
@@ -153,13 +163,15 @@ class KioskExtensionsClient:
         return view
 
     def restart(self, part: RestartPart) -> ScreenView:
-        return _call(self.http, "POST", "/restart", Restart(part=part).model_dump(), ScreenView)
+        return extension_call(
+            self.http, "POST", "/restart", Restart(part=part).model_dump(), ScreenView
+        )
 
     # -- event log and storage ---------------------------------------------------------------
     def events(self, since: int = 0) -> list[KioskEvent]:
         """The kiosk's log entries after `since`, checked to be numbered in order."""
         route = f"GET /events?since={since}"
-        answer = _call(self.http, "GET", f"/events?since={since}", None, KioskEvents)
+        answer = extension_call(self.http, "GET", f"/events?since={since}", None, KioskEvents)
         seqs = [e.seq for e in answer.entries]
         if any(s <= since for s in seqs) or seqs != sorted(set(seqs)):
             raise ExtensionError(
@@ -169,7 +181,7 @@ class KioskExtensionsClient:
 
     def stored(self) -> dict[str, bytes]:
         """Every file the kiosk keeps: path → content."""
-        answer = _call(self.http, "GET", "/storage", None, KioskStorage)
+        answer = extension_call(self.http, "GET", "/storage", None, KioskStorage)
         files: dict[str, bytes] = {}
         for stored in answer.files:
             try:

@@ -12,11 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-from pydantic import ValidationError
-
 from rig.core.clock import RigClock
-from rig.core.drivers.kiosk_extensions import ExtensionError
+from rig.core.drivers.kiosk_extensions import ExtensionError, extension_call
 from rig.core.https import https_client
 from rig.core.pki.tls import CertPair
 from rig.core.protocols.municipal_clock import SetTestClock, TestClockState
@@ -37,19 +34,7 @@ class MunicipalTestClock:
     def _put(self, when: datetime | None) -> TestClockState:
         body = SetTestClock(now=when).model_dump(mode="json")
         route = f"PUT {self.base_url}{self.path} {body}"
-        try:
-            answer = self.http.put(self.path, json=body)
-        except httpx.HTTPError as exc:
-            raise ExtensionError(f"{route}: no answer ({type(exc).__name__}: {exc})") from None
-        if answer.is_error:
-            raise ExtensionError(f"{route}: answered {answer.status_code}: {answer.text[:300]}")
-        try:
-            state = TestClockState.model_validate_json(answer.content)
-        except ValidationError:
-            raise ExtensionError(
-                f"{route}: answered {answer.status_code} with what is not a TestClockState: "
-                f"{answer.text[:300]!r}"
-            ) from None
+        state = extension_call(self.http, "PUT", self.path, body, TestClockState, route=route)
         off = when is not None and abs((state.now - when).total_seconds()) > TOLERANCE_S
         if when is not None and (off or not state.held):
             raise ExtensionError(

@@ -19,13 +19,8 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 from emulators.centre import IssuanceCentre
 from emulators.centre.processing import ProcessedDocument, StageContext, layout_stage
@@ -34,6 +29,7 @@ from emulators.municipal import MunicipalServer
 from rig.core.clock import JST, RigClock
 from rig.core.drivers.centre_client import CentreClient
 from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.mint import AuthCertMint
 from rig.core.pki.tls import TlsMaterial
 from rig.harness.bench import Figure
 
@@ -41,24 +37,6 @@ KIOSKS = 8
 LAYOUT_SAMPLES = 32
 ISSUANCES = 160
 CITY = "991015"
-
-
-def _mint(authority: JpkiAuthority, key: rsa.RSAPrivateKey, serial: int) -> x509.Certificate:
-    start = datetime(2025, 1, 1, tzinfo=JST)
-    end = start + timedelta(days=1800)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"BENCH{serial:X}")]))
-        .issuer_name(authority.auth_ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .sign(authority.auth_ca_key, hashes.SHA256())
-    )
-    issuer = authority.auth_ca_cert.subject.rfc4514_string()
-    authority.revocations.record_issued(serial, "auth", issuer, start, end)
-    return cert
 
 
 def measure() -> list[Figure]:
@@ -89,11 +67,11 @@ def measure() -> list[Figure]:
             authority.auth_ca_cert, ocsp_timeout=60, municipal_timeout=60, marks=keeping,
         )  # fmt: skip
         url = centre.start()["center_url"]
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        mint = AuthCertMint(authority, first_serial=0xBE_0000_0000, label="BENCH")
         residents = municipal.registry.find_residents(CITY, "eligible")[: KIOSKS * 4]
         certs = []
-        for n, rid in enumerate(residents):
-            cert = _mint(authority, key, 0xBE_0000_0000 + n)
+        for rid in residents:
+            cert = mint.mint()
             municipal.registry.register_jpki_user(cert.serial_number, rid)
             centre.register_jpki_holder(cert.serial_number, CITY)
             certs.append(cert)
@@ -111,7 +89,7 @@ def measure() -> list[Figure]:
                     started = time.perf_counter()
                     session = client.open_session(kiosk_id, "store-1", "bench")
                     assert session.nonce is not None
-                    signature = key.sign(session.nonce, padding.PKCS1v15(), hashes.SHA256())
+                    signature = mint.sign(session.nonce)
                     sid = session.session_id
                     client.authenticate_jpki(sid, cert, signature, session.nonce)
                     receipt = client.request_certificate(sid, "resident_record")

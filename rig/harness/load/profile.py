@@ -18,10 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rig.core.model_errors import describe
+from rig.core.model_errors import load_model
 from rig.core.protocols.centre import CertTypeName
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -237,18 +236,7 @@ def bundled_profiles() -> list[str]:
 def load_profile(name_or_path: str) -> LoadProfile:
     """Read and validate a profile; `ProfileError` names the file, each field and problem."""
     path = profile_path(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         known = ", ".join(bundled_profiles())
-        raise ProfileError(f"{path}: no such profile (bundled: {known})") from None
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ProfileError(f"{path}: expected a mapping at the top level")
-    try:
-        return LoadProfile.model_validate(data)
-    except ValidationError as exc:
-        raise ProfileError(describe(exc, str(path))) from exc
+        raise ProfileError(f"{path}: no such profile (bundled: {known})")
+    return load_model(path, LoadProfile, ProfileError)

@@ -352,6 +352,35 @@ class _Transaction:
         self._fire("transaction", self.started, 0, exc)
 
 
+def _download_and_judge(
+    tx: _Transaction,
+    campaign: Campaign,
+    person: Applicant,
+    menu: dict[str, Any],
+    download: Callable[[], bytes],
+    *,
+    cert_type: str,
+    pages: int,
+    transaction: str,
+) -> None:
+    """Download the issued document and judge it against the menu's household and applicant."""
+    try:
+        pdf = tx.step("download", download, len)
+    except StepFailed as failed:
+        if not failed.refusal:  # issued, then not delivered (not a closing hour)
+            campaign.tally.add(lost=1)
+        raise
+    household = [m["name"] for m in menu.get("household", []) if m.get("name")]
+    applicant = (menu.get("applicant") or {}).get("name")
+    tx.step(
+        "judge",
+        lambda: campaign.judge(
+            person, pdf, cert_type=cert_type, expected_pages=pages,
+            household=household, applicant_name=applicant, transaction=transaction,
+        ),
+    )  # fmt: skip
+
+
 def _centre_code(exc: Exception) -> str:
     if isinstance(exc, CentreApiError):
         return exc.code
@@ -484,21 +513,9 @@ class KioskUser(User):
                     copies=copies,
                 ),
             )
-            try:
-                pdf = tx.step("download", lambda: kiosk.download(sid, receipt.request_id), len)
-            except StepFailed as failed:
-                if not failed.refusal:  # issued, then not delivered (not a closing hour)
-                    campaign.tally.add(lost=1)
-                raise
-            household = [m["name"] for m in menu.get("household", []) if m.get("name")]
-            applicant = (menu.get("applicant") or {}).get("name")
-            tx.step(
-                "judge",
-                lambda: campaign.judge(
-                    person, pdf, cert_type=cert_type, expected_pages=receipt.pages,
-                    household=household, applicant_name=applicant,
-                    transaction=receipt.request_id,
-                ),
+            _download_and_judge(
+                tx, campaign, person, menu, lambda: kiosk.download(sid, receipt.request_id),
+                cert_type=cert_type, pages=receipt.pages, transaction=receipt.request_id,
             )  # fmt: skip
             tx.step(
                 "payment",
@@ -606,22 +623,10 @@ class ServerUser(User):
                 ),
             )  # fmt: skip
             doc = issued["document_id"]
-            try:
-                pdf = tx.step(
-                    "download", lambda: self._call("GET", f"{root}/documents/{doc}").content, len
-                )
-            except StepFailed as failed:
-                if not failed.refusal:  # issued, then not delivered (not a closing hour)
-                    campaign.tally.add(lost=1)
-                raise
-            household = [m["name"] for m in menu.get("household", []) if m.get("name")]
-            applicant = (menu.get("applicant") or {}).get("name")
-            tx.step(
-                "judge",
-                lambda: campaign.judge(
-                    person, pdf, cert_type=cert_type, expected_pages=int(issued["pages"]),
-                    household=household, applicant_name=applicant, transaction=str(doc),
-                ),
+            _download_and_judge(
+                tx, campaign, person, menu,
+                lambda: self._call("GET", f"{root}/documents/{doc}").content,
+                cert_type=cert_type, pages=int(issued["pages"]), transaction=str(doc),
             )  # fmt: skip
             tx.step(
                 "complete",
