@@ -23,6 +23,7 @@ from smartcard.scard import (
     SCARD_STATE_MUTE,
     SCARD_STATE_PRESENT,
     SCARD_STATE_UNAWARE,
+    SCARD_UNPOWER_CARD,
     SCARD_W_REMOVED_CARD,
     SCARD_W_UNPOWERED_CARD,
     SCARD_W_UNRESPONSIVE_CARD,
@@ -320,3 +321,32 @@ def _wait_empty(ctx: int, reader: str) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+class AtrCountingCard(EchoCard):
+    """Counts how often the reader stack asks the card "are you there?" (its ATR)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.atr_asked = 0
+
+    def getATR(self) -> bytes:
+        self.atr_asked += 1
+        return super().getATR()
+
+
+def test_unpowering_the_card_does_not_set_the_reader_asking_it_in_a_loop(
+    card_slot: VirtualCardSlot, context: int
+) -> None:
+    """pcscd asks the reader driver to end its card-event wait after a disconnect that
+    unpowers the card (the kiosk's, after every transaction). A driver that then ended every
+    later wait too had pcscd ask the card ~12,000 times a second, and every APDU on that
+    reader waited 5-60 ms behind those questions."""
+    card = AtrCountingCard()
+    card_slot.insert(card)
+    handle, _ = connect(context, card_slot.reader_name)
+    assert SCardDisconnect(handle, SCARD_UNPOWER_CARD) == SCARD_S_SUCCESS
+    time.sleep(0.1)  # pcscd looks at the card again once
+    asked = card.atr_asked
+    time.sleep(0.5)
+    assert card.atr_asked - asked <= 5, f"{card.atr_asked - asked} questions in 0.5 s"

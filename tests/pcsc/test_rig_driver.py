@@ -14,6 +14,7 @@ import ctypes
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
@@ -175,16 +176,30 @@ def test_a_card_swapped_between_two_polls_shows_pcscd_the_removal_first(
         second.close()
 
 
-def test_stopping_ends_a_wait_and_any_later_one(driver: Driver) -> None:
+def test_stopping_ends_the_wait_once(driver: Driver) -> None:
+    """pcscd asks the wait to end when it removes the reader and after every SCardDisconnect
+    with SCARD_UNPOWER_CARD (the kiosk's at the end of each transaction). It ends one wait:
+    a later one that ended at once too would have pcscd ask the card in a loop."""
     assert driver.presence() == IFD_ICC_NOT_PRESENT
     thread, _ = _in_thread(driver.wait())
     driver.stop()(0)
     thread.join(JOIN_S)
     assert not thread.is_alive(), "pcscd would hang removing the reader"
-    # pcscd may be between two waits when it stops the reader thread
+    started = time.monotonic()
+    assert driver.wait()(0, 300) == IFD_SUCCESS
+    assert time.monotonic() - started >= 0.25, "a stop ended more than one wait"
+
+
+def test_a_stop_between_two_waits_ends_the_next_one(driver: Driver) -> None:
+    """pcscd may be between two waits when it stops the reader's thread."""
+    assert driver.presence() == IFD_ICC_NOT_PRESENT
+    driver.stop()(0)
     thread, _ = _in_thread(driver.wait())
     thread.join(JOIN_S)
     assert not thread.is_alive()
+    started = time.monotonic()
+    assert driver.wait()(0, 300) == IFD_SUCCESS
+    assert time.monotonic() - started >= 0.25
 
 
 def test_commands_while_the_wait_polls_get_their_own_answers(driver: Driver) -> None:
@@ -203,3 +218,36 @@ def test_commands_while_the_wait_polls_get_their_own_answers(driver: Driver) -> 
         assert not thread.is_alive()
     finally:
         link.close()
+
+
+class CountingCard(LoopbackCard):
+    """Counts vpcd's "is a card there?" questions (each one asks the card for its ATR)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.atr_asked = 0
+
+    def getATR(self) -> bytes:
+        self.atr_asked += 1
+        return super().getATR()
+
+
+def test_a_card_that_stays_is_not_asked_while_the_wait_runs(driver: Driver) -> None:
+    """Each of vpcd's presence checks is a round trip to the card under the driver's lock, so
+    APDUs sent meanwhile wait for it: while pcscd knows the card is there, the wait watches
+    the link and asks the card nothing (with a 10 ms poll it would ask ~30 times here)."""
+    card = CountingCard()
+    link = ViccLink(card, "127.0.0.1", driver.port)
+    link.open()
+    try:
+        assert driver.presence() == IFD_ICC_PRESENT  # pcscd's own look asks the card
+        asked = card.atr_asked
+        assert asked >= 1
+        assert driver.wait()(0, 300) == IFD_SUCCESS  # nothing changes: the time-out ends it
+        assert card.atr_asked == asked
+        thread, result = _in_thread(driver.wait())
+    finally:
+        link.close()
+    thread.join(JOIN_S)
+    assert not thread.is_alive(), "the wait did not notice the card taken away"
+    assert driver.presence() == IFD_ICC_NOT_PRESENT

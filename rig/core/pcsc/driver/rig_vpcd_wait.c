@@ -10,14 +10,25 @@
  * presence every POLL_US and returns as soon as it differs from what pcscd last saw.
  * Every call into vpcd is serialised by one mutex, because pcscd calls the wait function
  * from its event thread while client requests transmit APDUs from other threads.
+ * vpcd answers "is a card there?" by asking the card for its ATR, a round trip to the vicc;
+ * while pcscd knows the card is present the wait does not ask that every POLL_US (each ask
+ * holds the mutex, so every APDU sent meanwhile waited for it: 5-60 ms per APDU in a busy
+ * rig process). It watches vpcd's connection to the vicc instead: the vicc never speaks
+ * unasked, so anything readable on it outside an exchange is the vicc hanging up (the card
+ * taken away), and only then is vpcd asked.
  * docs/reader-stack.md explains it; rig/core/pcsc/daemon.py loads it.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,7 +72,12 @@ static volatile RESPONSECODE seen[MAX_SLOTS];
  * "present"): pcscd must be told the very answer that ended the wait, or it would see
  * "present" twice and never learn that the card was replaced. */
 static RESPONSECODE pending[MAX_SLOTS];
-static volatile int stopping[MAX_SLOTS];
+/* per slot: pcscd asked the wait to end (one-shot: the wait that sees it ends and clears it) */
+static int stopping[MAX_SLOTS];
+/* per slot: the TCP port vpcd listens on for the vicc (0: unknown), and the descriptor of
+ * its connection to the vicc once found (-1: not known) */
+static int link_port[MAX_SLOTS];
+static int link_fd[MAX_SLOTS];
 
 static void load_vpcd(void)
 {
@@ -105,19 +121,79 @@ static int ready(void)
 
 static unsigned slot_of(DWORD Lun) { return (unsigned)(Lun & 0xFFFF) % MAX_SLOTS; }
 
+static int local_port(int fd)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
+        return -1;
+    if (addr.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+    if (addr.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+    return -1;
+}
+
+/* vpcd's connection to the vicc: a socket on vpcd's port with a peer (the listening socket
+ * has the same port and none) */
+static int is_vicc_link(int fd, int port)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    return local_port(fd) == port && getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
+static int find_vicc_link(unsigned slot)
+{
+    int port = link_port[slot];
+    if (port <= 0)
+        return -1;
+    if (link_fd[slot] >= 0 && is_vicc_link(link_fd[slot], port))
+        return link_fd[slot];
+    link_fd[slot] = -1;
+    DIR *fds = opendir("/proc/self/fd");
+    if (!fds)
+        return -1;
+    struct dirent *entry;
+    while ((entry = readdir(fds)) != NULL) {
+        char *end;
+        long fd = strtol(entry->d_name, &end, 10);
+        if (*end == '\0' && end != entry->d_name && fd != dirfd(fds) && is_vicc_link((int)fd, port)) {
+            link_fd[slot] = (int)fd;
+            break;
+        }
+    }
+    closedir(fds);
+    return link_fd[slot];
+}
+
+/* With the mutex held (no exchange in flight): is the card pcscd saw present certainly
+ * still there? Yes when vpcd's link to the vicc is open and quiet; anything else (nothing
+ * found, data or a hang-up waiting) leaves the answer to vpcd. */
+static int still_present(unsigned slot)
+{
+    if (seen[slot] != IFD_ICC_PRESENT)
+        return 0;
+    int fd = find_vicc_link(slot);
+    if (fd < 0)
+        return 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP, .revents = 0};
+    return poll(&p, 1, 0) == 0;
+}
+
 /* pcscd's event thread: back as soon as the card is not what pcscd last saw, or at timeout
- * (milliseconds), or when pcscd stops the thread. */
+ * (milliseconds), or when pcscd asks the wait to end. */
 static RESPONSECODE wait_for_card_event(DWORD Lun, int timeout)
 {
     unsigned slot = slot_of(Lun);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        if (stopping[slot])
+        if (__atomic_exchange_n(&stopping[slot], 0, __ATOMIC_SEQ_CST))
             return IFD_SUCCESS;
         pthread_mutex_lock(&io);
         int changed = pending[slot] != 0;
-        if (!changed) {
+        if (!changed && !still_present(slot)) {
             RESPONSECODE r = vpcd.presence(Lun);
             if (r != seen[slot]) {
                 pending[slot] = r;
@@ -136,24 +212,37 @@ static RESPONSECODE wait_for_card_event(DWORD Lun, int timeout)
     }
 }
 
-/* pcscd removing the reader: the wait ends now and never starts again for this slot (it
- * may be between two waits when this is called) until the channel is created anew. */
+/* pcscd asks the wait to end now: when it removes the reader (its thread then exits by a
+ * flag of its own), and after SCardDisconnect with SCARD_UNPOWER_CARD (so that it looks at
+ * the card again at once). So it ends one wait, the one running or, when pcscd is between
+ * two, the next; never every later one, or pcscd would ask vpcd "is a card there?" in a
+ * loop without pause (12,000 round trips a second to the card seen in session 5, which
+ * held every APDU of that reader 5-60 ms). */
 static RESPONSECODE stop_waiting(DWORD Lun)
 {
-    stopping[slot_of(Lun)] = 1;
+    __atomic_store_n(&stopping[slot_of(Lun)], 1, __ATOMIC_SEQ_CST);
     return IFD_SUCCESS;
+}
+
+static void reset_slot(DWORD Lun, long port)
+{
+    unsigned slot = slot_of(Lun);
+    __atomic_store_n(&stopping[slot], 0, __ATOMIC_SEQ_CST);
+    seen[slot] = 0;
+    pending[slot] = 0;
+    link_fd[slot] = -1;
+    /* vpcd listens for slot N of a reader on the reader's port + N */
+    link_port[slot] = port > 0 ? (int)(port + (long)(Lun & 0xFFFF)) : 0;
 }
 
 RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
 {
     if (!ready())
         return IFD_COMMUNICATION_ERROR;
-    stopping[slot_of(Lun)] = 0;
-    seen[slot_of(Lun)] = 0;
-    pending[slot_of(Lun)] = 0;
+    const char *colon = strrchr(DeviceName, ':');
+    reset_slot(Lun, colon ? strtol(colon + 1, NULL, 10) : 0);
     if (vpcd.create_by_name)
         return vpcd.create_by_name(Lun, DeviceName);
-    const char *colon = strrchr(DeviceName, ':');
     if (!colon || !vpcd.create)
         return IFD_COMMUNICATION_ERROR;
     return vpcd.create(Lun, (DWORD)strtoul(colon + 1, NULL, 10));
@@ -163,9 +252,7 @@ RESPONSECODE IFDHCreateChannel(DWORD Lun, DWORD Channel)
 {
     if (!ready() || !vpcd.create)
         return IFD_COMMUNICATION_ERROR;
-    stopping[slot_of(Lun)] = 0;
-    seen[slot_of(Lun)] = 0;
-    pending[slot_of(Lun)] = 0;
+    reset_slot(Lun, (long)Channel);
     return vpcd.create(Lun, Channel);
 }
 
