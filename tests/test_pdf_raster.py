@@ -275,3 +275,55 @@ def test_any_bytes_after_a_pdf_header_give_a_documented_answer(tail: bytes) -> N
     else:
         assert 1 <= len(pages) <= PRINTER_MAX_PAGES
     assert len(pdf_raster.rasterize(LINE_PDF, RasterOptions(dpi=20)).pages) == 1
+
+
+@pytest.mark.parametrize("declared", [5, 2, 9], ids=["right", "too-few", "too-many"])
+def test_two_halves_give_exactly_the_pages_of_one_render(declared: int) -> None:
+    """A declared page count lets two interpreters share the pages; whatever it says, the
+    pages are those of one whole render, in order (a wrong count costs speed, not pages)."""
+    document = make_pdf(5, blank_pages=frozenset({3}))
+    options = RasterOptions(dpi=40, stop_on_error=True, last_page=50)
+    whole = rasterize(document, options).pages
+    assert len(whole) == 5
+    assert _same(rasterize(document, options, page_count=declared).pages, whole)
+
+
+def test_two_halves_of_marked_sheets_keep_every_pixel(marked_sheet_pdf: bytes) -> None:
+    options = RasterOptions(dpi=layout.DPI, no_interpolate=True)
+    whole = rasterize(marked_sheet_pdf, options).pages
+    halves = rasterize(marked_sheet_pdf, options, page_count=2).pages
+    assert _same(halves, whole) and len(halves) == 2
+
+
+def test_a_document_is_shared_only_with_an_interpreter_free_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A caller that holds one interpreter never waits for a second (callers holding one
+    each and waiting for another would hold them all); with none free it renders alone."""
+    halves: list[int] = []
+    real = pdf_raster._in_two_halves
+
+    def spy(*args: object) -> pdf_raster.Rendered:
+        halves.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pdf_raster, "_in_two_halves", spy)
+    document = make_pdf(4)
+    options = RasterOptions(dpi=30)
+    assert len(rasterize(document, options, page_count=4).pages) == 4
+    assert halves == [1]
+    pool = pdf_raster._pool()
+    held = [pool.acquire(options) for _ in range(pdf_raster.MAX_INTERPRETERS - 1)]
+    try:
+        assert len(rasterize(document, options, page_count=4).pages) == 4
+        assert halves == [1], "split although no second interpreter was free"
+    finally:
+        for interp in held:
+            pool.release(interp, reusable=True)
+
+
+def test_an_error_in_the_second_half_is_the_callers_and_replaces_that_interpreter() -> None:
+    options = RasterOptions(dpi=30, stop_on_error=True)
+    with pytest.raises(GhostscriptFailed):
+        rasterize(FAILS_ON_PAGE_2, options, page_count=2)
+    assert len(rasterize(hand_pdf([LINE, LINE]), options, page_count=2).pages) == 2

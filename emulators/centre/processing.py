@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PyPdfError
 from pypdf.generic import (
@@ -43,6 +45,8 @@ from pypdf.generic import (
 )
 from reportlab.lib.pagesizes import A4, A5
 from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from rig.core.side_by_side import map_side_by_side
 
 A4_W, A4_H = A4
 A5_W, A5_H = A5
@@ -309,13 +313,17 @@ def antiforgery_stage(key: bytes, base: MarkStage = layout_stage) -> MarkStage:
 
     def stage(pdf: bytes, ctx: StageContext) -> ProcessedDocument:
         laid_out = base(pdf, ctx)
+
+        def sheet(page: tuple[NDArray[np.uint8], PageFacts]) -> list[NDArray[np.uint8]]:
+            front_page, placed = page
+            # The back carries the A5 area for A5 content, else the whole A4 area.
+            paper: Literal["A5", "A4"] = "A5" if placed.paper == "A5" else "A4"
+            return list(apply_marks(front_page, key, ctx.document_id, paper=paper))
+
         try:
-            sides = []
-            for front_page, placed in zip(rasterize_pdf(laid_out.pdf), laid_out.pages, strict=True):
-                # The back carries the A5 area for A5 content, else the whole A4 area.
-                paper: Literal["A5", "A4"] = "A5" if placed.paper == "A5" else "A4"
-                front, back = apply_marks(front_page, key, ctx.document_id, paper=paper)
-                sides += [front, back]
+            fronts = rasterize_pdf(laid_out.pdf, page_count=len(laid_out.pages))
+            pages = list(zip(fronts, laid_out.pages, strict=True))
+            sides = [side for pair in map_side_by_side(sheet, pages) for side in pair]
             out = sheets_to_pdf(sides)
         except AntiforgeryError as exc:
             raise ProcessingError(f"anti-forgery marks: {exc}") from exc

@@ -101,7 +101,7 @@ def render_pdf(pdf: bytes, dpi: int = 300) -> list[RenderedPage]:
     if declared is not None and declared > MAX_PAGES:
         raise RenderError(f"{declared} pages: more than {MAX_PAGES}", "document-unprintable-error")
     try:
-        rendered = rasterize(pdf, _options(dpi))
+        rendered = rasterize(pdf, _options(dpi), page_count=declared)
     except GhostscriptFailed as exc:
         raise RenderError(str(exc)) from exc
     if not rendered.pages:

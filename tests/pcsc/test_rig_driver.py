@@ -245,7 +245,7 @@ def test_a_card_that_stays_is_not_asked_while_the_wait_runs(driver: Driver) -> N
         assert asked >= 1
         assert driver.wait()(0, 300) == IFD_SUCCESS  # nothing changes: the time-out ends it
         assert card.atr_asked == asked
-        thread, result = _in_thread(driver.wait())
+        thread, _ = _in_thread(driver.wait())
     finally:
         link.close()
     thread.join(JOIN_S)
