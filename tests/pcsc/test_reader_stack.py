@@ -38,7 +38,7 @@ from smartcard.scard import (
 from rig.core.evidence import EvidenceStore
 from rig.core.pcsc import ReaderStack, VirtualCardSlot
 from rig.core.pcsc.daemon import READER_PREFIX, running_pcscd_pid
-from tests.pcsc.cards import JPKI_LIKE_ATR, EchoCard
+from tests.pcsc.cards import JPKI_LIKE_ATR, AtrCountingCard, EchoCard
 
 PROTOCOLS = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
 SELECT = [0x00, 0xA4, 0x04, 0x0C, 0x02, 0x3F, 0x00]
@@ -321,18 +321,6 @@ def _wait_empty(ctx: int, reader: str) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-class AtrCountingCard(EchoCard):
-    """Counts how often the reader stack asks the card "are you there?" (its ATR)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.atr_asked = 0
-
-    def getATR(self) -> bytes:
-        self.atr_asked += 1
-        return super().getATR()
 
 
 def test_unpowering_the_card_does_not_set_the_reader_asking_it_in_a_loop(

@@ -24,6 +24,7 @@ import pytest
 from rig.core.pcsc.daemon import RIG_DRIVER, VPCD_DRIVER
 from rig.core.pcsc.loopback import LoopbackCard
 from rig.core.pcsc.vicc import ViccLink
+from tests.pcsc.cards import AtrCountingCard
 from tests.rig_process import free_ports
 
 DWORD = ctypes.c_ulong
@@ -220,23 +221,11 @@ def test_commands_while_the_wait_polls_get_their_own_answers(driver: Driver) -> 
         link.close()
 
 
-class CountingCard(LoopbackCard):
-    """Counts vpcd's "is a card there?" questions (each one asks the card for its ATR)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.atr_asked = 0
-
-    def getATR(self) -> bytes:
-        self.atr_asked += 1
-        return super().getATR()
-
-
 def test_a_card_that_stays_is_not_asked_while_the_wait_runs(driver: Driver) -> None:
     """Each of vpcd's presence checks is a round trip to the card under the driver's lock, so
     APDUs sent meanwhile wait for it: while pcscd knows the card is there, the wait watches
     the link and asks the card nothing (with a 10 ms poll it would ask ~30 times here)."""
-    card = CountingCard()
+    card = AtrCountingCard()
     link = ViccLink(card, "127.0.0.1", driver.port)
     link.open()
     try:
