@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from emulators.printer import Fault, FaultKind
-from rig.core.drivers.robot_client import Customer, RobotClient
 from rig.core.protocols.robot import ScreenId
 from rig.harness.kiosk_inspect import kiosk_events
 from rig.harness.kiosk_reconfigure import restart_application
@@ -86,22 +85,10 @@ def second_applicant(world: World) -> list[Any]:
 def restart_kiosk(world: World) -> None:
     """Stop the reference kiosk and start a new one on the same state folder and devices; an
     external kiosk restarts its application through the configuration extension."""
-    from emulators.kiosk import ReferenceKiosk
-
     if world.reference_kiosk is None:
         restart_application(world.customer)
         return
-
-    old = world.kiosk
-    old.stop()
-    world.robot.close()
-    kiosk = ReferenceKiosk(world.clock, world.evidence, old.state_dir, old.config)
-    world.reference_kiosk = kiosk
-    world.robot_client = RobotClient(kiosk.start()["robot_url"])
-    world.the_customer = Customer(
-        world.robot_client, card_slot=world.slot, cash=world.cash.customer,
-        printer=world.printer, clock=world.clock, follows_rig_clock=True,
-    )  # fmt: skip
+    world.restart_reference_kiosk()
 
 
 @pytest.mark.requirement("ISO-001", "ISO-004", "PRINT-007")

@@ -31,6 +31,7 @@ from rig.core.party import Party, PartyHealth
 from rig.core.pcsc import VirtualCardSlot
 from rig.core.pki.jpki import JpkiAuthority
 from rig.core.pki.tls import TlsMaterial
+from rig.core.protocols.robot import ScreenId
 from rig.harness.config import (
     JpkiParty,
     KioskParty,
@@ -291,3 +292,19 @@ def test_a_party_that_starts_without_its_keys_is_refused_and_stopped(
     with pytest.raises(MissingEndpoints, match=r"printer \(VirtualPrinter\).*ipp_fax_uri"):
         start_parties(ctx, [_printer_only(frozenset({"ipp_uri", "ipp_fax_uri"}))])
     assert ctx.printer is not None and not ctx.printer.health().up
+
+
+def test_a_restarted_reference_kiosk_is_the_one_the_world_stops(world: World) -> None:
+    """The application restart of the isolation scenarios: a new kiosk on the same state
+    folder and devices. The world's end must stop that one; the old code stopped the first
+    kiosk twice and left the new one polling the reader, where it took the next scenario's
+    card in the same process (found by the full plan)."""
+    first = world.kiosk
+    world.restart_reference_kiosk()
+    second = world.kiosk
+    assert second is not first and type(second) is type(first)
+    assert not first.engine.running and second.engine.running
+    assert second.state_dir == first.state_dir and second.config == first.config
+    assert world.customer.sees().screen is ScreenId.CARD_HOLD  # the old one's robot is gone
+    world.stop()
+    assert not second.engine.running

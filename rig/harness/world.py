@@ -32,6 +32,7 @@ from rig.core.pki.jpki import JpkiAuthority
 from rig.core.pki.tls import CertPair, TlsMaterial
 from rig.core.protocols.card_ap import CardApInfo
 from rig.harness.parties.context import KIOSK_ID, BuildContext, offered
+from rig.harness.parties.kiosk import ReferenceKioskParty
 from rig.harness.parties.options import (
     WORLD_SEED,
     CentreOverrides,
@@ -254,6 +255,19 @@ class World:
         serial = registration_serial(self.options.seed, resident_id)
         self.municipal.registry.register_jpki_user(serial, resident_id)
         return serial
+
+    def restart_reference_kiosk(self) -> None:
+        """Stop the reference kiosk and start a new one on the same state folder, devices and
+        configuration (the application restarting); the world's robot client and customer
+        are then the new kiosk's, and the world's end stops it."""
+        for started in self.parties:
+            if isinstance(started.party, ReferenceKioskParty):
+                started.party.restart()
+                self.reference_kiosk = started.party.reference_kiosk
+                self.robot_client = started.party.robot_client
+                self.the_customer = started.party.customer
+                return
+        raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
 
     def stop(self) -> None:
         stop_parties(self.parties)

@@ -102,6 +102,18 @@ class ReferenceKioskParty:
         self.disconnect()
         self.kiosk.stop()
 
+    def restart(self) -> None:
+        """The kiosk application restarts: this kiosk stops and a new one of the same class
+        starts on the same state folder, devices and configuration. The party then holds the
+        new one, so that the world's end stops it (a restarted kiosk left running went on
+        polling the reader and took the next scenario's card in the same process)."""
+        old = self.kiosk
+        self.stop()
+        self.reference_kiosk = self.kiosk = type(old)(
+            self.ctx.clock, self.ctx.evidence, old.state_dir, old.config
+        )
+        self.start()
+
     def health(self) -> PartyHealth:
         return self.kiosk.health()
 
