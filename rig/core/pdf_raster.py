@@ -53,6 +53,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rig.core.side_by_side import map_side_by_side
+
 #: At most this many interpreters render at once in one process (the rig runs on 2 cores).
 MAX_INTERPRETERS = 4
 #: Idle interpreters kept for reuse, over all option sets.
@@ -390,29 +392,18 @@ def _in_two_halves(
     page_count: int,
     deadline_s: float | None,
 ) -> Rendered:
-    """Pages 1..k on `first` here and the rest on `second` in a thread, at the same time.
-    Both halves stop at the page count Ghostscript reads, and the second runs to the end
-    (or the cap): a declared count that is wrong costs speed, never a page."""
+    """Pages 1..k on `first` and the rest on `second`, side by side. Both halves stop at
+    the page count Ghostscript reads, and the second runs to the end (or the cap): a
+    declared count that is wrong costs speed, never a page."""
     split = (page_count + 1) // 2
-    last = first.options.last_page
-    later: list[Rendered] = []
-    failed: list[BaseException] = []
-
-    def run_second() -> None:
-        try:
-            later.append(_render_with(pool, second, pdf, (split + 1, last), deadline_s))
-        except BaseException as exc:  # handed to the caller's thread below
-            failed.append(exc)
-
-    thread = threading.Thread(target=run_second, name="gs-second-half", daemon=True)
-    thread.start()
-    try:
-        head = _render_with(pool, first, pdf, (1, split), deadline_s)
-    finally:
-        thread.join()
-    if failed:
-        raise failed[0]
-    return Rendered(head.pages + later[0].pages, head.log + later[0].log)
+    halves: list[tuple[Interpreter, tuple[int, int | None]]] = [
+        (first, (1, split)),
+        (second, (split + 1, first.options.last_page)),
+    ]
+    head, tail = map_side_by_side(
+        lambda half: _render_with(pool, half[0], pdf, half[1], deadline_s), halves
+    )
+    return Rendered(head.pages + tail.pages, head.log + tail.log)
 
 
 def rasterize(
