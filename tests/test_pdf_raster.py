@@ -27,6 +27,7 @@ from emulators.printer.samples import make_pdf
 from rig.core import pdf_raster
 from rig.core.antiforgery import PdfError, layout, rasterize_pdf, sheets_to_pdf
 from rig.core.antiforgery import pdf as antiforgery_pdf
+from rig.core.antiforgery.pdf import pdf_file
 from rig.core.pdf_raster import GhostscriptFailed, RasterOptions, interpreters_started, rasterize
 from rig.harness.bench.pdf_raster import centre_subprocess, printer_fresh
 from rig.harness.fuzz import examples
@@ -51,19 +52,7 @@ def hand_pdf(contents: list[bytes]) -> bytes:
             % (4 + 2 * i)
         )
         objects.append(content)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def stream(data: bytes, extra: bytes = b"") -> bytes:

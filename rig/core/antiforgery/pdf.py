@@ -69,6 +69,12 @@ def sheets_to_pdf(pages: Sequence[NDArray[np.uint8]]) -> bytes:
             b"/BitsPerComponent 8 /Interpolate false /Filter /FlateDecode /Length %d >>\n"
             b"stream\n%s\nendstream" % (layout.PAGE_W, layout.PAGE_H, len(data), data)
         )
+    return pdf_file(objects)
+
+
+def pdf_file(objects: Sequence[bytes]) -> bytes:
+    """A PDF file of `objects` (numbered from 1; object 1 is the catalogue): header, the
+    objects, their cross-reference table and the trailer."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
