@@ -31,7 +31,7 @@ from rig.core.pcsc import VirtualCardSlot
 from rig.core.pki.jpki import JpkiAuthority
 from rig.core.pki.tls import CertPair, TlsMaterial
 from rig.core.protocols.card_ap import CardApInfo
-from rig.harness.parties.context import KIOSK_ID, BuildContext, offered
+from rig.harness.parties.context import KIOSK_ID, BuildContext, KioskSeatParty, offered
 from rig.harness.parties.kiosk import ReferenceKioskParty
 from rig.harness.parties.options import (
     WORLD_SEED,
@@ -82,10 +82,8 @@ class World:
     slot: VirtualCardSlot | None
     verification: VerificationSite | None
     endpoints: dict[str, str]
-    #: the reference kiosk, its robot client and the customer, when a kiosk is in the world
-    reference_kiosk: ReferenceKiosk | None = None
-    robot_client: RobotClient | None = None
-    the_customer: Customer | None = None
+    #: the kiosk party (the reference kiosk or one under test), when a kiosk is in the world
+    kiosk_seat: KioskSeatParty | None = None
     #: municipality code → its API base URL on the municipal server
     municipal_urls: dict[str, str] = field(default_factory=dict)
     #: an external issuance server's test residents and cards (None: the emulated server)
@@ -122,15 +120,12 @@ class World:
             slot=slot, seat=kiosk_seat,
         )  # fmt: skip
         parties = start_parties(ctx)
-        kiosk = ctx.kiosk
         return cls(
             clock, evidence, opts, ctx.tls, ctx.authority, ctx.municipal_server,
             offered(ctx.ocsp, "the OCSP responder"), offered(ctx.ocsp_faults, "OCSP faults"),
             offered(ctx.centre, "the centre"), offered(ctx.printer, "the printer"),
             offered(ctx.cash, "the cash unit"), slot, ctx.verification, ctx.endpoints,
-            reference_kiosk=kiosk.reference_kiosk if kiosk is not None else None,
-            robot_client=kiosk.robot_client if kiosk is not None else None,
-            the_customer=kiosk.customer if kiosk is not None else None,
+            kiosk_seat=ctx.kiosk,
             municipal_urls=ctx.municipal_urls, test_data=ctx.test_data,
             municipal_clock=ctx.municipal_clock, parties=parties,
         )  # fmt: skip
@@ -144,6 +139,21 @@ class World:
                 "looks into the emulated one (mark it emulated_municipal)"
             )
         return self.municipal_server
+
+    # The kiosk's parts are read from its party each time (never copied here), so a kiosk
+    # the party replaces (`restart_reference_kiosk`) is the one the world drives and stops.
+    @property
+    def reference_kiosk(self) -> ReferenceKiosk | None:
+        """The reference kiosk, when it is the world's kiosk (None: a kiosk under test)."""
+        return self.kiosk_seat.reference_kiosk if self.kiosk_seat is not None else None
+
+    @property
+    def robot_client(self) -> RobotClient | None:
+        return self.kiosk_seat.robot_client if self.kiosk_seat is not None else None
+
+    @property
+    def the_customer(self) -> Customer | None:
+        return self.kiosk_seat.customer if self.kiosk_seat is not None else None
 
     @property
     def kiosk(self) -> ReferenceKiosk:
@@ -260,14 +270,9 @@ class World:
         """Stop the reference kiosk and start a new one on the same state folder, devices and
         configuration (the application restarting); the world's robot client and customer
         are then the new kiosk's, and the world's end stops it."""
-        for started in self.parties:
-            if isinstance(started.party, ReferenceKioskParty):
-                started.party.restart()
-                self.reference_kiosk = started.party.reference_kiosk
-                self.robot_client = started.party.robot_client
-                self.the_customer = started.party.customer
-                return
-        raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
+        if not isinstance(self.kiosk_seat, ReferenceKioskParty):
+            raise RuntimeError("this world has no reference kiosk (WorldOptions.with_kiosk)")
+        self.kiosk_seat.restart()
 
     def stop(self) -> None:
         stop_parties(self.parties)
