@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from smartcard.CardMonitoring import CardMonitor, CardObserver
+from smartcard.CardMonitoring import CardMonitor, CardMonitoringThread, CardObserver
 from smartcard.scard import (
     SCARD_LEAVE_CARD,
     SCARD_PROTOCOL_T0,
@@ -27,6 +27,7 @@ from smartcard.scard import (
     SCARD_W_REMOVED_CARD,
     SCARD_W_UNPOWERED_CARD,
     SCARD_W_UNRESPONSIVE_CARD,
+    SCardCancel,
     SCardConnect,
     SCardDisconnect,
     SCardEstablishContext,
@@ -100,7 +101,30 @@ def test_insert_and_remove_seen_by_card_monitor(card_slot: VirtualCardSlot) -> N
         assert seen.wait(5), f"no removal event, got {events}"
     finally:
         monitor.deleteObserver(watcher)
+        _stop_card_monitoring(monitor)
     assert events == [("inserted", JPKI_LIKE_ATR.hex()), ("removed", "")]
+
+
+def _stop_card_monitoring(monitor: Any) -> None:
+    """End pyscard's monitoring thread now.
+
+    pyscard starts it with the first CardMonitor and never stops it (`_START_ON_DEMAND_` is
+    False); left running it waits on pcscd until the session's pcscd stops, then prints a
+    "Service not available" traceback. Its stop flag is read only between waits, so the wait
+    is cancelled until the thread has seen it.
+    """
+    thread = monitor.rmthread
+    thread.stop()
+    for _ in range(100):
+        request = thread.cardrequest
+        if request is not None and request.pcsccardrequest.hcontext is not None:
+            SCardCancel(request.pcsccardrequest.hcontext)
+        CardMonitoringThread.instance.join(0.05)
+        if not CardMonitoringThread.instance.is_alive():
+            break
+    assert not CardMonitoringThread.instance.is_alive(), "pyscard's monitoring thread did not stop"
+    thread.join()  # forgets the singleton, so a later CardMonitor starts a fresh thread
+    CardMonitor.instance = None
 
 
 def test_atr_and_state(card_slot: VirtualCardSlot, context: int) -> None:
