@@ -38,7 +38,7 @@ class ChoicePhase(EndingPhase):
             refused = items[0] if items else None
             code = (refused.refusal_code if refused else None) or "type_not_offered"
             message = refused.refusal_message if refused else None
-            self._abort_refusal(CentreRefusal(code, message, source="municipality"))
+            self._abort_centre(CentreRefusal(code, message, source="municipality"))
             return
         choice.variant = usable[0].variant if len(items) == 1 else None
         choice.scope = "household" if "scope" in items[0].options else None
@@ -140,11 +140,8 @@ class ChoicePhase(EndingPhase):
             )
             txn.issued = issued
             txn.document = bytearray(self.centre.download(txn.session, issued))
-        except CentreRefusal as exc:
-            self._abort_refusal(exc)
-            return
-        except CentreUnreachable:
-            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+        except (CentreRefusal, CentreUnreachable) as exc:
+            self._abort_centre(exc)
             return
         self.audit.record(
             "downloaded",
