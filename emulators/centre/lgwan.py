@@ -62,9 +62,6 @@ class MunicipalLink:
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
 
-    def serves(self, code: str) -> bool:
-        return code in self.endpoints
-
     def close(self) -> None:
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}

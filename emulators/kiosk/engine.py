@@ -11,7 +11,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -38,7 +37,6 @@ class KioskEngine:
         self._changed = threading.Condition()
         self._published_seq = -1
         self.faults = 0
-        self.last_fault = ""
         #: one per started flow: timers armed by an earlier flow never reach a later one
         self._generation = 0
 
@@ -158,7 +156,6 @@ class KioskEngine:
         """An unexpected error: log its kind (never its text: it might carry data), recover."""
         self.faults += 1
         self.audit.record("kiosk_fault", error=type(exc).__name__)
-        self.last_fault = "".join(traceback.format_exception(exc))
         try:
             flow.recover()
         except Exception as again:

@@ -8,7 +8,6 @@ wrong shapes and types give 422 `invalid_request` with the failing fields (never
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal, TypeVar
@@ -222,11 +221,3 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         ("GET", M + "/statistics", statistics, False),
     ]
     return [Route(method, path, guarded(fn, faultable=f)) for method, path, fn, f in table]
-
-
-def decode_pdf(payload: dict[str, Any]) -> bytes:
-    """The PDF inside a certificate answer (`pdf_base64`); for clients and tests."""
-    try:
-        return base64.b64decode(payload["pdf_base64"], validate=True)
-    except (KeyError, binascii.Error) as exc:
-        raise ValueError("no PDF in the answer") from exc

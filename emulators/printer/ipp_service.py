@@ -47,34 +47,6 @@ from rig.core.protocols.ipp import (
 )
 
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
-JOB_DESCRIPTION = (
-    "job-id",
-    "job-uri",
-    "job-printer-uri",
-    "job-name",
-    "job-originating-user-name",
-    "job-state",
-    "job-state-reasons",
-    "job-state-message",
-    "job-printer-up-time",
-    "time-at-creation",
-    "time-at-processing",
-    "time-at-completed",
-    "date-time-at-creation",
-    "date-time-at-processing",
-    "date-time-at-completed",
-    "number-of-documents",
-    "job-k-octets",
-    "job-impressions",
-    "job-impressions-completed",
-    "job-media-sheets",
-    "job-media-sheets-completed",
-    "document-format",
-    "copies",
-    "sides",
-    "media",
-    "konbini-job-pages",
-)
 
 
 class IppError(Exception):

@@ -168,7 +168,6 @@ class PrinterDevice:
         self.door_open = False
         self.offline = False
         self.toner_low = False
-        self.sheets_fed = 0
         self._active: Job | None = None
 
     # -- life --------------------------------------------------------------------------------
@@ -485,7 +484,6 @@ class PrinterDevice:
                 job.reasons = ["job-printing"]
                 job.message = "Printing"
                 self.paper_level -= 1
-                self.sheets_fed += 1
                 if self.jam_on_sheet is not None:
                     self.jam_on_sheet -= 1
                     if self.jam_on_sheet == 0:

@@ -164,9 +164,6 @@ class IncidentSchedule:
             raise CalendarError(f"{path}: not valid YAML: {exc}") from exc
         return cls.from_data(data, str(path))
 
-    def of_kind(self, kind: IncidentKind) -> list[Incident]:
-        return [i for i in self.incidents if i.kind is kind]
-
     def active(self, kind: IncidentKind, when: datetime, target: str = "") -> Incident | None:
         for incident in self.incidents:
             if incident.kind is kind and incident.covers(when, target):

@@ -1,6 +1,6 @@
 """Which requirements the scenarios verify: collect the scenarios, read their markers.
 
-`python -m rig.harness.coverage` (or `rig coverage`) prints the uncovered requirements and exits 1
+`python -m rig.harness.coverage` prints the uncovered requirements and exits 1
 when any requirement of the catalogue has no scenario.
 """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,13 +157,3 @@ CHECKS: list[Callable[[], CheckResult]] = [
 
 def run_checks() -> list[CheckResult]:
     return [check() for check in CHECKS]
-
-
-def gs_version_line() -> str:
-    """The Ghostscript executable's version, for reports."""
-    try:
-        return subprocess.run(
-            ["gs", "--version"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"

@@ -89,10 +89,8 @@ class CardPhase(EndingPhase):
                     self._go(ScreenId.PIN)
             else:
                 self._card_ap_authenticate()
-        except CentreRefusal as exc:
-            self._abort_refusal(exc)
-        except CentreUnreachable:
-            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+        except (CentreRefusal, CentreUnreachable) as exc:
+            self._abort_centre(exc)
         except CardIOError:
             self._abort(NoticeCode.CARD_REMOVED)
 
@@ -141,11 +139,8 @@ class CardPhase(EndingPhase):
                 select_ap=verified_on_device,
             )
             self.centre.authenticate_jpki(txn.session, bytes(txn.auth_certificate), signature)
-        except CentreRefusal as exc:
-            self._abort_refusal(exc)
-            return
-        except CentreUnreachable:
-            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+        except (CentreRefusal, CentreUnreachable) as exc:
+            self._abort_centre(exc)
             return
         except CardIOError:
             self._abort(NoticeCode.CARD_REMOVED)
@@ -172,16 +167,13 @@ class CardPhase(EndingPhase):
         txn.clear_pin()
         try:
             self.centre.submit_pin(txn.session, pin)
-        except CentreRefusal as exc:
-            if exc.code == "pin_incorrect":
+        except (CentreRefusal, CentreUnreachable) as exc:
+            if isinstance(exc, CentreRefusal) and exc.code == "pin_incorrect":
                 self.ui.pin_tries = exc.tries_left
                 self.ui.pin_error = txt.PIN_WRONG
                 self.audit.record("pin_wrong", txn=txn.txn_id, tries_left=exc.tries_left)
                 return
-            self._abort_refusal(exc)
-            return
-        except CentreUnreachable:
-            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+            self._abort_centre(exc)
             return
         finally:
             del pin
@@ -208,10 +200,7 @@ class CardPhase(EndingPhase):
         assert txn is not None and txn.session is not None
         try:
             txn.menu = self.centre.menu(txn.session)
-        except CentreRefusal as exc:
-            self._abort_refusal(exc)
-            return False
-        except CentreUnreachable:
-            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+        except (CentreRefusal, CentreUnreachable) as exc:
+            self._abort_centre(exc)
             return False
         return True

@@ -38,7 +38,7 @@ class ChoicePhase(EndingPhase):
             refused = items[0] if items else None
             code = (refused.refusal_code if refused else None) or "type_not_offered"
             message = refused.refusal_message if refused else None
-            self._abort_refusal(CentreRefusal(code, message, source="municipality"))
+            self._abort_centre(CentreRefusal(code, message, source="municipality"))
             return
         choice.variant = usable[0].variant if len(items) == 1 else None
         choice.scope = "household" if "scope" in items[0].options else None
@@ -69,25 +69,22 @@ class ChoicePhase(EndingPhase):
         steps += [ScreenId.COPIES, ScreenId.CONFIRMATION]
         return steps
 
-    def _next(self) -> None:
+    def _walk(self, option_id: str) -> None:
+        """`next` / `back`, offered on the input screens only (⑥–⑩): along `_steps`."""
         steps = self._steps()
-        index = steps.index(self.screen) if self.screen in steps else -1
-        self._go(steps[min(index + 1, len(steps) - 1)])
-
-    def _back(self) -> None:
-        steps = self._steps()
-        index = steps.index(self.screen) if self.screen in steps else 0
-        self._go(steps[index - 1] if index > 0 else ScreenId.CERTIFICATE_CHOICE)
+        self.ui.copies_error = None
+        if option_id == "next":
+            index = steps.index(self.screen) if self.screen in steps else -1
+            self._go(steps[min(index + 1, len(steps) - 1)])
+        else:
+            index = steps.index(self.screen) if self.screen in steps else 0
+            self._go(steps[index - 1] if index > 0 else ScreenId.CERTIFICATE_CHOICE)
 
     # -- ⑥ ⑦ ⑧ ⑨ ------------------------------------------------------------------------
     def _tap_issuance_type(self, option_id: str) -> None:
         assert self.txn is not None
         choice = self.txn.choice
-        if option_id == "next":
-            self._next()
-        elif option_id == "back":
-            self._back()
-        elif choice.scope is not None:
+        if choice.scope is not None:
             choice.scope = option_id
         else:
             choice.variant = option_id
@@ -95,11 +92,7 @@ class ChoicePhase(EndingPhase):
     def _tap_household_selection(self, option_id: str) -> None:
         assert self.txn is not None
         members = self.txn.choice.members
-        if option_id == "next":
-            self._next()
-        elif option_id == "back":
-            self._back()
-        elif option_id.startswith("member:"):
+        if option_id.startswith("member:"):
             member = option_id.removeprefix("member:")
             if member in members:
                 members.remove(member)
@@ -109,11 +102,7 @@ class ChoicePhase(EndingPhase):
     def _tap_items(self, option_id: str) -> None:
         assert self.txn is not None
         choice = self.txn.choice
-        if option_id == "next":
-            self._next()
-        elif option_id == "back":
-            self._back()
-        elif option_id.startswith("year:"):
+        if option_id.startswith("year:"):
             choice.fiscal_year = int(option_id.removeprefix("year:"))
         else:
             choice.items[option_id] = not choice.items.get(option_id, False)
@@ -127,16 +116,10 @@ class ChoicePhase(EndingPhase):
             choice.copies = min(choice.copies + 1, limit)
         elif option_id == "minus":
             choice.copies = max(choice.copies - 1, 1)
-        elif option_id == "next":
-            self._next()
-        elif option_id == "back":
-            self._back()
 
     # -- ⑩ → ⑪ → ⑫ ----------------------------------------------------------------------
     def _tap_confirmation(self, option_id: str) -> None:
-        if option_id == "back":
-            self._back()
-        elif option_id == "apply":
+        if option_id == "apply":
             self._apply()
 
     def _apply(self) -> None:
@@ -157,11 +140,8 @@ class ChoicePhase(EndingPhase):
             )
             txn.issued = issued
             txn.document = bytearray(self.centre.download(txn.session, issued))
-        except CentreRefusal as exc:
-            self._abort_refusal(exc)
-            return
-        except CentreUnreachable:
-            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+        except (CentreRefusal, CentreUnreachable) as exc:
+            self._abort_centre(exc)
             return
         self.audit.record(
             "downloaded",

@@ -32,7 +32,11 @@ class EndingPhase(FlowBase):
         )
         self._go(ScreenId.NOTICE)
 
-    def _abort_refusal(self, exc: CentreRefusal) -> None:
+    def _abort_centre(self, exc: CentreRefusal | CentreUnreachable) -> None:
+        """The centre (or the municipality behind it) said no, or did not answer."""
+        if isinstance(exc, CentreUnreachable):
+            self._abort(NoticeCode.CENTRE_UNREACHABLE)
+            return
         self.audit.record(
             "refused", txn=self.txn.txn_id if self.txn else None, code=exc.code, source=exc.source
         )

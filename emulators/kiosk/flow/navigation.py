@@ -47,8 +47,9 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
         if option_id == "cancel":
             self._abort(NoticeCode.CANCELLED)
             return
-        handler = getattr(self, f"_tap_{self.screen.value}", None)
-        if handler is not None:
+        if option_id in ("next", "back"):
+            self._walk(option_id)
+        elif handler := getattr(self, f"_tap_{self.screen.value}", None):
             handler(option_id)
         self._refresh()
 

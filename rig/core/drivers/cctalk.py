@@ -218,9 +218,6 @@ class Hopper:
     def enable(self) -> None:
         self.bus.request(self.address, Header.ENABLE_HOPPER, bytes((cctalk.HOPPER_ENABLE_CODE,)))
 
-    def disable(self) -> None:
-        self.bus.request(self.address, Header.ENABLE_HOPPER, b"\x00")
-
     def dispense(self, pieces: int) -> int:
         """Start paying `pieces` coins (plain DISPENSE HOPPER COINS); returns the event counter."""
         if not 1 <= pieces <= 255:

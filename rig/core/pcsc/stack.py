@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from smartcard.scard import (
-    INFINITE,
     SCARD_E_TIMEOUT,
     SCARD_S_SUCCESS,
     SCARD_SCOPE_USER,
@@ -37,7 +36,7 @@ from rig.core.pcsc.daemon import READER_PREFIX, PcscDaemon, PcscStackError, Stac
 from rig.core.pcsc.trace import trace_apdu
 from rig.core.pcsc.vicc import LinkMode, ViccLink
 
-__all__ = ["INFINITE", "ReaderStack", "VirtualCardSlot"]
+__all__ = ["ReaderStack", "VirtualCardSlot"]
 
 
 def list_readers() -> list[str]:

@@ -72,10 +72,6 @@ class ViccLink:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def pull_out_on_next_command(self) -> None:
         """The next command APDU is received but never answered: the card leaves the field."""
         self._pull_on_next_command.set()

@@ -96,9 +96,6 @@ class SW(IntEnum):
     CLA_NOT_SUPPORTED = 0x6E00
     NO_PRECISE_DIAGNOSIS = 0x6F00
 
-    def to_bytes2(self) -> bytes:
-        return int(self).to_bytes(2, "big")
-
 
 def sw_bytes(sw: int) -> bytes:
     """Two status bytes for any status word (including 63 Cx and 6C xx forms)."""

@@ -36,10 +36,6 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._first)
 
-    def get_all(self, name: str) -> list[str]:
-        wanted = name.lower().encode("latin-1")
-        return [v.decode("latin-1") for n, v in self._fields if n == wanted]
-
 
 @dataclass(frozen=True)
 class Request:

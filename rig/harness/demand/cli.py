@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -39,7 +39,7 @@ ParamsOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option(help="random seed of the per-applicant run")]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)  # one unwrapped line: FILE: FIELD: PROBLEM
     raise typer.Exit(2)
 
@@ -60,7 +60,6 @@ def year(
         m = load_municipality(municipality, params)
     except DemandInputError as exc:
         _fail(str(exc))
-        return
     setup = Setup.build(Population.of(m))
     run = simulate(setup, seed=seed)
     summary = municipality_summary(m, run, aggregate(setup))
@@ -89,7 +88,6 @@ def nation(
         run = run_nation(nation_file, params)
     except DemandInputError as exc:
         _fail(str(exc))
-        return
     summary = nation_summary(run)
     out.mkdir(parents=True, exist_ok=True)
     images = plots(out, run.series, "Japan")
@@ -132,12 +130,10 @@ def what_if_command(
         m = load_municipality(municipality, params)
     except DemandInputError as exc:
         _fail(str(exc))
-        return
     try:
         the_day = date.fromisoformat(day)
     except ValueError:
         _fail(f"--date: {day!r} is not YYYY-MM-DD")
-        return
     spans = []
     for option, values, kind in (
         ("--jpki-outage", jpki_outage, IncidentKind.JPKI_OUTAGE),
@@ -160,7 +156,6 @@ def what_if_command(
         result = what_if(m, the_day, spans, seed=seed)
     except ValueError as exc:
         _fail(f"{municipality}: {exc}")
-        return
     base, hit, lo = result.pop("_series")
     out.mkdir(parents=True, exist_ok=True)
     image = what_if_plot(out, base, hit, lo, f"{m.name}, {the_day}")
@@ -191,10 +186,8 @@ def trace(
             raise ValueError("--step must divide a day")
     except DemandInputError as exc:
         _fail(str(exc))
-        return
     except ValueError as exc:
         _fail(f"{municipality}: {exc}")
-        return
     out.parent.mkdir(parents=True, exist_ok=True)
     result.write(out, step)
     peak = max(rate for _, rate in result.rate_series(step))

@@ -9,7 +9,6 @@ municipality) or the centre (for the nation) must carry in all but the busiest 1
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -106,7 +105,3 @@ def load_figures(s: Series) -> dict[str, Any]:
             "open_hours_in_year": int(open_h.sum()),
         },
     }
-
-
-def daily_table(s: Series) -> list[tuple[date, float]]:
-    return list(zip(s.grid.days, (float(x) for x in s.daily(s.copies)), strict=True))

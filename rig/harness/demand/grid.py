@@ -73,10 +73,6 @@ class YearGrid:
     def minute_of_day(self) -> Ints:
         return np.tile(np.arange(BINS_PER_DAY, dtype=np.int64) * STEP_MINUTES, len(self.days))
 
-    @cached_property
-    def day_index(self) -> Ints:
-        return np.repeat(np.arange(len(self.days), dtype=np.int64), BINS_PER_DAY)
-
     def time_of(self, b: int | float) -> datetime:
         return self.start + timedelta(seconds=float(b) * BIN_S)
 

@@ -20,10 +20,8 @@ maintenance given as a what-if) refuse everyone they cover.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -384,9 +382,3 @@ def simulate(
         setup, "per-applicant", start_bin, end_bin, issued, copies, refused, back, returned,
         after[0], records,
     )  # fmt: skip
-
-
-def period_bins(grid: YearGrid, start: datetime, end: datetime) -> tuple[int, int]:
-    lo = max(0, grid.bin_of(start))
-    hi = min(grid.n_bins, math.ceil((end - grid.start).total_seconds() / BIN_S))
-    return lo, hi

@@ -194,51 +194,44 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
     spans = [max(1e-6, b - a) for a, b in zip([0.0, *times], times, strict=False)]
     keys = sorted({k for p in series for k in p["entries"]})
     tx_keys = [k for k in keys if k.endswith(" transaction") and not k.startswith("REFUSED")]
-    made = []
+    refused = [k for k in keys if k.startswith("REFUSED")]
+    made: list[str] = []
+
+    def per_s(*names: str) -> list[float]:
+        return [
+            sum(p["entries"].get(k, {}).get("requests", 0) for k in names) / s
+            for p, s in zip(series, spans, strict=False)
+        ]
+
+    def at(key: str, figure: str) -> list[Any]:
+        return [p["entries"].get(key, {}).get(figure) for p in series]
+
+    def save(fig: Any, axes: list[Any], name: str, **legend: Any) -> None:
+        for ax in axes:
+            ax.set_xlabel("run time (s)")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(**legend)
+        fig.tight_layout()
+        fig.savefig(out / name)
+        plt.close(fig)
+        made.append(name)
 
     fig, ax = plt.subplots(figsize=(9, 4))
     for key in tx_keys:
-        ax.plot(
-            times,
-            [
-                p["entries"].get(key, {}).get("requests", 0) / s
-                for p, s in zip(series, spans, strict=False)
-            ],
-            label=f"{key}/s",
-        )
-    refused = [k for k in keys if k.startswith("REFUSED")]
+        ax.plot(times, per_s(key), label=f"{key}/s")
     if refused:
-        ax.plot(
-            times,
-            [
-                sum(p["entries"].get(k, {}).get("requests", 0) for k in refused) / s
-                for p, s in zip(series, spans, strict=False)
-            ],
-            label="refused/s",
-        )
-    ax.set_xlabel("run time (s)")
+        ax.plot(times, per_s(*refused), label="refused/s")
     ax.set_ylabel("per second")
     ax.set_title("Throughput")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "throughput.png")
-    plt.close(fig)
-    made.append("throughput.png")
+    save(fig, [ax], "throughput.png")
 
     fig, ax = plt.subplots(figsize=(9, 4))
     for key in tx_keys:
         for q in ("p50", "p95", "p99"):
-            ax.plot(times, [p["entries"].get(key, {}).get(q) for p in series], label=f"{key} {q}")
-    ax.set_xlabel("run time (s)")
+            ax.plot(times, at(key, q), label=f"{key} {q}")
     ax.set_ylabel("ms")
     ax.set_title("Transaction latency percentiles")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "latency.png")
-    plt.close(fig)
-    made.append("latency.png")
+    save(fig, [ax], "latency.png")
 
     step_keys = [
         k for name in STEP_ORDER for k in keys
@@ -247,25 +240,11 @@ def _plots(out: Path, series: list[dict[str, Any]]) -> list[str]:
     if step_keys:
         fig, axes = plt.subplots(2, 1, figsize=(9, 7))
         for key in step_keys:
-            axes[0].plot(times, [p["entries"].get(key, {}).get("p99") for p in series], label=key)
-            axes[1].plot(
-                times,
-                [
-                    p["entries"].get(key, {}).get("requests", 0) / s
-                    for p, s in zip(series, spans, strict=False)
-                ],
-                label=key,
-            )
+            axes[0].plot(times, at(key, "p99"), label=key)
+            axes[1].plot(times, per_s(key), label=key)
         axes[0].set_title("p99 latency per step (ms)")
         axes[1].set_title("throughput per step (per s)")
-        for ax in axes:
-            ax.set_xlabel("run time (s)")
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize="small", ncol=3)
-        fig.tight_layout()
-        fig.savefig(out / "steps.png")
-        plt.close(fig)
-        made.append("steps.png")
+        save(fig, list(axes), "steps.png", fontsize="small", ncol=3)
     return made
 
 

@@ -43,16 +43,6 @@ SEQUENCES: dict[DeviceKind, tuple[Stage, ...]] = {
     DeviceKind.KIOSK: (Stage.KIOSK_CONFORMANCE, Stage.PSEUDO_STORE, Stage.REAL_STORE),
 }
 
-#: What the seed calls each stage (II.5 p.20), for reports and docs.
-SEED_NAMES: dict[Stage, str] = {
-    Stage.PRE_EVALUATION: "システム確認試験(事前評価ツール)",
-    Stage.CENTRE_CONNECTION: "システム確認試験(証明書交付センターシステム連携)",
-    Stage.PSEUDO_STORE: "システム確認試験(疑似店舗)",
-    Stage.OPERATIONS: "業務運用試験",
-    Stage.REAL_STORE: "システム確認試験(実店舗)",
-    Stage.KIOSK_CONFORMANCE: "(not a seed test) the vendor's kiosk conformance test",
-}
-
 
 class StageError(ValueError):
     """A stage or device kind that does not exist, or a stage that is ambiguous."""
