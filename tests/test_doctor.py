@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rig.core.pcsc.daemon import StackConfig
 from rig.harness import doctor
 
 
@@ -32,3 +33,17 @@ def test_a_missing_font_fails_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> N
 def test_a_missing_binary_names_its_package() -> None:
     result = doctor._binary("thing", "/nonexistent/bin/thing", "thing-pkg")
     assert not result.ok and "thing-pkg" in result.fix
+
+
+def test_reader_ports_inside_the_ephemeral_range_fail_with_a_base_below_it() -> None:
+    ports = StackConfig().ports
+    inside = doctor.check_reader_ports(range(ports.start - 5, ports.start + 100))
+    assert not inside.ok
+    assert f"{ports.start}–{ports.stop - 1}" in inside.detail
+    base = int(inside.fix.split("=")[1].split()[0])
+    assert base + len(ports) <= ports.start - 5  # the suggested readers end below the range
+    assert doctor.check_reader_ports(range(ports.stop, 60999)).ok
+
+
+def test_the_default_reader_ports_are_outside_linuxs_default_ephemeral_range() -> None:
+    assert doctor.check_reader_ports(range(32768, 61000)).ok

@@ -27,6 +27,7 @@ from pydantic import (
 
 from rig.core.model_errors import read_yaml, validated
 from rig.core.netaddr import DEFAULT_LISTEN, check_local, ip_or_none
+from rig.core.pcsc.daemon import DEFAULT_PORT_BASE
 
 TOPOLOGY_DIR = Path(__file__).parent / "topologies"
 DEFAULT_TOPOLOGY = TOPOLOGY_DIR / "default.yaml"
@@ -161,7 +162,7 @@ class CashParty(_Party):
 class CardReaders(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     vicc_host: str = "127.0.0.1"
-    port_base: int = Field(default=40100, ge=1024, le=65000)
+    port_base: int = Field(default=DEFAULT_PORT_BASE, ge=1024, le=65000)
 
 
 class KioskUnit(BaseModel):

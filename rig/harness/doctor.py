@@ -97,6 +97,24 @@ def check_readers() -> CheckResult:
         stack.stop()
 
 
+def check_reader_ports(ephemeral: range | None = None) -> CheckResult:
+    """The readers' ports must lie outside the ports the kernel gives outgoing connections:
+    one taken there when pcscd starts loses its reader until pcscd restarts."""
+    from rig.core.pcsc.daemon import StackConfig, ephemeral_port_range
+
+    ports = StackConfig().ports
+    ephemeral = ephemeral if ephemeral is not None else ephemeral_port_range()
+    where = f"vpcd ports {ports.start}–{ports.stop - 1}"
+    if ephemeral is None or not set(ports) & set(ephemeral):
+        return CheckResult("reader ports", True, f"{where}, outside the ephemeral ports")
+    return CheckResult(
+        "reader ports",
+        False,
+        f"{where} overlap the ephemeral ports {ephemeral.start}–{ephemeral.stop - 1}",
+        f"RIG_VPCD_PORT_BASE={max(1024, ephemeral.start - 2 * len(ports))} (a range below them)",
+    )
+
+
 def check_ghostscript() -> CheckResult:
     try:
         import ghostscript
@@ -147,6 +165,7 @@ def check_virtualsmartcard() -> CheckResult:
 CHECKS: list[Callable[[], CheckResult]] = [
     check_pcscd,
     check_virtualsmartcard,
+    check_reader_ports,
     check_readers,
     check_ghostscript,
     check_fonts,

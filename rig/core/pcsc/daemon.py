@@ -14,6 +14,7 @@ import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,6 +30,12 @@ PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
 #: One vpcd reader entry serves two slots, on its port and the next one.
 SLOTS_PER_ENTRY = 2
 READER_PREFIX = "Konbini Rig vpcd"
+#: The first reader's port; vpcd listens there and on the next 11. It lies below Linux's
+#: default ephemeral range (32768–60999): a port inside it can be taken at any moment by an
+#: outgoing connection of any process on the machine (and stays taken a minute in TIME_WAIT
+#: after it closes), and pcscd gives up for good on a reader whose port it cannot bind.
+DEFAULT_PORT_BASE = 31100
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 class PcscStackError(RuntimeError):
@@ -40,7 +47,7 @@ class StackConfig:
     """Where the rig's readers are: `entries` vpcd entries × 2 slots on consecutive ports."""
 
     state_dir: Path = Path(os.environ.get("RIG_PCSC_STATE_DIR", "/tmp/konbini-rig-pcsc"))
-    port_base: int = int(os.environ.get("RIG_VPCD_PORT_BASE", "40100"))
+    port_base: int = int(os.environ.get("RIG_VPCD_PORT_BASE", str(DEFAULT_PORT_BASE)))
     # pcsc-lite watches at most 16 readers per SCardGetStatusChange, the PnP pseudo-reader
     # included: 6 entries (12 readers) leave room for it and for real readers on the machine.
     entries: int = 6
@@ -52,6 +59,10 @@ class StackConfig:
 
     def port_of(self, entry: int, slot: int) -> int:
         return self.port_base + entry * SLOTS_PER_ENTRY + slot
+
+    @property
+    def ports(self) -> range:
+        return range(self.port_base, self.port_base + self.slots)
 
     def vpcd_copy(self, entry: int) -> Path:
         return self.state_dir / "drivers" / f"libifdvpcd-{entry}.so"
@@ -77,6 +88,26 @@ class StackConfig:
                 f"CHANNELID {port}\n"
             )
         return "\n".join(blocks)
+
+
+def ephemeral_port_range(path: Path = EPHEMERAL_RANGE_FILE) -> range | None:
+    """The ports the kernel hands to outgoing connections (None if it does not say)."""
+    try:
+        low, high = (int(v) for v in path.read_text().split())
+    except (OSError, ValueError):
+        return None
+    return range(low, high + 1)
+
+
+def port_taken(port: int) -> bool:
+    """Would vpcd fail to listen on `port` now (bound the way vpcd binds it)?"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
 
 
 def rig_driver_in_use() -> bool:
@@ -149,7 +180,20 @@ class PcscDaemon:
     def acquire(self) -> None:
         """Register this process as a user; start pcscd if none is running."""
         with self._locked():
-            self._live_users()
+            users = [pid for pid in self._live_users() if pid != os.getpid()]
+            ours = self.started_by_rig()
+            if ours is not None and self._conf().exists() and not self._conf_current():
+                # a pcscd the rig started with other readers (another RIG_VPCD_PORT_BASE, or
+                # a checkout from before the ports moved): its readers' names are ours, their
+                # ports are not, so cards placed here would never reach it
+                if users:
+                    raise PcscStackError(
+                        f"the rig's pcscd (pid {ours}) serves readers on other ports than "
+                        f"{self.config.ports.start}–{self.config.ports.stop - 1}, and rig "
+                        f"processes {', '.join(map(str, users))} still use it: run with their "
+                        "RIG_VPCD_PORT_BASE, or after they end"
+                    )
+                self._stop(ours)
             if running_pcscd_pid() is None:
                 self._start()
             (self.state_dir / "users" / str(os.getpid())).touch()
@@ -168,6 +212,15 @@ class PcscDaemon:
             if pid is not None:
                 self._stop(pid)
 
+    def _conf(self) -> Path:
+        return self.state_dir / "reader.conf.d" / "konbini-rig-vpcd"
+
+    def _conf_current(self) -> bool:
+        try:
+            return self._conf().read_text() == self.config.reader_conf()
+        except OSError:
+            return False
+
     def _start(self) -> None:
         if not Path(PCSCD).exists() or not Path(VPCD_DRIVER).exists():
             raise PcscStackError(
@@ -182,7 +235,7 @@ class PcscDaemon:
             shutil.copyfile(VPCD_DRIVER, copy)
             if rig_driver_in_use():
                 shutil.copyfile(RIG_DRIVER, self.config.driver_copy(i))
-        (conf_dir / "konbini-rig-vpcd").write_text(self.config.reader_conf())
+        self._conf().write_text(self.config.reader_conf())
         log = (self.state_dir / "pcscd.log").open("ab")
         # -f keeps it our child (so we know its pid); a new session keeps it alive if the
         # starting process is a short-lived pytest worker while others still use it.

@@ -32,7 +32,14 @@ from smartcard.scard import (
 
 from rig.core.evidence import EvidenceStore
 from rig.core.pcsc.card_os import CardOS
-from rig.core.pcsc.daemon import READER_PREFIX, PcscDaemon, PcscStackError, StackConfig
+from rig.core.pcsc.daemon import (
+    READER_PREFIX,
+    SLOTS_PER_ENTRY,
+    PcscDaemon,
+    PcscStackError,
+    StackConfig,
+    port_taken,
+)
 from rig.core.pcsc.trace import trace_apdu
 from rig.core.pcsc.vicc import LinkMode, ViccLink
 
@@ -200,14 +207,41 @@ class ReaderStack:
                 self._readers = readers
                 return
             if time.monotonic() > deadline:
+                ours = self.daemon.started_by_rig() is not None
                 self.daemon.release()
-                raise PcscStackError(
-                    f"pcscd shows {len(readers)} of the rig's {self.config.slots} readers. "
-                    "A pcscd not started by the rig is running without them: stop it "
-                    "(`pkill pcscd`) and let the rig start its own, or add "
-                    f"{self.config.state_dir}/reader.conf.d/konbini-rig-vpcd to its reader.conf.d"
-                )
+                raise PcscStackError(self._missing_readers(readers, ours))
             time.sleep(0.05)
+
+    def _missing_readers(self, readers: list[str], ours: bool) -> str:
+        shown = f"pcscd shows {len(readers)} of the rig's {self.config.slots} readers"
+        if not ours:
+            return (
+                f"{shown}. A pcscd not started by the rig is running without them: stop it "
+                "(`pkill pcscd`) and let the rig start its own, or add "
+                f"{self.config.state_dir}/reader.conf.d/konbini-rig-vpcd to its reader.conf.d"
+            )
+        config = self.config
+        missing = [
+            entry
+            for entry in range(config.entries)
+            if not any(r.startswith(f"{READER_PREFIX} {entry} ") for r in readers)
+        ]
+        ports = [config.port_of(e, s) for e in missing for s in range(SLOTS_PER_ENTRY)]
+        taken = [p for p in ports if port_taken(p)]
+        if taken:
+            why = (
+                f"port(s) {', '.join(map(str, taken))} are held by another socket "
+                "(`ss -tanp 'sport = :PORT'` shows whose)"
+            )
+        else:
+            why = (
+                f"port(s) {', '.join(map(str, ports))} were taken when it started "
+                f"({config.state_dir / 'pcscd.log'} says 'init failed')"
+            )
+        return (
+            f"{shown}: {why}. Free them, or move the readers with RIG_VPCD_PORT_BASE (below the "
+            "machine's ephemeral ports, /proc/sys/net/ipv4/ip_local_port_range), then run again"
+        )
 
     def stop(self) -> None:
         for slot in list(self._slots.values()):
