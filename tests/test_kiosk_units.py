@@ -57,7 +57,7 @@ def test_the_shipped_two_unit_topology_gives_one_kiosk_topology_per_unit() -> No
     a, b = unit_topologies(topology)
     assert a.kiosk.robot_url == "http://127.0.0.1:8701/robot" and not a.kiosk.units
     assert (a.kiosk.centre_port, b.kiosk.centre_port) == (18443, 18444)
-    assert (a.card_readers.port_base, b.card_readers.port_base) == (40110, 40111)
+    assert (a.card_readers.port_base, b.card_readers.port_base) == (31110, 31111)
     # kits are relative to the topology file, one folder per unit, in the project's build/
     project = Path(__file__).resolve().parents[1]
     assert a.kiosk.kit.resolve() == project / "build" / "kiosk-kit" / "unit-a"
