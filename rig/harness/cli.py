@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rig.harness.demand.cli import app as demand_app
 from rig.harness.load.cli import load as load_command
@@ -37,9 +38,9 @@ def doctor() -> None:
     results = run_checks()
     for r in results:
         mark = "[green]ok[/green]  " if r.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {r.name}: {r.detail}")
+        console.print(f"{mark} {r.name}: {escape(r.detail)}")
         if not r.ok and r.fix:
-            console.print(f"       fix: [bold]{r.fix}[/bold]")
+            console.print(f"       fix: [bold]{escape(r.fix)}[/bold]")
     failed = [r for r in results if not r.ok]
     if failed:
         console.print(f"[red]{len(failed)} check(s) failed[/red]")
@@ -89,7 +90,7 @@ def run(
             out_of_order=out_of_order,
         )  # fmt: skip
     except (PlanError, TopologyError, LedgerError, OrderError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     raise typer.Exit(outcome.exit_code)
 
@@ -117,9 +118,9 @@ def report(
             record_history=False,
         )
     except ReportError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
-    console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}")
+    console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}", markup=False)
 
 
 @app.command()
@@ -162,7 +163,7 @@ def serve(
             unit=unit,
         )
     except (TopologyError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
@@ -197,7 +198,7 @@ def municipal_server(
             test_mode=test_mode,
         )  # fmt: skip
     except (OSError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
@@ -218,11 +219,11 @@ def kiosk_kit(
             raise TopologyError(f"{topology}: the kiosk is not external; nothing to configure")
         paths = write_kits(loaded, ReaderStack.shared())
     except (TopologyError, ValueError, RuntimeError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     for path in paths:
         console.print(path.read_text(encoding="utf-8").rstrip())
-        console.print(f"kiosk kit written: {path}")
+        console.print(f"kiosk kit written: {path}", markup=False)
 
 
 @app.command()
@@ -247,7 +248,7 @@ def kiosk(
             kit, port=port, work_dir=work_dir, out=console.print, stop=stop, test_mode=test_mode
         )
     except (OSError, ValueError, RuntimeError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
@@ -291,7 +292,7 @@ def card_list() -> None:
     from emulators.card import load_profile, profile_names
 
     for name in profile_names():
-        console.print(f"{name}: {load_profile(name).description}")
+        console.print(f"{name}: {load_profile(name).description}", markup=False)
 
 
 def _clock_start(start: str | None) -> datetime | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reports.builder import FAILED, build_report, now_stamp
@@ -119,7 +120,7 @@ def run_plan(
     plan = load_plan(plan_name)  # fail fast with a clear message
     note = deprecation_note(plan_name)
     if note:
-        console.print(f"[yellow]deprecated[/yellow]: {note}")
+        console.print(f"[yellow]deprecated[/yellow]: {escape(note)}")
     topology = load_topology(topology_path)
     check_runnable(plan.name, topology)
     record = RunRecord.begin(
@@ -134,7 +135,9 @@ def run_plan(
     units = [u.name for u in topology.kiosk.units]
     if units:
         # one worker per kiosk unit, each bound to its unit (rig.harness.pytest_plugin.run_topology)
-        console.print(f"{len(units)} kiosk units ({', '.join(units)}): one worker each")
+        console.print(
+            f"{len(units)} kiosk units ({', '.join(units)}): one worker each", markup=False
+        )
         workers = len(units)
     elif topology.external_parties() and workers:
         # one kiosk, or one server whose statistics and PIN counters every scenario shares:
@@ -165,8 +168,10 @@ def run_plan(
     if workers:
         args += ["-n", str(workers)]
     args += extra_args or []
-    console.print(f"rig run: plan [bold]{plan.name}[/bold] ({plan.description.strip()})")
-    console.print(f"topology [bold]{topology.name}[/bold]; report in {report_dir}")
+    about = escape(plan.description.strip())
+    console.print(f"rig run: plan [bold]{escape(plan.name)}[/bold] ({about})")
+    where = escape(str(report_dir))
+    console.print(f"topology [bold]{escape(topology.name)}[/bold]; report in {where}")
     plugins: list[object] = [ProgressPlugin(console)]
     code = pytest.main(args, plugins=plugins)
     if not results.exists():
@@ -278,4 +283,5 @@ def build_allure_html(report_dir: Path, console: Console) -> None:
     cmd = [str(allure), "generate", str(results), "--config", str(config)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     if done.returncode != 0:
-        console.print(f"[yellow]allure generate failed[/yellow]: {done.stderr.strip()[-400:]}")
+        why = escape(done.stderr.strip()[-400:])
+        console.print(f"[yellow]allure generate failed[/yellow]: {why}")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rig.harness.selftest.pack import Defect, DefectPackError, all_defects, find
 
@@ -40,11 +41,12 @@ def selftest(
     try:
         chosen: list[Defect] = [find(n) for n in defect] if defect else list(all_defects())
     except DefectPackError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     if list_only:
         for d in chosen:
-            console.print(f"{d.name:38} {d.party:9} {d.area:10} {d.stands_for}", soft_wrap=True)
+            line = f"{d.name:38} {d.party:9} {d.area:10} {d.stands_for}"
+            console.print(line, soft_wrap=True, markup=False)
         return
     outcome = run_selftest(
         chosen, report_dir, whole_plan=whole_plan, baseline=baseline, workers=workers,
@@ -53,7 +55,7 @@ def selftest(
     data = write_matrix(outcome, report_dir)
     for result in outcome.undetected:
         why = result.run.problem or "no scenario failed"
-        console.print(f"[red]NOT CAUGHT[/red] {result.defect.name}: {why}")
+        console.print(f"[red]NOT CAUGHT[/red] {result.defect.name}: {escape(why)}")
     colour = "green" if outcome.exit_code == 0 else "red"
     console.print(
         f"[{colour}]{data['verdict'].upper()}[/{colour}]: {data['detected']} of "

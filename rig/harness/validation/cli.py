@@ -78,7 +78,8 @@ def verify(
     if not result.ok:
         for problem in result.problems:
             console.print(f"[red]FAIL[/red] {escape(problem)}")
-        console.print(f"[red]{archive}: {len(result.problems)} problem(s); not intact[/red]")
+        name = escape(str(archive))
+        console.print(f"[red]{name}: {len(result.problems)} problem(s); not intact[/red]")
         raise typer.Exit(1)
     manifest = result.manifest or {}
     device = manifest.get("device") or {}
@@ -111,7 +112,7 @@ def show(
     except LedgerError as exc:
         raise _fail(str(exc), 2) from exc
     if not entries:
-        console.print(f"{ledger}: no entries")
+        console.print(f"{ledger}: no entries", markup=False)
     for e in entries:
         order = "" if e.in_order else f"  OUT OF ORDER (missing {', '.join(e.missing)})"
         what = e.plan or f"recorded: {e.note}"
@@ -173,4 +174,4 @@ def record(
         )
     except (StageError, LedgerError, OrderError) as exc:
         raise _fail(str(exc), 2) from exc
-    console.print(f"recorded: {device} {found.value} {outcome}")
+    console.print(f"recorded: {device} {found.value} {outcome}", markup=False)

@@ -1,0 +1,30 @@
+"""`rig` prints what it was given as text: a path or a message with brackets is not markup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from rig.harness.cli import app
+
+
+def test_a_refused_topology_whose_path_looks_like_markup_is_named_not_crashed_on(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "site[/x]"  # rich would read "[/x]" as a closing tag
+    folder.mkdir(parents=True)  # two folders, "site[" and "x]"
+    topology = folder / "t.yaml"
+    topology.write_text("name: [1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--plan", "smoke", "--topology", str(topology)])
+    assert result.exit_code == 2, result.output
+    assert "site[/x]" in result.output and "not valid YAML" in result.output
+
+
+def test_a_report_of_an_unreadable_run_names_its_bracketed_path(tmp_path: Path) -> None:
+    results = tmp_path / "run[bold]" / "results.json"
+    results.parent.mkdir()
+    results.write_text("{not json", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(results)])
+    assert result.exit_code == 2, result.output
+    assert "run[bold]" in result.output
