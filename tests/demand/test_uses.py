@@ -142,7 +142,8 @@ def test_what_if_a_jpki_outage_counts_refused_returners_and_counter() -> None:
 
 
 def test_rig_demand_trace_writes_the_visits_and_rates(tmp_path: Path) -> None:
-    out = tmp_path / "trace.json"
+    # spaces in the path: a wrapped line would break the JSON string in two
+    out = tmp_path / "the trace of one simulated day for the load campaign" / "trace.json"
     result = runner.invoke(
         __import__("rig.harness.cli", fromlist=["app"]).app,
         ["demand", "trace", "-m", str(EXAMPLES / "town-12k.yaml"), "--date", "2026-06-10",
@@ -152,6 +153,8 @@ def test_rig_demand_trace_writes_the_visits_and_rates(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["rate_step_s"] == 300 and len(data["rate_per_s"]) == 288
     assert len(data["visits"]) == round(sum(r for _, r in data["rate_per_s"]) * 300)
+    said = json.loads(result.output)  # one JSON line, however long the path
+    assert said["out"] == str(out) and said["visits"] == len(data["visits"])
     bad = runner.invoke(
         __import__("rig.harness.cli", fromlist=["app"]).app,
         ["demand", "trace", "-m", str(EXAMPLES / "town-12k.yaml"), "--date", "2030-06-10",

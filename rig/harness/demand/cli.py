@@ -70,7 +70,8 @@ def year(
     console.print(
         f"{m.name} FY{m.fiscal_year}: {summary['issuances_per_year']:,} copies, "
         f"p99 hour {summary['p99_hour']['requests_per_hour']} requests; "
-        f"net cost {summary['money']['net_cost_yen']:,} yen/year → {out}/index.html"
+        f"net cost {summary['money']['net_cost_yen']:,} yen/year → {out}/index.html",
+        markup=False,
     )
 
 
@@ -96,7 +97,8 @@ def nation(
     console.print(
         f"nation FY{run.nation.fiscal_year}: {summary['issuances_per_year']:,} copies; "
         f"published {check['reference_copies']:,} ({check['deviation']:+.2%}, "
-        f"tolerance ±{check['tolerance']:.0%}: {'ok' if check['ok'] else 'OUT'}) → {out}"
+        f"tolerance ±{check['tolerance']:.0%}: {'ok' if check['ok'] else 'OUT'}) → {out}",
+        markup=False,
     )
     if not check["ok"]:
         raise typer.Exit(1)
@@ -162,7 +164,8 @@ def what_if_command(
     write_report(out, result, [image], f"{m.name}: what if, {the_day}")
     console.print(
         f"{m.name} {the_day}: {result['refused_by_incidents']} refused by the incidents, "
-        f"{result['came_back']} came back, {result['went_to_counter']} went to the counter"
+        f"{result['came_back']} came back, {result['went_to_counter']} went to the counter",
+        markup=False,
     )
 
 
@@ -191,6 +194,5 @@ def trace(
     out.parent.mkdir(parents=True, exist_ok=True)
     result.write(out, step)
     peak = max(rate for _, rate in result.rate_series(step))
-    console.print(
-        json.dumps({"visits": len(result.visits), "peak_rate_per_s": peak, "out": str(out)})
-    )
+    # one unwrapped JSON line, for scripts
+    typer.echo(json.dumps({"visits": len(result.visits), "peak_rate_per_s": peak, "out": str(out)}))
