@@ -90,6 +90,7 @@ def _stale_rig_pcscd(
     daemon = PcscDaemon(config)
     (tmp_path / "reader.conf.d").mkdir()
     (tmp_path / "reader.conf.d" / "konbini-rig-vpcd").write_text(other.reader_conf())
+    (tmp_path / "pcscd.driver").write_text(daemon._driver_stamp())
     calls: list[str] = []
     running: list[int | None] = [4242]
     monkeypatch.setattr(daemon, "started_by_rig", lambda: running[0])
@@ -129,3 +130,13 @@ def test_a_rig_pcscd_with_our_readers_is_shared(
     (tmp_path / "reader.conf.d" / "konbini-rig-vpcd").write_text(daemon.config.reader_conf())
     daemon.acquire()
     assert calls == []
+
+
+def test_a_rig_pcscd_with_another_build_of_the_driver_is_restarted_when_unused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon, calls = _stale_rig_pcscd(tmp_path, monkeypatch)
+    (tmp_path / "reader.conf.d" / "konbini-rig-vpcd").write_text(daemon.config.reader_conf())
+    (tmp_path / "pcscd.driver").write_text("the build of another checkout")
+    daemon.acquire()
+    assert calls == ["stop 4242", "start"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 #: vpcd with a card-event wait (rig/core/pcsc/driver/rig_vpcd_wait.c, built by `make setup`):
 #: pcscd sees a card placed or removed within ~10 ms instead of its 400 ms poll
 RIG_DRIVER = Path(__file__).resolve().parents[3] / "build" / "pcsc" / "librigvpcd.so"
+RIG_DRIVER_SOURCE = Path(__file__).resolve().parent / "driver" / "rig_vpcd_wait.c"
 PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
 #: One vpcd reader entry serves two slots, on its port and the next one.
 SLOTS_PER_ENTRY = 2
@@ -183,15 +185,16 @@ class PcscDaemon:
             users = [pid for pid in self._live_users() if pid != os.getpid()]
             ours = self.started_by_rig()
             if ours is not None and self._conf().exists() and not self._conf_current():
-                # a pcscd the rig started with other readers (another RIG_VPCD_PORT_BASE, or
-                # a checkout from before the ports moved): its readers' names are ours, their
-                # ports are not, so cards placed here would never reach it
+                # a pcscd the rig started with other readers (another RIG_VPCD_PORT_BASE, a
+                # checkout from before the ports moved, another build of the reader driver):
+                # its readers' names are ours, what stands behind them is not
                 if users:
                     raise PcscStackError(
                         f"the rig's pcscd (pid {ours}) serves readers on other ports than "
-                        f"{self.config.ports.start}–{self.config.ports.stop - 1}, and rig "
-                        f"processes {', '.join(map(str, users))} still use it: run with their "
-                        "RIG_VPCD_PORT_BASE, or after they end"
+                        f"{self.config.ports.start}–{self.config.ports.stop - 1} or with another "
+                        f"build of the reader driver, and rig processes "
+                        f"{', '.join(map(str, users))} still use it: run with their "
+                        "RIG_VPCD_PORT_BASE and checkout, or after they end"
                     )
                 self._stop(ours)
             if running_pcscd_pid() is None:
@@ -215,9 +218,20 @@ class PcscDaemon:
     def _conf(self) -> Path:
         return self.state_dir / "reader.conf.d" / "konbini-rig-vpcd"
 
+    def _driver_stamp(self) -> str:
+        """Which reader driver this process would load: a pcscd started by another checkout
+        keeps that checkout's driver, however the readers' names match. The source says it
+        (a build's bytes differ between checkouts by the paths in its debug information)."""
+        if not rig_driver_in_use():
+            return "vpcd"
+        return hashlib.sha256(RIG_DRIVER_SOURCE.read_bytes()).hexdigest()
+
     def _conf_current(self) -> bool:
         try:
-            return self._conf().read_text() == self.config.reader_conf()
+            return (
+                self._conf().read_text() == self.config.reader_conf()
+                and (self.state_dir / "pcscd.driver").read_text() == self._driver_stamp()
+            )
         except OSError:
             return False
 
@@ -236,6 +250,7 @@ class PcscDaemon:
             if rig_driver_in_use():
                 shutil.copyfile(RIG_DRIVER, self.config.driver_copy(i))
         self._conf().write_text(self.config.reader_conf())
+        (self.state_dir / "pcscd.driver").write_text(self._driver_stamp())
         log = (self.state_dir / "pcscd.log").open("ab")
         # -f keeps it our child (so we know its pid); a new session keeps it alive if the
         # starting process is a short-lived pytest worker while others still use it.
