@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from rig.harness.cli import app
+from rig.harness.runner import ProgressPlugin
 
 
 def test_a_refused_topology_whose_path_looks_like_markup_is_named_not_crashed_on(
@@ -29,3 +32,14 @@ def test_a_report_of_an_unreadable_run_names_its_bracketed_path(tmp_path: Path) 
     result = CliRunner().invoke(app, ["report", str(results)])
     assert result.exit_code == 2, result.output
     assert "run[bold]" in result.output.replace("\n", "")
+
+
+def test_the_progress_bar_names_a_parametrised_scenario_whole() -> None:
+    out = io.StringIO()
+    plugin = ProgressPlugin(Console(file=out, width=200, force_terminal=False))
+    plugin.plan = "smoke"
+    plugin.progress.start()
+    plugin.task = plugin.progress.add_task("", total=1, plan="smoke", failed=0)
+    plugin.pytest_runtest_logstart("scenarios/test_x.py::test_refused[/x-bad-pin]", None)
+    plugin.pytest_sessionfinish()
+    assert "test_refused[/x-bad-pin]" in out.getvalue()

@@ -33,12 +33,13 @@ class ProgressPlugin:
 
     def __init__(self, console: Console):
         self.progress = Progress(
-            TextColumn("[bold]{task.fields[plan]}"),
+            # names are text: a scenario's parameters come in brackets ("[bad-pin]")
+            TextColumn("{task.fields[plan]}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]} failed"),
             TimeElapsedColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             console=console,
             transient=False,
         )

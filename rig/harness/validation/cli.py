@@ -84,16 +84,18 @@ def verify(
     manifest = result.manifest or {}
     device = manifest.get("device") or {}
     console.print(
-        f"[green]OK[/green] {archive}: {result.files} files intact, signature valid, signer "
-        f"{escape(manifest['signer']['subject'])} trusted; plan {manifest.get('plan')}, "
-        f"verdict {manifest.get('verdict')}, device {escape(str(device.get('key')))}"
+        f"[green]OK[/green] {escape(str(archive))}: {result.files} files intact, signature "
+        f"valid, signer {escape(manifest['signer']['subject'])} trusted; plan "
+        f"{escape(str(manifest.get('plan')))}, verdict {escape(str(manifest.get('verdict')))}, "
+        f"device {escape(str(device.get('key')))}"
     )
     order = manifest.get("order") or {}
     if order.get("stage"):
         where = "OUT OF ORDER" if order.get("out_of_order") else "in order"
         passed = " → ".join(str(p.get("stage")) for p in order.get("passed_in_order") or [])
         console.print(
-            f"stage {order['stage']} ({where}); stages passed, in order: {passed or 'none'}"
+            f"stage {order['stage']} ({where}); stages passed, in order: {passed or 'none'}",
+            markup=False,
         )
 
 
