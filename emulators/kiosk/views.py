@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from emulators.kiosk import screens as txt
 from emulators.kiosk.centre_types import Menu
 from emulators.kiosk.screens import NoticeCode
+from emulators.kiosk.transaction import Transaction
+from emulators.kiosk.ui_state import UiState
 from rig.core.protocols.robot import SEED_NUMBERS, Keypad, Method, Option, ScreenId, ScreenView
 
-if TYPE_CHECKING:
-    from emulators.kiosk.flow.base import FlowBase
+
+class ShownState(Protocol):
+    """What a screen is drawn from: the kiosk flow's state, read only (the flow draws its
+    screens through `render`, so the views name what they read rather than the flow)."""
+
+    seq: int
+    screen: ScreenId
+    txn: Transaction | None
+    force_card_ap: bool
+    ui: UiState
+
+    @property
+    def method(self) -> Method | None: ...
+
+    @property
+    def stale_card(self) -> bool: ...
+
 
 PIN_LENGTH = 4
 #: Screens on which the customer may give up with 中止 (before money is taken).
@@ -30,7 +47,7 @@ CANCELLABLE = frozenset(
 BUSY = frozenset({ScreenId.CARD_WAIT, ScreenId.DOWNLOAD, ScreenId.PRINTING})
 
 
-def render(flow: FlowBase) -> ScreenView:
+def render(flow: ShownState) -> ScreenView:
     s = flow.screen
     text: list[str] = []
     options: list[Option] = []
@@ -182,7 +199,7 @@ def render(flow: FlowBase) -> ScreenView:
     )
 
 
-def _nav(flow: FlowBase, *, next_enabled: bool) -> list[Option]:
+def _nav(flow: ShownState, *, next_enabled: bool) -> list[Option]:
     return [
         Option(id="next", label=txt.LABEL_NEXT, enabled=next_enabled),
         Option(id="back", label=txt.LABEL_BACK),
@@ -190,7 +207,7 @@ def _nav(flow: FlowBase, *, next_enabled: bool) -> list[Option]:
     ]
 
 
-def _type_options(flow: FlowBase, menu: Menu) -> list[Option]:
+def _type_options(flow: ShownState, menu: Menu) -> list[Option]:
     out: list[Option] = []
     seen: list[str] = []
     for item in menu.certificates:
@@ -214,7 +231,7 @@ def _type_options(flow: FlowBase, menu: Menu) -> list[Option]:
     return out
 
 
-def _issuance_options(flow: FlowBase, menu: Menu) -> list[Option]:
+def _issuance_options(flow: ShownState, menu: Menu) -> list[Option]:
     assert flow.txn is not None
     choice = flow.txn.choice
     items = menu.items_of(choice.cert_type or "")
@@ -247,7 +264,7 @@ def _issuance_options(flow: FlowBase, menu: Menu) -> list[Option]:
     ]
 
 
-def _item_options(flow: FlowBase, menu: Menu) -> list[Option]:
+def _item_options(flow: ShownState, menu: Menu) -> list[Option]:
     assert flow.txn is not None
     choice = flow.txn.choice
     item = choice.item(menu)
@@ -269,7 +286,7 @@ def _item_options(flow: FlowBase, menu: Menu) -> list[Option]:
     ]
 
 
-def _summary(flow: FlowBase, menu: Menu) -> list[str]:
+def _summary(flow: ShownState, menu: Menu) -> list[str]:
     assert flow.txn is not None
     choice = flow.txn.choice
     lines: list[str] = []
@@ -286,7 +303,7 @@ def _summary(flow: FlowBase, menu: Menu) -> list[str]:
     return lines
 
 
-def _reminder_lines(flow: FlowBase) -> list[str]:
+def _reminder_lines(flow: ShownState) -> list[str]:
     lines: list[str] = []
     if flow.ui.tray_sheets > 0:
         lines.append(txt.TAKE_CERTIFICATE)
