@@ -130,8 +130,8 @@ def run_plan(
     )  # fmt: skip
     if record.out_of_order:
         console.print(
-            f"[yellow]out of order[/yellow]: {record.key} has not passed "
-            f"{', '.join(record.missing)}; this run is marked out of order"
+            f"[yellow]out of order[/yellow]: {escape(record.key)} has not passed "
+            f"{escape(', '.join(record.missing))}; this run is marked out of order"
         )
     units = [u.name for u in topology.kiosk.units]
     if units:
@@ -204,7 +204,7 @@ def run_plan(
     failed = sum(summary["totals"].get(k, 0) for k in FAILED)
     console.print(
         f"[{colour}]{summary['verdict'].upper()}[/{colour}]: {summary['tests']} scenarios, "
-        f"{failed} failed ({new_failures} new); report: {report_dir / 'index.html'}"
+        f"{failed} failed ({new_failures} new); report: {escape(str(report_dir / 'index.html'))}"
     )
     return RunOutcome(exit_code, report_dir, summary)
 

@@ -60,6 +60,6 @@ def selftest(
     console.print(
         f"[{colour}]{data['verdict'].upper()}[/{colour}]: {data['detected']} of "
         f"{data['defects']} defects caught in {data['duration_s']} s; "
-        f"matrix: {report_dir / HTML_NAME}"
+        f"matrix: {escape(str(report_dir / HTML_NAME))}"
     )
     raise typer.Exit(outcome.exit_code)

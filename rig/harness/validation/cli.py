@@ -52,7 +52,8 @@ def create(
         raise _fail(str(exc), 2) from exc
     device = manifest.get("device") or {}
     console.print(
-        f"package {output}: plan {manifest.get('plan')}, verdict {manifest.get('verdict')}, "
+        f"package {escape(str(output))}: plan {escape(str(manifest.get('plan')))}, verdict "
+        f"{escape(str(manifest.get('verdict')))}, "
         f"device {escape(str(device.get('key')))}, {len(manifest['files'])} files, signed by "
         f"{escape(manifest['signer']['subject'])}"
     )
