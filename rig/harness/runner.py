@@ -21,7 +21,7 @@ from rig.core.municipal_test_data import MunicipalDataError, load_test_data
 from rig.harness.config import Topology, TopologyError, load_topology
 from rig.harness.kiosk_kit import KIOSK_JSON, unit_topologies
 from rig.harness.plans import DEPRECATED_ALIASES, deprecation_note, load_plan
-from rig.harness.validation.marker import clear_marker
+from rig.harness.validation.marker import clear_earlier_run
 from rig.harness.validation.run_record import RunRecord, default_ledger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def run_plan(
     out_of_order: bool = False,
 ) -> RunOutcome:
     console = console or Console()
-    clear_marker(report_dir)  # an earlier run's marker must not vouch for this one's files
+    clear_earlier_run(report_dir)  # its marker must not vouch for this run, nor its files
     plan = load_plan(plan_name)  # fail fast with a clear message
     note = deprecation_note(plan_name)
     if note:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,32 @@ class MarkerError(ValueError):
     """No finished run in this folder, or one changed since; the message says which."""
 
 
-def clear_marker(report_dir: Path) -> None:
-    """Forget any earlier finished run here: called before a run writes anything."""
-    (Path(report_dir) / MARKER).unlink(missing_ok=True)
+#: What `rig run` writes in a report folder. An earlier run's copies go before a run starts:
+#: left there, its evidence of scenarios this run did not select would be digested into this
+#: run's marker and carried into its validation package as if this run had written them.
+RUN_OUTPUTS = (
+    "evidence",
+    "allure-results",
+    "allure-report",
+    "allurerc.json",
+    "index.html",
+    "junit.xml",
+    "results.json",
+    "summary.json",
+)
+
+
+def clear_earlier_run(report_dir: Path) -> None:
+    """Forget any earlier finished run here, and what it wrote: called before a run writes
+    anything. Files the rig does not write are left alone (the folder may be the user's)."""
+    report_dir = Path(report_dir)
+    (report_dir / MARKER).unlink(missing_ok=True)
+    for name in RUN_OUTPUTS:
+        path = report_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def catalogue_version() -> dict[str, Any]:
