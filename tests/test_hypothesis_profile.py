@@ -1,0 +1,12 @@
+"""The rig's hypothesis profile is the one the fuzz tests run under (conftest.py)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+
+def test_fuzz_tests_run_without_deadlines_and_derandomised() -> None:
+    # real sockets and ptys: per-example time follows the machine's load, not the code
+    assert settings.default.deadline is None
+    assert settings.default.derandomize
+    assert HealthCheck.too_slow in settings.default.suppress_health_check
