@@ -90,7 +90,7 @@ def run(
             out_of_order=out_of_order,
         )  # fmt: skip
     except (PlanError, TopologyError, LedgerError, OrderError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     raise typer.Exit(outcome.exit_code)
 
@@ -118,7 +118,7 @@ def report(
             record_history=False,
         )
     except ReportError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}", markup=False)
 
@@ -163,7 +163,7 @@ def serve(
             unit=unit,
         )
     except (TopologyError, ValueError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
@@ -198,7 +198,7 @@ def municipal_server(
             test_mode=test_mode,
         )  # fmt: skip
     except (OSError, ValueError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
@@ -219,7 +219,7 @@ def kiosk_kit(
             raise TopologyError(f"{topology}: the kiosk is not external; nothing to configure")
         paths = write_kits(loaded, ReaderStack.shared())
     except (TopologyError, ValueError, RuntimeError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     for path in paths:
         console.print(path.read_text(encoding="utf-8").rstrip())
@@ -248,7 +248,7 @@ def kiosk(
             kit, port=port, work_dir=work_dir, out=console.print, stop=stop, test_mode=test_mode
         )
     except (OSError, ValueError, RuntimeError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 

@@ -105,7 +105,7 @@ def check_reader_ports(ephemeral: range | None = None) -> CheckResult:
     ports = StackConfig().ports
     ephemeral = ephemeral if ephemeral is not None else ephemeral_port_range()
     where = f"vpcd ports {ports.start}–{ports.stop - 1}"
-    if ephemeral is None or not set(ports) & set(ephemeral):
+    if ephemeral is None or ports.stop <= ephemeral.start or ephemeral.stop <= ports.start:
         return CheckResult("reader ports", True, f"{where}, outside the ephemeral ports")
     return CheckResult(
         "reader ports",

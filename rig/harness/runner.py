@@ -153,8 +153,7 @@ def run_plan(
         f"--rig-results={results}",
         f"--rig-evidence-dir={report_dir / 'evidence'}",
         f"--junitxml={report_dir / 'junit.xml'}",
-        f"--alluredir={report_dir / 'allure-results'}",
-        "--clean-alluredir",
+        f"--alluredir={report_dir / 'allure-results'}",  # emptied by clear_earlier_run
         "-p",
         "no:cacheprovider",
         # pytest plugins no scenario uses: loading them (hypothesis, schemathesis and Faker's

@@ -41,7 +41,7 @@ def selftest(
     try:
         chosen: list[Defect] = [find(n) for n in defect] if defect else list(all_defects())
     except DefectPackError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
     if list_only:
         for d in chosen:

@@ -24,7 +24,7 @@ console = Console(soft_wrap=True)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    console.print(f"[red]{escape(message)}[/red]")
+    console.print(message, style="red", markup=False)
     return typer.Exit(code)
 
 

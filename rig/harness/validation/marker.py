@@ -30,6 +30,7 @@ class MarkerError(ValueError):
 #: left there, its evidence of scenarios this run did not select would be digested into this
 #: run's marker and carried into its validation package as if this run had written them.
 RUN_OUTPUTS = (
+    MARKER,
     "evidence",
     "allure-results",
     "allure-report",
@@ -44,10 +45,8 @@ RUN_OUTPUTS = (
 def clear_earlier_run(report_dir: Path) -> None:
     """Forget any earlier finished run here, and what it wrote: called before a run writes
     anything. Files the rig does not write are left alone (the folder may be the user's)."""
-    report_dir = Path(report_dir)
-    (report_dir / MARKER).unlink(missing_ok=True)
     for name in RUN_OUTPUTS:
-        path = report_dir / name
+        path = Path(report_dir) / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
