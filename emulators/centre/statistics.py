@@ -94,6 +94,7 @@ class CentreRecords:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._db:
@@ -138,15 +139,8 @@ class CentreRecords:
         return True
 
     def issuances(self, municipality: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT * FROM issuance"
-        args: tuple[str, ...] = ()
-        if municipality is not None:
-            query += " WHERE municipality = ?"
-            args = (municipality,)
-        with self._tx() as db:
-            cursor = db.execute(query + " ORDER BY id", args)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        where, args = _where({"municipality = ?": municipality})
+        return self._rows(f"SELECT * FROM issuance WHERE {where} ORDER BY id", args)
 
     def count(self) -> int:
         with self._tx() as db:
@@ -156,57 +150,50 @@ class CentreRecords:
         self, month: str | None = None, municipality: str | None = None
     ) -> list[dict[str, Any]]:
         """Rows of the monthly settlement view, filtered by month (YYYY-MM) and municipality."""
-        query = "SELECT * FROM monthly_settlement WHERE 1 = 1"
-        args: list[str] = []
-        if month is not None:
-            query += " AND month = ?"
-            args.append(month)
-        if municipality is not None:
-            query += " AND municipality = ?"
-            args.append(municipality)
-        with self._tx() as db:
-            cursor = db.execute(query + " ORDER BY month, municipality", args)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        where, args = _where({"month = ?": month, "municipality = ?": municipality})
+        return self._rows(
+            f"SELECT * FROM monthly_settlement WHERE {where} ORDER BY month, municipality", args
+        )
 
     def daily_by_type(
         self, municipality: str, first: date | None = None, last: date | None = None
     ) -> list[dict[str, Any]]:
         """One municipality's issuances, copies and fees per day and certificate type."""
-        return self._daily("municipality", municipality, ("cert_type",), first, last)
+        return self._daily("municipality", municipality, "cert_type", first, last)
 
     def daily_by_store(
         self, operator: str, first: date | None = None, last: date | None = None
     ) -> list[dict[str, Any]]:
         """One operator's issuances, copies and fees per store and day."""
-        return self._daily("operator_id", operator, ("store_id",), first, last)
+        return self._daily("operator_id", operator, "store_id", first, last)
 
     def _daily(
         self,
         column: str,
         value: str,
-        keys: tuple[str, ...],
+        key: str,
         first: date | None,
         last: date | None,
     ) -> list[dict[str, Any]]:
-        # `column` and `keys` come from the two methods above, never from a request
-        group = ", ".join(("day", *keys))
-        query = (
-            f"SELECT substr(issued_at, 1, 10) AS day, {', '.join(keys)},"
-            " COUNT(*) AS issuances, SUM(copies) AS copies, SUM(fee_total) AS fees"
-            f" FROM issuance WHERE {column} = ?"
+        # `column` and `key` come from the two methods above, never from a request
+        group = f"day, {key}"
+        where, args = _where(
+            {
+                f"{column} = ?": value,
+                "substr(issued_at, 1, 10) >= ?": first.isoformat() if first else None,
+                "substr(issued_at, 1, 10) <= ?": last.isoformat() if last else None,
+            }
         )
-        args: list[str] = [value]
-        if first is not None:
-            query += " AND substr(issued_at, 1, 10) >= ?"
-            args.append(first.isoformat())
-        if last is not None:
-            query += " AND substr(issued_at, 1, 10) <= ?"
-            args.append(last.isoformat())
+        return self._rows(
+            f"SELECT substr(issued_at, 1, 10) AS day, {key},"
+            " COUNT(*) AS issuances, SUM(copies) AS copies, SUM(fee_total) AS fees"
+            f" FROM issuance WHERE {where} GROUP BY {group} ORDER BY {group}",
+            args,
+        )
+
+    def _rows(self, query: str, args: list[str]) -> list[dict[str, Any]]:
         with self._tx() as db:
-            cursor = db.execute(f"{query} GROUP BY {group} ORDER BY {group}", args)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+            return [dict(row) for row in db.execute(query, args)]
 
     # -- JPKI holder links (J-LIS's link from a certificate to a municipality) -----------
     def register_jpki_holder(self, serial: str | int, municipality_code: str) -> None:
@@ -245,3 +232,10 @@ class CentreRecords:
     def result_delivered(self, document_id: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM pending_result WHERE document_id = ?", (document_id,))
+
+
+def _where(conditions: dict[str, str | None]) -> tuple[str, list[str]]:
+    """A WHERE clause of the conditions given a value (each a fragment with one `?`), and
+    their values."""
+    given = {sql: value for sql, value in conditions.items() if value is not None}
+    return " AND ".join(["1 = 1", *given]), list(given.values())
