@@ -7,8 +7,10 @@ statistics, or the municipal RefusalCode for relayed refusals).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from rig.core.calendar import Incident
 from rig.core.https import Problem, Refused
 from rig.core.protocols.centre import CentreCode
 from rig.core.protocols.reasons import Reason, ReasonCode
@@ -43,6 +45,19 @@ class CentreError(Refused[CentreCode | AccessCode]):
     """Raised inside the centre's model; the API turns it into a problem document."""
 
     source = "centre"
+
+    @classmethod
+    def during(
+        cls, code: CentreCode, incident: Incident, now: datetime, default: str | None = None
+    ) -> CentreError:
+        """Refused while `incident` lasts: its note (else `default`) as the detail, and
+        Retry-After and `until` at its end."""
+        return cls(
+            code,
+            incident.note or default,
+            retry_after=int((incident.end - now).total_seconds()),
+            until=incident.end.isoformat(),
+        )
 
 
 #: Members of a municipal problem document relayed to the kiosk unchanged.

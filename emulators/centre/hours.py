@@ -24,6 +24,11 @@ from rig.core.protocols.centre import CentreCode
 SESSION_LIFETIME = timedelta(minutes=15)
 #: How long after closing a downloaded document may still be paid for and printed.
 GRACE = timedelta(minutes=10)
+#: Incidents during which nothing new starts, and the refusal each gives (outage first).
+_STOPPED_BY = (
+    (IncidentKind.CENTRE_OUTAGE, CentreCode.CENTRE_FAULT),
+    (IncidentKind.CENTRE_MAINTENANCE, CentreCode.CENTRE_MAINTENANCE),
+)
 
 
 class ServiceWindow:
@@ -45,22 +50,10 @@ class ServiceWindow:
                 closure=closure.value,
                 opens_at=reopen.isoformat(),
             )
-        outage = self.incidents.active(IncidentKind.CENTRE_OUTAGE, now)
-        if outage is not None:
-            raise CentreError(
-                CentreCode.CENTRE_FAULT,
-                outage.note or None,
-                retry_after=int((outage.end - now).total_seconds()),
-                until=outage.end.isoformat(),
-            )
-        incident = self.incidents.active(IncidentKind.CENTRE_MAINTENANCE, now)
-        if incident is not None:
-            raise CentreError(
-                CentreCode.CENTRE_MAINTENANCE,
-                incident.note or None,
-                retry_after=int((incident.end - now).total_seconds()),
-                until=incident.end.isoformat(),
-            )
+        for kind, code in _STOPPED_BY:
+            incident = self.incidents.active(kind, now)
+            if incident is not None:
+                raise CentreError.during(code, incident, now)
 
     def deadline(self, opened: datetime) -> datetime:
         """When a session opened at `opened` is purged, whatever state it is in."""

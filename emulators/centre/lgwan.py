@@ -90,12 +90,7 @@ class MunicipalLink:
         now = self.now()
         incident = self.incidents.active(IncidentKind.LGWAN_OUTAGE, now, code)
         if incident is not None:
-            raise CentreError(
-                CentreCode.LGWAN_UNAVAILABLE,
-                incident.note or None,
-                retry_after=int((incident.end - now).total_seconds()),
-                until=incident.end.isoformat(),
-            )
+            raise CentreError.during(CentreCode.LGWAN_UNAVAILABLE, incident, now)
 
     def call(
         self, code: str, method: str, path: str, body: Mapping[str, Any] | None = None

@@ -257,11 +257,8 @@ class CentreService:
             self._require_unauthenticated(session)
             outage = self.window.incidents.active(IncidentKind.JPKI_OUTAGE, now)
             if outage is not None:
-                raise CentreError(
-                    CentreCode.JPKI_UNAVAILABLE,
-                    outage.note or "JPKI centre outage",
-                    retry_after=int((outage.end - now).total_seconds()),
-                    until=outage.end.isoformat(),
+                raise CentreError.during(
+                    CentreCode.JPKI_UNAVAILABLE, outage, now, "JPKI centre outage"
                 )
             nonce = bytes.fromhex(body.nonce)
             if nonce in session.used_nonces:
