@@ -44,10 +44,6 @@ class KeyRing:
                 raise KeyRingError(f"key {key_id!r}: {exc}") from None
 
     @classmethod
-    def single(cls, key: bytes, key_id: str = "default") -> KeyRing:
-        return cls(((key_id, bytes(key)),))
-
-    @classmethod
     def of(cls, pairs: Sequence[tuple[str, bytes]]) -> KeyRing:
         return cls(tuple((k, bytes(v)) for k, v in pairs))
 

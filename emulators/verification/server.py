@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -94,6 +95,18 @@ def core_error(error: HttpError, instance: str | None) -> Response:
     return problem_reply(Problem(code, error.detail, **extra), instance, error.headers)
 
 
+def _answering(action: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """The route `action`, answering a `Problem` raised under it with its document."""
+
+    def route(request: Request) -> Response:
+        try:
+            return action(request)
+        except Problem as problem:
+            return problem_reply(problem, request.path)
+
+    return route
+
+
 def page_html(max_upload: int = DEFAULT_MAX_UPLOAD) -> bytes:
     """The page (UTF-8, self-contained), with the upload limit filled in."""
     page = (resources.files("emulators.verification") / "index.html").read_bytes()
@@ -123,8 +136,8 @@ class VerificationServer:
         router.add("GET", "/", self._index)
         router.add("GET", "/index.html", self._index)
         router.add("GET", "/healthz", self._health)
-        router.add("POST", "/api/verify", self._verify)
-        router.add("POST", "/api/compare", self._compare)
+        router.add("POST", "/api/verify", _answering(self._verify_upload))
+        router.add("POST", "/api/compare", _answering(self._compare_upload))
         self.server = transport.HttpServer(
             router,
             name=name,
@@ -173,21 +186,15 @@ class VerificationServer:
             raise Problem("bad_request", "too many query fields")
         return parse_upload(request.headers.get("content-type"), request.body, request.query)
 
-    def _decode_slot(self) -> contextlib.AbstractContextManager[None]:
-        return _Slot(self._decoders, self.limits.busy_timeout)
-
-    def _problems(self, request: Request, action: Any) -> Response:
+    @contextlib.contextmanager
+    def _decode_slot(self) -> Iterator[None]:
+        """One of the limited decode slots, or `busy` after waiting `busy_timeout` seconds."""
+        if not self._decoders.acquire(timeout=self.limits.busy_timeout):
+            raise Problem("busy", "all decode slots are in use")
         try:
-            reply: Response = action(request)
-            return reply
-        except Problem as problem:
-            return problem_reply(problem, request.path)
-
-    def _verify(self, request: Request) -> Response:
-        return self._problems(request, self._verify_upload)
-
-    def _compare(self, request: Request) -> Response:
-        return self._problems(request, self._compare_upload)
+            yield
+        finally:
+            self._decoders.release()
 
     def _verify_upload(self, request: Request) -> Response:
         upload = self._upload(request)
@@ -214,18 +221,3 @@ class VerificationServer:
             reply = json_reply(document)
         reply.evidence["format"] = back.format
         return reply
-
-
-class _Slot(contextlib.AbstractContextManager[None]):
-    """One of the limited decode slots, or `busy` after waiting `timeout` seconds."""
-
-    def __init__(self, semaphore: threading.BoundedSemaphore, timeout: float):
-        self._semaphore = semaphore
-        self._timeout = timeout
-
-    def __enter__(self) -> None:
-        if not self._semaphore.acquire(timeout=self._timeout):
-            raise Problem("busy", "all decode slots are in use")
-
-    def __exit__(self, *exc: object) -> None:
-        self._semaphore.release()

@@ -126,9 +126,9 @@ def compare_front(front: DecodedUpload, reading: BackReading) -> CompareReport:
     raise Problem("front_unreadable", last)
 
 
-def png_bytes(pixels: NDArray[np.uint8]) -> bytes:
+def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="PNG", compress_level=6)
+    image.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 
@@ -136,16 +136,13 @@ def decoded_front_png(reading: BackReading) -> bytes:
     """The decoded front area, one pixel per module (nothing is lost): the A5 box at 150 dpi,
     or the whole A4 content area at 100 dpi, whichever the back carries."""
     c, m = reading.area.front, reading.area.module_px
-    return png_bytes(np.ascontiguousarray(reading.image[c.y : c.y1 : m, c.x : c.x1 : m]))
+    box = np.ascontiguousarray(reading.image[c.y : c.y1 : m, c.x : c.x1 : m])
+    return png_bytes(Image.fromarray(box))
 
 
 def preview_png(page: PageImage) -> bytes:
     """The page as the site read it, at 75 dpi, to show beside the decoded front."""
-    f = layout.DPI // PREVIEW_DPI
-    small = Image.fromarray(page.pixels).reduce(f)
-    out = io.BytesIO()
-    small.save(out, format="PNG", compress_level=6)
-    return out.getvalue()
+    return png_bytes(Image.fromarray(page.pixels).reduce(layout.DPI // PREVIEW_DPI))
 
 
 def decoded_page_from_png(png: bytes) -> NDArray[np.uint8]:

@@ -29,7 +29,7 @@ class VerificationSite:
         *,
         limits: Limits | None = None,
     ):
-        self.keys = key if isinstance(key, KeyRing) else KeyRing.single(key)
+        self.keys = key if isinstance(key, KeyRing) else KeyRing.of([("default", key)])
         #: nothing of the site fails on schedule (its refusals are its own checks)
         self.faults: None = None
         self.server = VerificationServer(self.keys, port, limits=limits, evidence=evidence)
