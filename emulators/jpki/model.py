@@ -116,21 +116,14 @@ class OcspResponder:
             == self._issuer_hashes_sha1
         )
         status = self.status_of(serial, now) if ours else CertStatus.UNKNOWN
-        this_update = now
-        if fault is OcspFault.STALE:
-            this_update = now - 3 * VALIDITY
-        builder = ocsp.OCSPResponseBuilder()
+        this_update = now - 3 * VALIDITY if fault is OcspFault.STALE else now
         revocation = self.revocation_of(serial) if status is CertStatus.REVOKED else None
-        builder = builder.add_response_by_hash(
+        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
             issuer_name_hash=request.issuer_name_hash,
             issuer_key_hash=request.issuer_key_hash,
             serial_number=serial,
             algorithm=request.hash_algorithm,
-            cert_status={
-                CertStatus.GOOD: ocsp.OCSPCertStatus.GOOD,
-                CertStatus.REVOKED: ocsp.OCSPCertStatus.REVOKED,
-                CertStatus.UNKNOWN: ocsp.OCSPCertStatus.UNKNOWN,
-            }[status],
+            cert_status=ocsp.OCSPCertStatus[status.name],
             this_update=this_update.astimezone(UTC),
             next_update=(this_update + VALIDITY).astimezone(UTC),
             revocation_time=revocation.revoked_at.astimezone(UTC) if revocation else None,

@@ -67,12 +67,8 @@ class OcspServer:
         )
 
     @property
-    def port(self) -> int:
-        return self.server.port
-
-    @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{PATH}"
+        return f"http://{self.host}:{self.server.port}{PATH}"
 
     def start(self) -> dict[str, str]:
         self.server.start()
@@ -98,10 +94,6 @@ class OcspServer:
             if window.fault is OcspFault.DOWN and window.end > clock.now():
                 clock.call_at(window.start, self.server.pause)
                 clock.call_at(window.end, self.server.resume)
-
-    @property
-    def listening(self) -> bool:
-        return self.server.listening
 
     # -- routes --------------------------------------------------------------------------
     def _answer(self, request_der: bytes) -> transport.Response:
