@@ -23,6 +23,7 @@ A `NoticeBoard` has three feeds, all on the rig clock:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Callable
@@ -185,9 +186,12 @@ class NoticeBoard:
             if len(self._kept) >= MAX_KEPT:
                 self._kept.pop(0)
             self._kept.append(notice)
-        if self.evidence is not None:
-            self.evidence.record("centre-notices", "notice", **notice.view(self.now()))
+        self._record(notice, self.now())
         return notice
+
+    def _record(self, notice: Notice, now: datetime) -> None:
+        if self.evidence is not None:
+            self.evidence.record("centre-notices", "notice", **notice.view(now))
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids):06d}"
@@ -254,36 +258,28 @@ class NoticeBoard:
             self._open.discard((kind, target))
             for i, notice in enumerate(self._kept):
                 if notice.kind is kind and notice.municipality == target and notice.end is None:
-                    closed = Notice(
-                        notice.id, kind, "detected", notice.start, now, target, note=notice.note
-                    )
-                    self._kept[i] = closed
+                    closed = self._kept[i] = dataclasses.replace(notice, end=now)
                     break
             else:
                 return None
-        if self.evidence is not None:
-            self.evidence.record("centre-notices", "notice", **closed.view(now))
+        self._record(closed, now)
         return closed
 
     # -- reading ---------------------------------------------------------------------------
     def _scheduled(self) -> list[Notice]:
-        notices = []
-        for n, incident in enumerate(self.schedule.incidents):
-            kind = _FROM_SCHEDULE.get(incident.kind)
-            if kind is None:
-                continue
-            notices.append(
-                Notice(
-                    f"schedule-{n:06d}",
-                    kind,
-                    "announced",
-                    incident.start,
-                    incident.end,
-                    municipality=incident.target or None,
-                    note=incident.note,
-                )
+        return [
+            Notice(
+                f"schedule-{n:06d}",
+                _FROM_SCHEDULE[incident.kind],
+                "announced",
+                incident.start,
+                incident.end,
+                municipality=incident.target or None,
+                note=incident.note,
             )
-        return notices
+            for n, incident in enumerate(self.schedule.incidents)
+            if incident.kind in _FROM_SCHEDULE
+        ]
 
     def all(self) -> list[Notice]:
         """Every notice not ended more than `HISTORY` ago, by start time."""
@@ -300,10 +296,9 @@ class NoticeBoard:
         with self._lock:
             new = [n for n in scheduled if n.id not in self._recorded]
             self._recorded.update(n.id for n in new)
-        if self.evidence is not None:
-            now = self.now()
-            for notice in new:
-                self.evidence.record("centre-notices", "notice", **notice.view(now))
+        now = self.now()
+        for notice in new:
+            self._record(notice, now)
 
     def for_operators(self) -> list[Notice]:
         return [n for n in self.all() if Audience.OPERATORS in n.audience]
