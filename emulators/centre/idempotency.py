@@ -10,6 +10,7 @@ receipts, payment and completion receipts) and are forgotten after `ttl` of rig 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import threading
@@ -101,29 +102,22 @@ class IdempotencyStore:
                 raise CentreError(CentreCode.IDEMPOTENCY_IN_PROGRESS, retry_after=5)
             if entry.response is not None:
                 replay = entry.response
-                return Response(
-                    status=replay.status,
-                    json=replay.json,
-                    body=replay.body,
-                    content_type=replay.content_type,
-                    headers={**replay.headers, REPLAY_HEADER: "true"},
+                return dataclasses.replace(
+                    replay, headers={**replay.headers, REPLAY_HEADER: "true"}
                 )
             # the first attempt failed and released the key: run again
 
     def _execute(
         self, slot: tuple[str, str], entry: _Entry, fn: Callable[[], Response]
     ) -> Response:
+        response: Response | None = None
         try:
             response = fn()
-        except BaseException:
-            with self._lock:
-                self._entries.pop(slot, None)
+        finally:
+            if response is not None and 200 <= response.status < 300:
+                entry.response = response
+            else:  # nothing was done: the key is free for a retry
+                with self._lock:
+                    self._entries.pop(slot, None)
             entry.done.set()
-            raise
-        if 200 <= response.status < 300:
-            entry.response = response
-        else:
-            with self._lock:
-                self._entries.pop(slot, None)
-        entry.done.set()
         return response
