@@ -58,6 +58,3 @@ class ServiceWindow:
     def deadline(self, opened: datetime) -> datetime:
         """When a session opened at `opened` is purged, whatever state it is in."""
         return min(opened + SESSION_LIFETIME, self.hours.next_closing(opened) + GRACE)
-
-    def closes_at(self, opened: datetime) -> datetime:
-        return self.hours.next_closing(opened)

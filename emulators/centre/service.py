@@ -107,13 +107,16 @@ class CentreService:
         return self.sessions.held_documents()
 
     @contextmanager
-    def _use(self, kiosk_id: str, session_id: str) -> Iterator[KioskSession]:
-        """The live session, locked for one operation; purged first if past its deadline."""
+    def _use(self, kiosk_id: str, session_id: str, new: bool = False) -> Iterator[KioskSession]:
+        """The live session, locked for one operation; purged first if past its deadline.
+        `new`: the operation starts something new (refused outside the service window)."""
         self.purge_due()
         session = self.sessions.get(session_id, kiosk_id)
         with session.lock:
             if self.sessions.get(session_id, kiosk_id) is not session:
                 raise CentreError(CentreCode.SESSION_UNKNOWN)
+            if new:
+                self.window.check_new(self.clock.now())
             yield session
 
     def purge_due(self) -> int:
@@ -188,7 +191,7 @@ class CentreService:
             store_id=body.store_id,
             operator_id=body.operator_id,
             opened_at=now,
-            closes_at=self.window.closes_at(now),
+            closes_at=self.window.hours.next_closing(now),
             deadline=self.window.deadline(now),
             nonce=secrets.token_bytes(NONCE_BYTES),
         )
@@ -221,8 +224,7 @@ class CentreService:
             return self.session_view(session)
 
     def fresh_nonce(self, kiosk_id: str, session_id: str) -> dict[str, Any]:
-        with self._use(kiosk_id, session_id) as session:
-            self.window.check_new(self.clock.now())
+        with self._use(kiosk_id, session_id, new=True) as session:
             if session.state is not SessionState.OPEN and session.state is not (
                 SessionState.CARD_CHALLENGED
             ):
@@ -285,8 +287,7 @@ class CentreService:
     def card_ap_challenge(
         self, kiosk_id: str, session_id: str, body: CardApChallengeRequest
     ) -> dict[str, Any]:
-        with self._use(kiosk_id, session_id) as session:
-            self.window.check_new(self.clock.now())
+        with self._use(kiosk_id, session_id, new=True) as session:
             self._require_unauthenticated(session)
             code = body.municipality_code
             answer = self.link.call_json(
@@ -304,8 +305,7 @@ class CentreService:
     def authenticate_card_ap(
         self, kiosk_id: str, session_id: str, body: CardApAuth
     ) -> dict[str, Any]:
-        with self._use(kiosk_id, session_id) as session:
-            self.window.check_new(self.clock.now())
+        with self._use(kiosk_id, session_id, new=True) as session:
             if session.state is not SessionState.CARD_CHALLENGED or session.challenge is None:
                 self._require_unauthenticated(session)
                 raise CentreError(CentreCode.CHALLENGE_NOT_REQUESTED)
@@ -332,8 +332,7 @@ class CentreService:
             return self._auth_view(session)
 
     def verify_pin(self, kiosk_id: str, session_id: str, body: PinEntry) -> dict[str, Any]:
-        with self._use(kiosk_id, session_id) as session:
-            self.window.check_new(self.clock.now())
+        with self._use(kiosk_id, session_id, new=True) as session:
             if session.state is not SessionState.PIN_REQUIRED:
                 raise CentreError(CentreCode.PIN_NOT_EXPECTED)
             code, municipal = session.municipality, session.municipal_session
@@ -352,8 +351,7 @@ class CentreService:
         return session.municipality, session.municipal_session
 
     def menu(self, kiosk_id: str, session_id: str) -> dict[str, Any]:
-        with self._use(kiosk_id, session_id) as session:
-            self.window.check_new(self.clock.now())
+        with self._use(kiosk_id, session_id, new=True) as session:
             code, municipal = self._authenticated(session)
             return self.link.call_json(code, "GET", f"/sessions/{municipal}/menu")
 
