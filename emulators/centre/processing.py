@@ -22,6 +22,7 @@ whole A4 content area at 100 dpi, so nothing the front prints escapes the compar
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
@@ -103,10 +104,6 @@ class ProcessedDocument:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.pdf).hexdigest()
-
-    @property
-    def resident_ids(self) -> set[str | None]:
-        return {p.resident_id for p in self.pages}
 
 
 MarkStage = Callable[[bytes, StageContext], ProcessedDocument]
@@ -327,9 +324,7 @@ def antiforgery_stage(key: bytes, base: MarkStage = layout_stage) -> MarkStage:
             out = sheets_to_pdf(sides)
         except AntiforgeryError as exc:
             raise ProcessingError(f"anti-forgery marks: {exc}") from exc
-        facts = tuple(
-            PageFacts(**{**p.__dict__, "marks": p.marks + FULL_MARKS}) for p in laid_out.pages
-        )
+        facts = tuple(dataclasses.replace(p, marks=p.marks + FULL_MARKS) for p in laid_out.pages)
         return ProcessedDocument(out, facts, len(sides), duplex=True)
 
     return stage
