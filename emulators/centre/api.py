@@ -227,7 +227,7 @@ def build_routes(
         if code is not None and not _CODE.match(code):
             errors.append(_bad("query", "municipality", "6 digits"))
         if errors:
-            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+            raise _invalid(errors)
         # a municipality that names no code reads its own rows, never everyone's
         code = reader.municipality(code)
         return {"month": month, "municipality": code, "rows": records.settlement(month, code)}
@@ -239,7 +239,7 @@ def build_routes(
         if not MUNICIPALITY_CODE.fullmatch(code):
             errors.insert(0, _bad("path", "municipality", "6 digits"))
         if errors:
-            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+            raise _invalid(errors)
         code = reader.municipality(code) or code
         rows = records.daily_by_type(code, first, last)
         return _statistics("municipality", code, first, last, rows)
@@ -251,12 +251,12 @@ def build_routes(
         if not OPERATOR_ID.fullmatch(operator):
             errors.insert(0, _bad("path", "operator", "1-32 of a-z 0-9 -"))
         if errors:
-            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+            raise _invalid(errors)
         operator = reader.operator(operator)
         rows = records.daily_by_store(operator, first, last)
         return _statistics("operator", operator, first, last, rows)
 
-    def municipality_of(r: Request, caller: str) -> str:
+    def municipality_of(caller: str) -> str:
         # a municipal system's LGPKI certificate names the municipality by its code
         if not _CODE.match(caller):
             raise CentreError(
@@ -269,7 +269,7 @@ def build_routes(
         if cas.kind(r.peer_cert) == "kiosk":
             audience, found = "operators", notices.for_operators()
         else:
-            audience, found = "municipalities", notices.for_municipality(municipality_of(r, caller))
+            audience, found = "municipalities", notices.for_municipality(municipality_of(caller))
         return {
             "audience": audience,
             "time": now.isoformat(),
@@ -277,7 +277,7 @@ def build_routes(
         }
 
     def report_notice(r: Request, caller: str) -> Response:
-        code = municipality_of(r, caller)
+        code = municipality_of(caller)
         notice = notices.report(code, parse(MunicipalReport, r))
         return Response(status=201, json=notice.view(service.clock.now()))
 
@@ -294,13 +294,13 @@ def build_routes(
         kind, population = r.query.get("kind", ""), r.query.get("population", "")
         errors = []
         if not population.isascii() or not population.isdigit() or len(population) > 10:
-            errors.append({"loc": ["query", "population"], "msg": "digits", "type": "pattern"})
+            errors.append(_bad("query", "population", "digits"))
         try:
             yen = annual_burden(kind, int(population)) if not errors else 0
         except ValueError:
-            errors.append({"loc": ["query", "kind"], "msg": "unknown kind", "type": "enum"})
+            errors.append(_bad("query", "kind", "unknown kind", "enum"))
         if errors:
-            raise CentreError(CentreCode.INVALID_REQUEST, "see errors", errors=errors)
+            raise _invalid(errors)
         return {"kind": kind, "population": int(population), "annual_burden_yen": yen}
 
     return [
