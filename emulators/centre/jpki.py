@@ -47,10 +47,10 @@ class JpkiVerifier:
         self,
         issuer: x509.Certificate,
         ocsp_url: str,
+        monitor: FaultMonitor,
         *,
         timeout: float = 2.0,
         evidence: EvidenceStore | None = None,
-        monitor: FaultMonitor | None = None,
     ):
         self.issuer = issuer
         self.ocsp_url = ocsp_url
@@ -153,16 +153,14 @@ class JpkiVerifier:
                 CentreCode.OCSP_CHECK_FAILED, exc.problem.value, ocsp_problem=exc.problem.value
             ) from exc
         self._record("checked", status=verdict.status.name.lower())
-        if self.monitor is not None:
-            self.monitor.up(NoticeKind.JPKI_UNAVAILABLE, None)
+        self.monitor.up(NoticeKind.JPKI_UNAVAILABLE, None)
         if verdict.status == ocsp.OCSPCertStatus.REVOKED:
             raise CentreError(CentreCode.CERTIFICATE_REVOKED)
         if verdict.status != ocsp.OCSPCertStatus.GOOD:
             raise CentreError(CentreCode.CERTIFICATE_STATUS_UNKNOWN)
 
     def _down(self, why: str) -> None:
-        if self.monitor is not None:
-            self.monitor.down(NoticeKind.JPKI_UNAVAILABLE, None, why)
+        self.monitor.down(NoticeKind.JPKI_UNAVAILABLE, None, why)
 
     def _record(self, event: str, **data: object) -> None:
         if self.evidence is not None:

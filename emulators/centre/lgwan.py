@@ -42,10 +42,10 @@ class MunicipalLink:
         server_ca: Any,
         now: Callable[[], datetime],
         incidents: IncidentSchedule,
+        monitor: FaultMonitor,
         *,
         timeout: float = 30.0,
         evidence: EvidenceStore | None = None,
-        monitor: FaultMonitor | None = None,
     ):
         # a launcher may hand the municipal server's whole URL map ("base" included)
         self.endpoints = {
@@ -155,12 +155,10 @@ class MunicipalLink:
         return document
 
     def _down(self, code: str, why: str) -> None:
-        if self.monitor is not None:
-            self.monitor.down(NoticeKind.MUNICIPALITY_UNREACHABLE, code, why)
+        self.monitor.down(NoticeKind.MUNICIPALITY_UNREACHABLE, code, why)
 
     def _up(self, code: str) -> None:
-        if self.monitor is not None:
-            self.monitor.up(NoticeKind.MUNICIPALITY_UNREACHABLE, code)
+        self.monitor.up(NoticeKind.MUNICIPALITY_UNREACHABLE, code)
 
     def _record(self, code: str, method: str, path: str, **data: Any) -> None:
         if self.evidence is not None:

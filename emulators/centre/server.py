@@ -84,7 +84,6 @@ class IssuanceCentre:
         self.evidence = evidence
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.tls = tls_material
         self.incidents = incidents if incidents is not None else IncidentSchedule()
         self.faults = CentreFaults(self.incidents)
         issuer = (
@@ -104,12 +103,12 @@ class IssuanceCentre:
             self.municipal_ca,
             clock.now,
             self.incidents,
+            monitor,
             timeout=municipal_timeout,
             evidence=evidence,
-            monitor=monitor,
         )
         self.verifier = JpkiVerifier(
-            issuer, ocsp_url, timeout=ocsp_timeout, evidence=evidence, monitor=monitor
+            issuer, ocsp_url, monitor, timeout=ocsp_timeout, evidence=evidence
         )
         if marks == "layout":
             stage: MarkStage = layout_stage
