@@ -206,25 +206,32 @@ def _plain(page: PageObject) -> bool:
     return int(page.get("/Rotate", 0) or 0) % 360 == 0 and "/Annots" not in page
 
 
+def _stream(writer: PdfWriter, data: bytes) -> IndirectObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return writer._add_object(stream)
+
+
 def _place(writer: PdfWriter, page: PageObject, dx: float, dy: float, stamp: bytes) -> None:
     """Put `page` on an A4 sheet at (dx, dy) with the centre's stamp over it.
 
-    The sheet is the page itself with its content streams wrapped in a translation and
+    A plain page becomes the sheet itself, its content streams wrapped in a translation and
     followed by the stamp: the municipality's streams, fonts and images are copied as they
-    came, never decoded and re-encoded."""
-    sheet = writer.add_page(page)
-    before = DecodedStreamObject()
-    before.set_data(f"q 1 0 0 1 {dx:.4f} {dy:.4f} cm\n".encode("ascii"))
-    after = DecodedStreamObject()
-    after.set_data(b"\nQ\n" + stamp)
-    streams = _contents(sheet)
-    sheet[NameObject("/Contents")] = ArrayObject(
-        [writer._add_object(before), *streams, writer._add_object(after)]
-    )
-    for box in ("/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
-        if box in sheet:
-            del sheet[box]
-    sheet[NameObject("/MediaBox")] = RectangleObject([0, 0, A4_W, A4_H])
+    came, never decoded and re-encoded. Any other page (rotated, annotated) is merged onto a
+    blank sheet, the general way."""
+    if _plain(page):
+        sheet = writer.add_page(page)
+        before = [_stream(writer, f"q 1 0 0 1 {dx:.4f} {dy:.4f} cm\n".encode("ascii"))]
+        after = _stream(writer, b"\nQ\n" + stamp)
+        for box in ("/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+            if box in sheet:
+                del sheet[box]
+        sheet[NameObject("/MediaBox")] = RectangleObject([0, 0, A4_W, A4_H])
+    else:
+        sheet = writer.add_blank_page(A4_W, A4_H)
+        sheet.merge_transformed_page(page, Transformation().translate(dx, dy))
+        before, after = [], _stream(writer, stamp)
+    sheet[NameObject("/Contents")] = ArrayObject([*before, *_contents(sheet), after])
     _add_stamp_font(sheet)
 
 
@@ -249,19 +256,6 @@ def _add_stamp_font(sheet: PageObject) -> None:
     sheet[NameObject("/Resources")] = resources
 
 
-def _place_by_merging(
-    writer: PdfWriter, page: PageObject, dx: float, dy: float, stamp: bytes
-) -> None:
-    """The general way, for pages the fast one cannot carry (rotated, annotated)."""
-    sheet = writer.add_blank_page(A4_W, A4_H)
-    sheet.merge_transformed_page(page, Transformation().translate(dx, dy))
-    overlay = DecodedStreamObject()
-    overlay.set_data(stamp)
-    streams = _contents(sheet)
-    sheet[NameObject("/Contents")] = ArrayObject([*streams, writer._add_object(overlay)])
-    _add_stamp_font(sheet)
-
-
 def layout_stage(pdf: bytes, ctx: StageContext) -> ProcessedDocument:
     """A4 layout and centre stamp (see the module docstring)."""
     reader = _read(pdf)
@@ -277,10 +271,7 @@ def layout_stage(pdf: bytes, ctx: StageContext) -> ProcessedDocument:
             dx, dy = (A4_W - width) / 2, (A4_H - height) / 2
             resident, document, label = _page_mark(page)
             stamp = _stamp_ops(ctx, number, total, (dx, dy, width, height))
-            if _plain(page):
-                _place(writer, page, dx - left, dy - bottom, stamp)
-            else:
-                _place_by_merging(writer, page, dx - left, dy - bottom, stamp)
+            _place(writer, page, dx - left, dy - bottom, stamp)
             facts.append(
                 PageFacts(
                     number=number,
