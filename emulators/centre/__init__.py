@@ -10,24 +10,6 @@ Transport: `api` (kiosk routes), `lgwan` (client to municipalities), `server`
 (`IssuanceCentre`). Faults: `faults`. See docs/centre.md.
 """
 
-from emulators.centre.processing import (
-    MarkStage,
-    PageFacts,
-    ProcessedDocument,
-    ProcessingError,
-    StageContext,
-    antiforgery_stage,
-    layout_stage,
-)
 from emulators.centre.server import IssuanceCentre
 
-__all__ = [
-    "IssuanceCentre",
-    "MarkStage",
-    "PageFacts",
-    "ProcessedDocument",
-    "ProcessingError",
-    "StageContext",
-    "antiforgery_stage",
-    "layout_stage",
-]
+__all__ = ["IssuanceCentre"]
