@@ -124,34 +124,20 @@ class JpkiVerifier:
         try:
             answer = self._post_ocsp(request)
         except httpx.HTTPError as exc:
-            self._record("unavailable", why=type(exc).__name__)
-            self._down(type(exc).__name__)
-            raise CentreError(
-                CentreCode.JPKI_UNAVAILABLE,
-                f"OCSP responder: {type(exc).__name__}",
-                retry_after=300,
-            ) from exc
+            why = type(exc).__name__
+            self._record("unavailable", why=why)
+            raise self._unavailable(why, f"OCSP responder: {why}") from exc
         if answer.status_code != 200 or len(answer.content) > MAX_OCSP_RESPONSE:
             self._record("unavailable", http_status=answer.status_code)
-            self._down(f"HTTP {answer.status_code}")
-            raise CentreError(
-                CentreCode.JPKI_UNAVAILABLE, f"OCSP HTTP {answer.status_code}", retry_after=300
-            )
+            raise self._unavailable(f"HTTP {answer.status_code}", f"OCSP HTTP {answer.status_code}")
         try:
             verdict = check_response(answer.content, cert, self.issuer, nonce, now)
         except OcspCheckError as exc:
-            self._record("rejected", problem=exc.problem.value)
+            problem = exc.problem.value
+            self._record("rejected", problem=problem)
             if exc.problem in (OcspProblem.UNSUCCESSFUL, OcspProblem.UNAVAILABLE):
-                self._down(exc.problem.value)
-                raise CentreError(
-                    CentreCode.JPKI_UNAVAILABLE,
-                    exc.problem.value,
-                    retry_after=300,
-                    ocsp_problem=exc.problem.value,
-                ) from exc
-            raise CentreError(
-                CentreCode.OCSP_CHECK_FAILED, exc.problem.value, ocsp_problem=exc.problem.value
-            ) from exc
+                raise self._unavailable(problem, problem, ocsp_problem=problem) from exc
+            raise CentreError(CentreCode.OCSP_CHECK_FAILED, problem, ocsp_problem=problem) from exc
         self._record("checked", status=verdict.status.name.lower())
         self.monitor.up(NoticeKind.JPKI_UNAVAILABLE, None)
         if verdict.status == ocsp.OCSPCertStatus.REVOKED:
@@ -159,8 +145,10 @@ class JpkiVerifier:
         if verdict.status != ocsp.OCSPCertStatus.GOOD:
             raise CentreError(CentreCode.CERTIFICATE_STATUS_UNKNOWN)
 
-    def _down(self, why: str) -> None:
+    def _unavailable(self, why: str, detail: str, **extensions: str) -> CentreError:
+        """The responder cannot answer now: a fault the monitor notes, and a 503 to retry."""
         self.monitor.down(NoticeKind.JPKI_UNAVAILABLE, None, why)
+        return CentreError(CentreCode.JPKI_UNAVAILABLE, detail, retry_after=300, **extensions)
 
     def _record(self, event: str, **data: object) -> None:
         if self.evidence is not None:
