@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 
 from emulators.centre.errors import CentreError
-from emulators.centre.notices import FaultMonitor, NoticeKind
+from emulators.centre.notices import NoticeBoard, NoticeKind
 from rig.core.evidence import EvidenceStore
 from rig.core.protocols.centre import CentreCode
 from rig.core.protocols.ocsp import (
@@ -47,7 +47,7 @@ class JpkiVerifier:
         self,
         issuer: x509.Certificate,
         ocsp_url: str,
-        monitor: FaultMonitor,
+        monitor: NoticeBoard,
         *,
         timeout: float = 2.0,
         evidence: EvidenceStore | None = None,

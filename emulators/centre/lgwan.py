@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from emulators.centre.errors import CentreError, MunicipalRefusal
-from emulators.centre.notices import FaultMonitor, NoticeKind
+from emulators.centre.notices import NoticeBoard, NoticeKind
 from rig.core.calendar import IncidentKind, IncidentSchedule
 from rig.core.evidence import EvidenceStore
 from rig.core.https import PROBLEM_CONTENT_TYPE, client_ssl_context
@@ -42,7 +42,7 @@ class MunicipalLink:
         server_ca: Any,
         now: Callable[[], datetime],
         incidents: IncidentSchedule,
-        monitor: FaultMonitor,
+        monitor: NoticeBoard,
         *,
         timeout: float = 30.0,
         evidence: EvidenceStore | None = None,

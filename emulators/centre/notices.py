@@ -13,9 +13,10 @@ A `NoticeBoard` has three feeds, all on the rig clock:
   `centre-outage`, `jpki-outage`, `lgwan-outage`) read at each call (each recorded in the
   evidence the first time it is listed), and operator maintenance announced with
   `announce_operator_maintenance` (the incident schedule has no kind for it);
-- detected: `FaultMonitor` opens a notice when the centre fails to reach a municipality
-  (unreachable, time-out) or the JPKI responder (unavailable), and closes it (its `end`) at
-  the first success after that; each transition is recorded in the evidence as monitoring;
+- detected: the board's `down` opens a notice when the centre fails to reach a municipality
+  (unreachable, time-out) or the JPKI responder (unavailable), and its `up` closes it (its
+  `end`) at the first success after that; each transition is recorded in the evidence as
+  monitoring;
 - reported: a municipality's `POST /v1/notices` (LGPKI certificate, CN = its code), and an
   operator's `POST /v1/operator-reports` (kiosk-CA certificate, OU = the operator) for a fault
   of its link to the centre or of one of its stores.
@@ -265,6 +266,21 @@ class NoticeBoard:
         self._record(closed, now)
         return closed
 
+    # -- the centre's monitoring of its own range: each outage it sees, and each recovery --
+    def down(self, kind: NoticeKind, target: str | None, why: str) -> None:
+        if self.detected(kind, target, why) is not None:
+            self._monitored("fault_detected", kind, target, why=why)
+
+    def up(self, kind: NoticeKind, target: str | None) -> None:
+        if self.recovered(kind, target) is not None:
+            self._monitored("recovered", kind, target)
+
+    def _monitored(self, event: str, kind: NoticeKind, target: str | None, **data: Any) -> None:
+        if self.evidence is not None:
+            self.evidence.record(
+                "centre-monitor", event, link=kind.value, municipality=target, **data
+            )
+
     # -- reading ---------------------------------------------------------------------------
     def _scheduled(self) -> list[Notice]:
         return [
@@ -310,25 +326,3 @@ class NoticeBoard:
             for n in self.all()
             if Audience.MUNICIPALITIES in n.audience and n.municipality in (None, code)
         ]
-
-
-class FaultMonitor:
-    """The centre's monitoring of its own range: each outage it sees, and each recovery."""
-
-    def __init__(self, board: NoticeBoard, evidence: EvidenceStore | None = None):
-        self.board = board
-        self.evidence = evidence
-
-    def _record(self, event: str, kind: NoticeKind, target: str | None, **data: Any) -> None:
-        if self.evidence is not None:
-            self.evidence.record(
-                "centre-monitor", event, link=kind.value, municipality=target, **data
-            )
-
-    def down(self, kind: NoticeKind, target: str | None, why: str) -> None:
-        if self.board.detected(kind, target, why) is not None:
-            self._record("fault_detected", kind, target, why=why)
-
-    def up(self, kind: NoticeKind, target: str | None) -> None:
-        if self.board.recovered(kind, target) is not None:
-            self._record("recovered", kind, target)

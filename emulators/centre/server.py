@@ -27,7 +27,7 @@ from emulators.centre.hours import ServiceWindow
 from emulators.centre.idempotency import IdempotencyStore
 from emulators.centre.jpki import JpkiVerifier
 from emulators.centre.lgwan import MunicipalLink
-from emulators.centre.notices import FaultMonitor, NoticeBoard
+from emulators.centre.notices import NoticeBoard
 from emulators.centre.processing import MarkStage, antiforgery_stage, layout_stage
 from emulators.centre.service import CentreService
 from emulators.centre.statistics import CentreRecords
@@ -93,7 +93,6 @@ class IssuanceCentre:
         )
         self.records = CentreRecords(self.state_dir / STATE_FILE)
         self.notices = NoticeBoard(clock.now, self.incidents, evidence)
-        monitor = FaultMonitor(self.notices, evidence)
         #: what the centre presents on LGWAN, and the CA it trusts there
         self.municipal_client = municipal_client or tls_material.lgpki_client("issuance-centre")
         self.municipal_ca = municipal_ca or tls_material.server_ca
@@ -103,12 +102,12 @@ class IssuanceCentre:
             self.municipal_ca,
             clock.now,
             self.incidents,
-            monitor,
+            self.notices,
             timeout=municipal_timeout,
             evidence=evidence,
         )
         self.verifier = JpkiVerifier(
-            issuer, ocsp_url, monitor, timeout=ocsp_timeout, evidence=evidence
+            issuer, ocsp_url, self.notices, timeout=ocsp_timeout, evidence=evidence
         )
         if marks == "layout":
             stage: MarkStage = layout_stage
