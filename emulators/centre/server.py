@@ -142,7 +142,8 @@ class IssuanceCentre:
     # -- for tests ---------------------------------------------------------------------------
     def held_documents(self) -> int:
         """Certificate documents held in memory now (0 once every transaction is over)."""
-        return self.service.held_documents()
+        self.service.purge_due()
+        return self.service.sessions.held_documents()
 
     def open_sessions(self) -> int:
         self.service.purge_due()

@@ -101,11 +101,6 @@ class CentreService:
         if self.evidence is not None:
             self.evidence.record("centre", event, **data)
 
-    def held_documents(self) -> int:
-        """Certificate documents held in memory right now (for the no-retention tests)."""
-        self.purge_due()
-        return self.sessions.held_documents()
-
     @contextmanager
     def _use(self, kiosk_id: str, session_id: str, new: bool = False) -> Iterator[KioskSession]:
         """The live session, locked for one operation; purged first if past its deadline.
