@@ -220,9 +220,7 @@ class CentreService:
 
     def fresh_nonce(self, kiosk_id: str, session_id: str) -> dict[str, Any]:
         with self._use(kiosk_id, session_id, new=True) as session:
-            if session.state is not SessionState.OPEN and session.state is not (
-                SessionState.CARD_CHALLENGED
-            ):
+            if session.state not in (SessionState.OPEN, SessionState.CARD_CHALLENGED):
                 raise CentreError(CentreCode.ALREADY_AUTHENTICATED)
             session.nonce = secrets.token_bytes(NONCE_BYTES)
             return {"nonce": session.nonce.hex(), "expires_at": session.deadline.isoformat()}

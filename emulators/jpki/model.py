@@ -107,14 +107,9 @@ class OcspResponder:
 
     def _answer(self, request: ocsp.OCSPRequest, now: datetime, fault: OcspFault | None) -> bytes:
         serial = request.serial_number
-        ours = (
-            isinstance(request.hash_algorithm, hashes.SHA1)
-            and (
-                request.issuer_name_hash,
-                request.issuer_key_hash,
-            )
-            == self._issuer_hashes_sha1
-        )
+        asked_issuer = (request.issuer_name_hash, request.issuer_key_hash)
+        sha1 = isinstance(request.hash_algorithm, hashes.SHA1)
+        ours = sha1 and asked_issuer == self._issuer_hashes_sha1
         status = self.status_of(serial, now) if ours else CertStatus.UNKNOWN
         this_update = now - 3 * VALIDITY if fault is OcspFault.STALE else now
         revocation = self.revocation_of(serial) if status is CertStatus.REVOKED else None
