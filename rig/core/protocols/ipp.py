@@ -203,10 +203,7 @@ class Collection:
     attributes: list[Attribute] = field(default_factory=list)
 
     def get(self, name: str) -> Attribute | None:
-        for attr in self.attributes:
-            if attr.name == name:
-                return attr
-        return None
+        return next((attr for attr in self.attributes if attr.name == name), None)
 
 
 Value: TypeAlias = (
@@ -257,10 +254,7 @@ class Group:
     attributes: list[Attribute] = field(default_factory=list)
 
     def get(self, name: str) -> Attribute | None:
-        for attr in self.attributes:
-            if attr.name == name:
-                return attr
-        return None
+        return next((attr for attr in self.attributes if attr.name == name), None)
 
     def add(self, name: str, tag: int, *values: Value) -> Attribute:
         attr = Attribute.of(name, tag, *values)
@@ -279,10 +273,7 @@ class IppMessage:
     version: tuple[int, int] = (2, 0)
 
     def group(self, tag: int) -> Group | None:
-        for group in self.groups:
-            if group.tag == tag:
-                return group
-        return None
+        return next((group for group in self.groups if group.tag == tag), None)
 
     def groups_of(self, tag: int) -> list[Group]:
         return [g for g in self.groups if g.tag == tag]
@@ -384,14 +375,6 @@ def _encode_value(tag: int, value: Value) -> bytes:
     raise IppEncodeError(f"no wire form for {value!r} under tag 0x{tag:02x}")
 
 
-def _encode_attribute(buf: bytearray, attr: Attribute) -> None:
-    if not attr.values:
-        raise IppEncodeError(f"attribute {attr.name!r} has no value (use tag no-value)")
-    for i, tv in enumerate(attr.values):
-        name = attr.name if i == 0 else ""
-        _encode_one(buf, name, tv)
-
-
 def _encode_one(buf: bytearray, name: str, tv: TaggedValue) -> None:
     tag = int(tv.tag)
     if tag > 0xFF:
@@ -425,7 +408,10 @@ def encode(msg: IppMessage) -> bytes:
     for group in msg.groups:
         buf.append(group.tag)
         for attr in group.attributes:
-            _encode_attribute(buf, attr)
+            if not attr.values:
+                raise IppEncodeError(f"attribute {attr.name!r} has no value (use tag no-value)")
+            for i, tv in enumerate(attr.values):
+                _encode_one(buf, attr.name if i == 0 else "", tv)
     buf.append(GroupTag.END)
     buf += msg.data
     return bytes(buf)
@@ -478,8 +464,11 @@ def _decode_datetime(raw: bytes, offset: int) -> datetime:
         raise IppDecodeError(f"bad dateTime: {exc}", offset) from exc
 
 
-def _decode_value(tag: int, raw: bytes, offset: int) -> Value:
+def _decode_value(r: _Reader, tag: int, raw: bytes, offset: int, depth: int) -> Value:
+    """One value; a collection (at nesting `depth`) is read on from `r`."""
     size = len(raw)
+    if tag == ValueTag.BEGIN_COLLECTION:
+        return _decode_collection(r, depth, offset)
     if 0x10 <= tag <= 0x1F:
         # out-of-band values carry no data; tolerate junk as RFC 8010 says to ignore it
         return None
@@ -515,8 +504,6 @@ def _decode_value(tag: int, raw: bytes, offset: int) -> Value:
         return StringWithLanguage(_text(lang, "language", offset), _text(text, "text", offset))
     if tag in STRING_TAGS:
         return _text(raw, f"value of tag 0x{tag:02x}", offset)
-    if tag in (ValueTag.BEGIN_COLLECTION, ValueTag.END_COLLECTION):
-        raise IppDecodeError("misplaced collection delimiter", offset)
     # octetString and every tag we do not know stay raw bytes (RFC 8010 3.5.2)
     return bytes(raw)
 
@@ -556,13 +543,12 @@ def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
         _count(r, pos)
         if name:
             raise IppDecodeError("a collection member must have an empty name", pos)
+        closes_member = tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME)
+        if closes_member and current is not None and not current.values:
+            raise IppDecodeError(f"member {current.name!r} has no value", pos)
         if tag == ValueTag.END_COLLECTION:
-            if current is not None and not current.values:
-                raise IppDecodeError(f"member {current.name!r} has no value", pos)
             return coll
         if tag == ValueTag.MEMBER_NAME:
-            if current is not None and not current.values:
-                raise IppDecodeError(f"member {current.name!r} has no value", pos)
             member = _text(raw, "member name", pos)
             if not member:
                 raise IppDecodeError("empty member name", pos)
@@ -575,10 +561,7 @@ def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
             raise IppDecodeError("collection value before any member name", pos)
         if len(current.values) >= MAX_VALUES_PER_ATTRIBUTE:
             raise IppDecodeError("too many values in one member", pos)
-        if tag == ValueTag.BEGIN_COLLECTION:
-            current.values.append(TaggedValue(tag, _decode_collection(r, depth + 1, pos)))
-        else:
-            current.values.append(TaggedValue(tag, _decode_value(tag, raw, pos)))
+        current.values.append(TaggedValue(tag, _decode_value(r, tag, raw, pos, depth + 1)))
 
 
 def decode(data: bytes) -> IppMessage:
@@ -611,11 +594,7 @@ def decode(data: bytes) -> IppMessage:
             raise IppDecodeError("attribute before any group tag", pos)
         if tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME):
             raise IppDecodeError("collection member outside a collection", pos)
-        value: Value
-        if tag == ValueTag.BEGIN_COLLECTION:
-            value = _decode_collection(r, 1, pos)
-        else:
-            value = _decode_value(tag, raw, pos)
+        value = _decode_value(r, tag, raw, pos, 1)
         if name:
             current = Attribute(name, [TaggedValue(tag, value)])
             group.attributes.append(current)
