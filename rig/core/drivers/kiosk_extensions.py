@@ -115,9 +115,7 @@ class KioskExtensionsClient:
     def missing_config(self, needs: Iterable[str]) -> list[str]:
         """Which of `needs` (settings or restart parts) the kiosk does not declare."""
         config = self.declared.config
-        offered: set[str] = set()
-        if config is not None:
-            offered = {*config.settings, *config.restart}
+        offered: set[str] = {*config.settings, *config.restart} if config is not None else set()
         return sorted(set(needs) - offered)
 
     # -- test-mode time ----------------------------------------------------------------------

@@ -289,10 +289,7 @@ def denomination_mask(enabled: set[int] | frozenset[int]) -> bytes:
     unknown = set(enabled) - set(ESCROW_CODES)
     if unknown:
         raise Id003Error(f"no escrow code for {sorted(unknown)} yen")
-    mask = 0
-    for code in DENOMINATIONS:
-        if DENOMINATIONS[code] not in enabled:
-            mask |= 1 << (code - 0x61)
+    mask = sum(1 << (code - 0x61) for code, yen in DENOMINATIONS.items() if yen not in enabled)
     return bytes((mask, 0x00))
 
 
