@@ -509,7 +509,7 @@ def _decode_value(r: _Reader, tag: int, raw: bytes, offset: int, depth: int) -> 
 
 
 def _read_raw(r: _Reader) -> tuple[int, str, bytes, int]:
-    """One (tag, name, raw value) triple; extension tags resolved."""
+    """One (tag, name, raw value) triple, counted against the cap; extension tags resolved."""
     start = r.pos
     tag = r.byte("value tag")
     name_len = r.short("name length")
@@ -524,13 +524,10 @@ def _read_raw(r: _Reader) -> tuple[int, str, bytes, int]:
         if tag > 0x7FFFFFFF or tag <= 0xFF:
             raise IppDecodeError(f"bad extension tag 0x{tag:x}", start)
         raw = raw[4:]
-    return tag, name, raw, start
-
-
-def _count(r: _Reader, start: int) -> None:
     r.attributes += 1
     if r.attributes > MAX_ATTRIBUTES:
         raise IppDecodeError(f"more than {MAX_ATTRIBUTES} attribute values", start)
+    return tag, name, raw, start
 
 
 def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
@@ -540,7 +537,6 @@ def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
     current: Attribute | None = None
     while True:
         tag, name, raw, pos = _read_raw(r)
-        _count(r, pos)
         if name:
             raise IppDecodeError("a collection member must have an empty name", pos)
         closes_member = tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME)
@@ -589,7 +585,6 @@ def decode(data: bytes) -> IppMessage:
             current = None
             continue
         tag, name, raw, pos = _read_raw(r)
-        _count(r, pos)
         if group is None:
             raise IppDecodeError("attribute before any group tag", pos)
         if tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME):
