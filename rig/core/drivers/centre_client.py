@@ -25,7 +25,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from rig.core.https import client_ssl_context
+from rig.core.https import https_client
 from rig.core.pki.tls import CertPair
 from rig.core.protocols.centre import (
     IDEMPOTENCY_HEADER,
@@ -203,11 +203,7 @@ class CentreClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.retries = retries
-        self.http = httpx.Client(
-            base_url=self.base_url,
-            verify=client_ssl_context(client, server_ca),
-            timeout=timeout,
-        )
+        self.http = https_client(self.base_url, client=client, server_ca=server_ca, timeout=timeout)
 
     def close(self) -> None:
         self.http.close()
