@@ -297,15 +297,13 @@ class IppMessage:
         return self.group(GroupTag.OPERATION) or Group(GroupTag.OPERATION)
 
 
-def request(operation: int, request_id: int, printer_uri: str, **extra: str) -> IppMessage:
+def request(operation: int, request_id: int, printer_uri: str) -> IppMessage:
     """A request with the three attributes every printer operation starts with."""
     msg = IppMessage(operation, request_id)
     op = msg.add_group(GroupTag.OPERATION)
     op.add("attributes-charset", ValueTag.CHARSET, "utf-8")
     op.add("attributes-natural-language", ValueTag.NATURAL_LANGUAGE, "en")
     op.add("printer-uri", ValueTag.URI, printer_uri)
-    for name, value in extra.items():
-        op.add(name.replace("_", "-"), ValueTag.NAME, value)
     return msg
 
 
