@@ -435,8 +435,7 @@ class _Reader:
         return self.take(1, what)[0]
 
     def short(self, what: str) -> int:
-        value: int = struct.unpack(">H", self.take(2, what))[0]
-        return value
+        return int.from_bytes(self.take(2, what), "big")
 
     def peek(self) -> int | None:
         return self.data[self.pos] if self.pos < len(self.data) else None
@@ -473,8 +472,7 @@ def _decode_value(r: _Reader, tag: int, raw: bytes, offset: int, depth: int) -> 
     if tag in (ValueTag.INTEGER, ValueTag.ENUM):
         if size != 4:
             raise IppDecodeError(f"integer value of {size} bytes", offset)
-        value: int = struct.unpack(">i", raw)[0]
-        return value
+        return int.from_bytes(raw, "big", signed=True)
     if tag == ValueTag.BOOLEAN:
         if size != 1 or raw[0] > 1:
             raise IppDecodeError("boolean must be one byte 0 or 1", offset)

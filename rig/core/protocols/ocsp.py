@@ -78,7 +78,8 @@ def request_from_get_path(path_tail: str) -> bytes:
     return base64.b64decode(unquote(path_tail), validate=True)
 
 
-def request_nonce(request: ocsp.OCSPRequest) -> bytes | None:
+def request_nonce(request: ocsp.OCSPRequest | ocsp.OCSPResponse) -> bytes | None:
+    """The nonce a request carries, or the one a response echoes; None without one."""
     try:
         ext = request.extensions.get_extension_for_class(x509.OCSPNonce)
     except x509.ExtensionNotFound:
@@ -161,13 +162,8 @@ def check_response(
         or response.issuer_name_hash != expected_req.issuer_name_hash
     ):
         raise OcspCheckError(OcspProblem.CERT_MISMATCH, "issuer hashes differ")
-    if nonce is not None:
-        try:
-            echoed = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-        except x509.ExtensionNotFound:
-            echoed = None
-        if echoed != nonce:
-            raise OcspCheckError(OcspProblem.NONCE_MISMATCH, "nonce not echoed")
+    if nonce is not None and request_nonce(response) != nonce:
+        raise OcspCheckError(OcspProblem.NONCE_MISMATCH, "nonce not echoed")
     # cryptography's *_utc times are timezone-aware (UTC)
     this_update = response.this_update_utc
     next_update = response.next_update_utc
