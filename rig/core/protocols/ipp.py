@@ -140,20 +140,9 @@ class PrinterState(IntEnum):
     STOPPED = 5
 
 
-#: Tags whose value is a UTF-8 (or US-ASCII) string.
-STRING_TAGS = frozenset(
-    {
-        ValueTag.TEXT,
-        ValueTag.NAME,
-        ValueTag.KEYWORD,
-        ValueTag.URI,
-        ValueTag.URI_SCHEME,
-        ValueTag.CHARSET,
-        ValueTag.NATURAL_LANGUAGE,
-        ValueTag.MIME_MEDIA_TYPE,
-        ValueTag.MEMBER_NAME,
-    }
-)
+#: Tags whose value is a UTF-8 (or US-ASCII) string: RFC 8010 3.5.2's character-string
+#: range 0x40-0x5F (the reserved tags in it are no ValueTag and stay raw bytes).
+STRING_TAGS = frozenset(tag for tag in ValueTag if 0x40 <= tag <= 0x5F)
 
 # Limits that keep the decoder bounded; generous for any real client.
 MAX_ATTRIBUTES = 2000
