@@ -136,14 +136,10 @@ class CoinAcceptor:
     def poll(self) -> list[CoinEvent]:
         """New events since the last poll, oldest first; more than 5 missed are counted lost."""
         counter, pairs = self._read()
-        if self.counter is None or counter == 0:
-            # first reading, or the device was reset / powered up: a new baseline
-            new = 0
-        else:
-            new = cctalk.events_between(self.counter, counter)
+        # first reading, or counter 0 (the device was reset / powered up): a new baseline
+        new = 0 if self.counter is None else cctalk.events_between(self.counter, counter)
         self.counter = counter
-        if new > 5:
-            self.lost_events += new - 5
+        self.lost_events += max(0, new - 5)
         events: list[CoinEvent] = []
         for a, b in reversed(pairs[: min(new, 5)]):
             if a == 0:
