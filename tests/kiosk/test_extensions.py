@@ -289,7 +289,6 @@ def test_misbehaving_configuration_names_the_route_and_the_answer() -> None:
             ext.configure(centre_url="https://tap/v1")
         with pytest.raises(ExtensionError, match=r"POST /restart .*answered 409: .*locked"):
             ext.restart("application")
-    assert ext.missing_config(["centre_url", "trust_anchor", "application"]) == ["trust_anchor"]
 
 
 def test_a_kiosk_that_does_not_answer_names_the_route() -> None:

@@ -13,12 +13,12 @@ Typical use::
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from types import TracebackType
+from typing import Any, ClassVar
 
 import serial
 
+from rig.core.drivers.serial_line import SerialDriver
 from rig.core.protocols import cctalk
 from rig.core.protocols.cctalk import CoinError, Header, HopperFlag, Packet
 
@@ -39,8 +39,10 @@ class Busy(CcTalkHostError):
     pass
 
 
-class CcTalkBus:
+class CcTalkBus(SerialDriver):
     """The host (address 1) on one ccTalk bus."""
+
+    LINE: ClassVar[dict[str, Any]] = {"baudrate": cctalk.BAUDRATE}
 
     def __init__(
         self,
@@ -50,35 +52,13 @@ class CcTalkBus:
         timeout: float = 0.3,
         retries: int = 2,
     ) -> None:
-        self.port = port
+        super().__init__(port, timeout=timeout)
         self.local_echo = local_echo
-        self.timeout = timeout
         self.retries = retries
 
     @classmethod
     def open(cls, url: str, *, local_echo: bool = False, timeout: float = 0.3) -> CcTalkBus:
-        port = serial.serial_for_url(url, baudrate=cctalk.BAUDRATE, timeout=timeout)
-        return cls(port, local_echo=local_echo, timeout=timeout)
-
-    def close(self) -> None:
-        self.port.close()
-
-    def reopen(self, url: str | None = None) -> None:
-        """Open the port again (after the bus or its link restarted)."""
-        target = url or self.port.portstr
-        self.port.close()
-        self.port = serial.serial_for_url(target, baudrate=cctalk.BAUDRATE, timeout=self.timeout)
-
-    def __enter__(self) -> CcTalkBus:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return cls(cls._open_port(url, timeout), local_echo=local_echo, timeout=timeout)
 
     def request(
         self, dest: int, header: int, data: bytes = b"", *, retries: int | None = None
@@ -94,9 +74,9 @@ class CcTalkBus:
             self.port.reset_input_buffer()
             self.port.write(raw)
             self.port.flush()
-            if self.local_echo and not self._swallow_echo(raw):
-                continue
-            reply = self._read_packet(cctalk.PacketDecoder(accept=accept))
+            if self.local_echo and self.port.read(len(raw)) != raw:
+                continue  # our own bytes did not come back: the line garbled them
+            reply = self._read_one(cctalk.PacketDecoder(accept=accept).feed, Packet)
             if reply is None:
                 continue
             if reply.header == Header.NAK:
@@ -107,19 +87,6 @@ class CcTalkBus:
                 raise CcTalkHostError(f"device {dest} answered header {reply.header}")
             return reply.data
         raise NoReply(f"no reply from device {dest} to header {header}")
-
-    def _swallow_echo(self, raw: bytes) -> bool:
-        echo: bytes = self.port.read(len(raw))
-        return echo == raw
-
-    def _read_packet(self, decoder: cctalk.PacketDecoder) -> Packet | None:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            chunk = self.port.read(max(1, self.port.in_waiting))
-            for item in decoder.feed(chunk):
-                if isinstance(item, Packet):
-                    return item
-        return None
 
     def poll(self, dest: int) -> None:
         self.request(dest, Header.SIMPLE_POLL)
@@ -169,14 +136,10 @@ class CoinAcceptor:
     def poll(self) -> list[CoinEvent]:
         """New events since the last poll, oldest first; more than 5 missed are counted lost."""
         counter, pairs = self._read()
-        if self.counter is None or counter == 0:
-            # first reading, or the device was reset / powered up: a new baseline
-            new = 0
-        else:
-            new = cctalk.events_between(self.counter, counter)
+        # first reading, or counter 0 (the device was reset / powered up): a new baseline
+        new = 0 if self.counter is None else cctalk.events_between(self.counter, counter)
         self.counter = counter
-        if new > 5:
-            self.lost_events += new - 5
+        self.lost_events += max(0, new - 5)
         events: list[CoinEvent] = []
         for a, b in reversed(pairs[: min(new, 5)]):
             if a == 0:
@@ -322,8 +285,7 @@ def plan_change(amount: int, levels: dict[int, int]) -> dict[int, int] | None:
                 value = total + n * yen
                 if value > amount:
                     break
-                candidate = dict(used)
-                candidate[yen] = n
+                candidate = {**used, yen: n}
                 if value not in nxt or sum(candidate.values()) < sum(nxt[value].values()):
                     nxt[value] = candidate
         best = nxt
@@ -346,11 +308,7 @@ class ChangeDispenser:
 
     def levels(self) -> dict[int, int]:
         """Pieces in each hopper (0 for a hopper that cannot say)."""
-        out: dict[int, int] = {}
-        for yen, hopper in self.hoppers.items():
-            level = hopper.level()
-            out[yen] = level.count if level.count is not None else 0
-        return out
+        return {yen: hopper.level().count or 0 for yen, hopper in self.hoppers.items()}
 
     def plan(self, amount: int) -> dict[int, int] | None:
         return plan_change(amount, self.levels())

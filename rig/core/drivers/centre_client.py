@@ -25,7 +25,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from rig.core.https import client_ssl_context
+from rig.core.https import https_client
 from rig.core.pki.tls import CertPair
 from rig.core.protocols.centre import (
     IDEMPOTENCY_HEADER,
@@ -203,11 +203,7 @@ class CentreClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.retries = retries
-        self.http = httpx.Client(
-            base_url=self.base_url,
-            verify=client_ssl_context(client, server_ca),
-            timeout=timeout,
-        )
+        self.http = https_client(self.base_url, client=client, server_ca=server_ca, timeout=timeout)
 
     def close(self) -> None:
         self.http.close()
@@ -226,12 +222,13 @@ class CentreClient:
         body: dict[str, Any] | None = None,
         *,
         key: str | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         headers = {IDEMPOTENCY_HEADER: key} if key else {}
         attempts = 1 + (self.retries if key else 0)
         for attempt in range(attempts):
             try:
-                answer = self.http.request(method, path, json=body, headers=headers)
+                answer = self.http.request(method, path, json=body, headers=headers, params=params)
                 break
             except httpx.TransportError:
                 if attempt == attempts - 1:
@@ -246,8 +243,8 @@ class CentreClient:
             raise CentreApiError(answer.status_code, problem, answer.headers.get("Retry-After"))
         return answer
 
-    def _json(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
-        return self._send(method, path, body, key=key).json()
+    def _json(self, method: str, path: str, body: Any = None, **params: str) -> Any:
+        return self._send(method, path, body, params=params or None).json()
 
     def _receipt(self, path: str, body: dict[str, Any], key: str | None) -> RequestReceipt:
         """POST a step of a request under an idempotency key (a new one unless given)."""
@@ -379,20 +376,6 @@ class CentreClient:
     def end_session(self, session_id: str) -> None:
         self._send("DELETE", f"/sessions/{session_id}")
 
-    def _get(self, path: str, params: dict[str, str]) -> Any:
-        answer = self.http.get(path, params=params)
-        if answer.is_error:
-            try:
-                problem = answer.json()
-            except ValueError:
-                problem = {}
-            raise CentreApiError(
-                answer.status_code,
-                problem if isinstance(problem, dict) else {},
-                answer.headers.get("Retry-After"),
-            )
-        return answer.json()
-
     # -- statistics readers (docs/centre.md, "Statistics and who may read them") ------------
     def settlement(
         self, month: str | None = None, municipality: str | None = None
@@ -404,7 +387,7 @@ class CentreClient:
         `statistics_other_municipality`. The centre's own certificate reads any or all.
         """
         params = {k: v for k, v in (("month", month), ("municipality", municipality)) if v}
-        rows: list[dict[str, Any]] = self._get("/settlement", params)["rows"]
+        rows: list[dict[str, Any]] = self._json("GET", "/settlement", **params)["rows"]
         return rows
 
     def municipal_statistics(
@@ -412,12 +395,13 @@ class CentreClient:
     ) -> StatisticsReport:
         """Copies per day and certificate type of one municipality (LGPKI certificate)."""
         path = f"/municipalities/{quote(municipality, safe='')}/statistics"
-        data = self._get(path, _days(first, last))
+        data = self._json("GET", path, **_days(first, last))
         return StatisticsReport.of(data, "municipality")
 
     def operator_statistics(
         self, operator: str, first: date | None = None, last: date | None = None
     ) -> StatisticsReport:
         """Copies per store and day of one operator (kiosk-CA certificate with OU=operator)."""
-        data = self._get(f"/operators/{quote(operator, safe='')}/statistics", _days(first, last))
+        path = f"/operators/{quote(operator, safe='')}/statistics"
+        data = self._json("GET", path, **_days(first, last))
         return StatisticsReport.of(data, "operator")

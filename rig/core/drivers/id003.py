@@ -17,13 +17,13 @@ changes into `BillEvent`s. Serial errors and missing answers raise `BillValidato
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from enum import Enum
-from types import TracebackType
+from typing import Any, ClassVar
 
 import serial
 
+from rig.core.drivers.serial_line import SerialDriver
 from rig.core.protocols import id003
 from rig.core.protocols.id003 import Command, Frame, RejectReason, Status
 
@@ -84,12 +84,18 @@ class BillEvent:
         return self.status if self.kind is BillEventKind.ERROR else None
 
 
-class BillValidator:
+class BillValidator(SerialDriver):
     """A kiosk's handle on one ID-003 acceptor over any pyserial port or URL."""
 
+    LINE: ClassVar[dict[str, Any]] = {
+        "baudrate": id003.BAUDRATE,
+        "bytesize": serial.EIGHTBITS,
+        "parity": serial.PARITY_EVEN,
+        "stopbits": serial.STOPBITS_ONE,
+    }
+
     def __init__(self, port: serial.SerialBase, *, timeout: float = 0.3, retries: int = 2):
-        self.port = port
-        self.timeout = timeout
+        super().__init__(port, timeout=timeout)
         self.retries = retries
         self.status: Status | None = None
         self.last_escrow: int | None = None
@@ -98,18 +104,7 @@ class BillValidator:
     @classmethod
     def open(cls, url: str, *, timeout: float = 0.3, retries: int = 2) -> BillValidator:
         """Open a device path or pyserial URL at 9600 8E1."""
-        port = serial.serial_for_url(
-            url,
-            baudrate=id003.BAUDRATE,
-            bytesize=serial.EIGHTBITS,
-            parity=serial.PARITY_EVEN,
-            stopbits=serial.STOPBITS_ONE,
-            timeout=timeout,
-        )
-        return cls(port, timeout=timeout, retries=retries)
-
-    def close(self) -> None:
-        self.port.close()
+        return cls(cls._open_port(url, timeout), timeout=timeout, retries=retries)
 
     def reopen(self, url: str | None = None) -> None:
         """Open the port again (after the device or its link restarted), keeping what we knew.
@@ -117,27 +112,9 @@ class BillValidator:
         The escrowed denomination is kept so that a bill finished after a power loss
         (status 0x42, then VEND VALID) is still credited at its value.
         """
-        target = url or self.port.portstr
-        self.port.close()
-        self.port = serial.serial_for_url(
-            target,
-            baudrate=id003.BAUDRATE,
-            parity=serial.PARITY_EVEN,
-            timeout=self.timeout,
-        )
+        super().reopen(url)
         self._decoder.clear()
         self.status = None
-
-    def __enter__(self) -> BillValidator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- frames --------------------------------------------------------------------------
     def send(self, cmd: int, data: bytes = b"") -> None:
@@ -153,21 +130,12 @@ class BillValidator:
             self.port.reset_input_buffer()
             self.port.write(raw)
             self.port.flush()
-            frame = self._read_frame()
+            frame = self._read_one(self._decoder.feed, Frame)
             if frame is not None:
                 if frame.cmd == Status.INVALID_COMMAND:
                     raise InvalidCommand(f"acceptor refused command 0x{cmd:02X}")
                 return frame
         raise NoAnswer(f"no answer to command 0x{cmd:02X} after {self.retries + 1} tries")
-
-    def _read_frame(self) -> Frame | None:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            chunk = self.port.read(max(1, self.port.in_waiting))
-            for item in self._decoder.feed(chunk):
-                if isinstance(item, Frame):
-                    return item
-        return None
 
     # -- operations ------------------------------------------------------------------------
     def reset(self) -> None:

@@ -69,6 +69,11 @@ def _flatten(attr: Attribute) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+def _listed(value: Any) -> list[Any]:
+    """A one-value attribute as a list of one (attributes_of flattens single values)."""
+    return value if isinstance(value, list) else [value]
+
+
 def attributes_of(msg: IppMessage, group_tag: int) -> list[dict[str, Any]]:
     """Each group of a kind as {name: value or [values]}."""
     return [{a.name: _flatten(a) for a in g.attributes} for g in msg.groups_of(group_tag)]
@@ -173,10 +178,7 @@ class IppClient:
     # -- conveniences a kiosk needs ----------------------------------------------------------
     def printer_state(self) -> tuple[PrinterState, list[str]]:
         attrs = self.get_printer_attributes("printer-state", "printer-state-reasons")
-        reasons = attrs.get("printer-state-reasons", [])
-        return PrinterState(attrs["printer-state"]), reasons if isinstance(reasons, list) else [
-            reasons
-        ]
+        return PrinterState(attrs["printer-state"]), _listed(attrs.get("printer-state-reasons", []))
 
     def output_tray_sheets(self) -> int | None:
         """Sheets waiting in the output tray, or None if the printer cannot tell."""
@@ -202,11 +204,10 @@ class IppClient:
         if not groups or "job-id" not in groups[0]:
             raise IppClientError("the answer names no job", answer.code)
         attrs = groups[0]
-        reasons = attrs.get("job-state-reasons", [])
         return JobInfo(
             job_id=int(attrs["job-id"]),
             state=JobState(attrs.get("job-state", JobState.PENDING)),
-            reasons=tuple(reasons if isinstance(reasons, list) else [reasons]),
+            reasons=tuple(_listed(attrs.get("job-state-reasons", []))),
             message=str(attrs.get("job-state-message", "")),
             attributes=attrs,
         )

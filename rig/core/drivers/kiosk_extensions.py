@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -111,14 +110,6 @@ class KioskExtensionsClient:
     @property
     def has_events(self) -> bool:
         return self.declared.events is not None
-
-    def missing_config(self, needs: Iterable[str]) -> list[str]:
-        """Which of `needs` (settings or restart parts) the kiosk does not declare."""
-        config = self.declared.config
-        offered: set[str] = set()
-        if config is not None:
-            offered = {*config.settings, *config.restart}
-        return sorted(set(needs) - offered)
 
     # -- test-mode time ----------------------------------------------------------------------
     def now(self) -> KioskTime:

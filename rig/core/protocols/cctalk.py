@@ -221,9 +221,7 @@ def next_event_counter(counter: int) -> int:
 
 def events_between(old: int, new: int) -> int:
     """How many events happened between two counter readings (0 if unchanged)."""
-    if new == old:
-        return 0
-    if new == 0:
+    if new in (old, 0):
         return 0
     if old == 0:
         return new

@@ -27,10 +27,7 @@ COMMISSION_PER_COPY_YEN = 123
 NONCE_BYTES = 32
 
 
-_Strict = StrictModel
-
-
-class OpenSession(_Strict):
+class OpenSession(StrictModel):
     """Open a session: which kiosk (must equal its certificate's CN), store and operator."""
 
     kiosk_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
@@ -38,7 +35,7 @@ class OpenSession(_Strict):
     operator_id: str = Field(pattern=r"^[a-z0-9-]{1,32}$")
 
 
-class JpkiAuth(_Strict):
+class JpkiAuth(StrictModel):
     """JPKI: the authentication certificate and its signature over the session's nonce."""
 
     certificate: str = Field(min_length=4, max_length=8192, description="base64 DER")
@@ -46,35 +43,35 @@ class JpkiAuth(_Strict):
     nonce: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class CardApChallengeRequest(_Strict):
+class CardApChallengeRequest(StrictModel):
     """Card AP: the card's municipality code and user id (from its info EF)."""
 
     municipality_code: str = Field(pattern=r"^[0-9]{6}$")
     user_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class CardApAuth(_Strict):
+class CardApAuth(StrictModel):
     challenge: str = Field(pattern=r"^[0-9a-f]{32}$")
     response: str = Field(pattern=r"^(?:[0-9a-fA-F]{2}){1,64}$")
 
 
-class PinEntry(_Strict):
+class PinEntry(StrictModel):
     pin: str = Field(pattern=r"^[0-9]{4}$")
 
 
-class CertificateRequest(_Strict):
+class CertificateRequest(StrictModel):
     type: CertTypeName
     variant: str | None = Field(default=None, max_length=20)
     copies: WireInt = Field(default=1, ge=1, le=99)
     options: CertificateOptions = CertificateOptions()
 
 
-class Payment(_Strict):
+class Payment(StrictModel):
     amount_yen: WireInt = Field(ge=0, le=1_000_000)
     method: Literal["cash", "e_money"] = "cash"
 
 
-class Completion(_Strict):
+class Completion(StrictModel):
     outcome: Literal["printed", "failed"]
     copies_printed: WireInt = Field(ge=0, le=99)
 

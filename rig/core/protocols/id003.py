@@ -17,6 +17,7 @@ Rig decisions where public material is silent (see docs/cash.md):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -268,19 +269,12 @@ class FrameDecoder:
         return out
 
     def _complete_later_frame(self) -> int | None:
-        pos = self._buf.find(SYNC, 1)
-        while pos > 0:
-            if pos + 1 < len(self._buf):
-                length = self._buf[pos + 1]
-                end = pos + length
-                if length >= MIN_FRAME and end <= len(self._buf):
-                    try:
-                        decode_frame(bytes(self._buf[pos:end]))
-                    except Id003Error:
-                        pass
-                    else:
-                        return pos
-            pos = self._buf.find(SYNC, pos + 1)
+        """The first later offset that already holds a whole frame (SYNC, LNG and CRC good)."""
+        for pos in range(1, len(self._buf) - 1):
+            with contextlib.suppress(Id003Error):
+                # a short or over-long slice fails decode_frame's LNG check
+                decode_frame(bytes(self._buf[pos : pos + self._buf[pos + 1]]))
+                return pos
         return None
 
 
@@ -289,10 +283,7 @@ def denomination_mask(enabled: set[int] | frozenset[int]) -> bytes:
     unknown = set(enabled) - set(ESCROW_CODES)
     if unknown:
         raise Id003Error(f"no escrow code for {sorted(unknown)} yen")
-    mask = 0
-    for code in DENOMINATIONS:
-        if DENOMINATIONS[code] not in enabled:
-            mask |= 1 << (code - 0x61)
+    mask = sum(1 << (code - 0x61) for code, yen in DENOMINATIONS.items() if yen not in enabled)
     return bytes((mask, 0x00))
 
 

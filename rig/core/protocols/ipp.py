@@ -140,20 +140,9 @@ class PrinterState(IntEnum):
     STOPPED = 5
 
 
-#: Tags whose value is a UTF-8 (or US-ASCII) string.
-STRING_TAGS = frozenset(
-    {
-        ValueTag.TEXT,
-        ValueTag.NAME,
-        ValueTag.KEYWORD,
-        ValueTag.URI,
-        ValueTag.URI_SCHEME,
-        ValueTag.CHARSET,
-        ValueTag.NATURAL_LANGUAGE,
-        ValueTag.MIME_MEDIA_TYPE,
-        ValueTag.MEMBER_NAME,
-    }
-)
+#: Tags whose value is a UTF-8 (or US-ASCII) string: RFC 8010 3.5.2's character-string
+#: range 0x40-0x5F (the reserved tags in it are no ValueTag and stay raw bytes).
+STRING_TAGS = frozenset(tag for tag in ValueTag if 0x40 <= tag <= 0x5F)
 
 # Limits that keep the decoder bounded; generous for any real client.
 MAX_ATTRIBUTES = 2000
@@ -203,10 +192,7 @@ class Collection:
     attributes: list[Attribute] = field(default_factory=list)
 
     def get(self, name: str) -> Attribute | None:
-        for attr in self.attributes:
-            if attr.name == name:
-                return attr
-        return None
+        return next((attr for attr in self.attributes if attr.name == name), None)
 
 
 Value: TypeAlias = (
@@ -257,10 +243,7 @@ class Group:
     attributes: list[Attribute] = field(default_factory=list)
 
     def get(self, name: str) -> Attribute | None:
-        for attr in self.attributes:
-            if attr.name == name:
-                return attr
-        return None
+        return next((attr for attr in self.attributes if attr.name == name), None)
 
     def add(self, name: str, tag: int, *values: Value) -> Attribute:
         attr = Attribute.of(name, tag, *values)
@@ -279,10 +262,7 @@ class IppMessage:
     version: tuple[int, int] = (2, 0)
 
     def group(self, tag: int) -> Group | None:
-        for group in self.groups:
-            if group.tag == tag:
-                return group
-        return None
+        return next((group for group in self.groups if group.tag == tag), None)
 
     def groups_of(self, tag: int) -> list[Group]:
         return [g for g in self.groups if g.tag == tag]
@@ -306,15 +286,13 @@ class IppMessage:
         return self.group(GroupTag.OPERATION) or Group(GroupTag.OPERATION)
 
 
-def request(operation: int, request_id: int, printer_uri: str, **extra: str) -> IppMessage:
+def request(operation: int, request_id: int, printer_uri: str) -> IppMessage:
     """A request with the three attributes every printer operation starts with."""
     msg = IppMessage(operation, request_id)
     op = msg.add_group(GroupTag.OPERATION)
     op.add("attributes-charset", ValueTag.CHARSET, "utf-8")
     op.add("attributes-natural-language", ValueTag.NATURAL_LANGUAGE, "en")
     op.add("printer-uri", ValueTag.URI, printer_uri)
-    for name, value in extra.items():
-        op.add(name.replace("_", "-"), ValueTag.NAME, value)
     return msg
 
 
@@ -384,14 +362,6 @@ def _encode_value(tag: int, value: Value) -> bytes:
     raise IppEncodeError(f"no wire form for {value!r} under tag 0x{tag:02x}")
 
 
-def _encode_attribute(buf: bytearray, attr: Attribute) -> None:
-    if not attr.values:
-        raise IppEncodeError(f"attribute {attr.name!r} has no value (use tag no-value)")
-    for i, tv in enumerate(attr.values):
-        name = attr.name if i == 0 else ""
-        _encode_one(buf, name, tv)
-
-
 def _encode_one(buf: bytearray, name: str, tv: TaggedValue) -> None:
     tag = int(tv.tag)
     if tag > 0xFF:
@@ -425,7 +395,10 @@ def encode(msg: IppMessage) -> bytes:
     for group in msg.groups:
         buf.append(group.tag)
         for attr in group.attributes:
-            _encode_attribute(buf, attr)
+            if not attr.values:
+                raise IppEncodeError(f"attribute {attr.name!r} has no value (use tag no-value)")
+            for i, tv in enumerate(attr.values):
+                _encode_one(buf, attr.name if i == 0 else "", tv)
     buf.append(GroupTag.END)
     buf += msg.data
     return bytes(buf)
@@ -451,8 +424,7 @@ class _Reader:
         return self.take(1, what)[0]
 
     def short(self, what: str) -> int:
-        value: int = struct.unpack(">H", self.take(2, what))[0]
-        return value
+        return int.from_bytes(self.take(2, what), "big")
 
     def peek(self) -> int | None:
         return self.data[self.pos] if self.pos < len(self.data) else None
@@ -478,16 +450,18 @@ def _decode_datetime(raw: bytes, offset: int) -> datetime:
         raise IppDecodeError(f"bad dateTime: {exc}", offset) from exc
 
 
-def _decode_value(tag: int, raw: bytes, offset: int) -> Value:
+def _decode_value(r: _Reader, tag: int, raw: bytes, offset: int, depth: int) -> Value:
+    """One value; a collection (at nesting `depth`) is read on from `r`."""
     size = len(raw)
+    if tag == ValueTag.BEGIN_COLLECTION:
+        return _decode_collection(r, depth, offset)
     if 0x10 <= tag <= 0x1F:
         # out-of-band values carry no data; tolerate junk as RFC 8010 says to ignore it
         return None
     if tag in (ValueTag.INTEGER, ValueTag.ENUM):
         if size != 4:
             raise IppDecodeError(f"integer value of {size} bytes", offset)
-        value: int = struct.unpack(">i", raw)[0]
-        return value
+        return int.from_bytes(raw, "big", signed=True)
     if tag == ValueTag.BOOLEAN:
         if size != 1 or raw[0] > 1:
             raise IppDecodeError("boolean must be one byte 0 or 1", offset)
@@ -515,14 +489,12 @@ def _decode_value(tag: int, raw: bytes, offset: int) -> Value:
         return StringWithLanguage(_text(lang, "language", offset), _text(text, "text", offset))
     if tag in STRING_TAGS:
         return _text(raw, f"value of tag 0x{tag:02x}", offset)
-    if tag in (ValueTag.BEGIN_COLLECTION, ValueTag.END_COLLECTION):
-        raise IppDecodeError("misplaced collection delimiter", offset)
     # octetString and every tag we do not know stay raw bytes (RFC 8010 3.5.2)
     return bytes(raw)
 
 
 def _read_raw(r: _Reader) -> tuple[int, str, bytes, int]:
-    """One (tag, name, raw value) triple; extension tags resolved."""
+    """One (tag, name, raw value) triple, counted against the cap; extension tags resolved."""
     start = r.pos
     tag = r.byte("value tag")
     name_len = r.short("name length")
@@ -537,13 +509,10 @@ def _read_raw(r: _Reader) -> tuple[int, str, bytes, int]:
         if tag > 0x7FFFFFFF or tag <= 0xFF:
             raise IppDecodeError(f"bad extension tag 0x{tag:x}", start)
         raw = raw[4:]
-    return tag, name, raw, start
-
-
-def _count(r: _Reader, start: int) -> None:
     r.attributes += 1
     if r.attributes > MAX_ATTRIBUTES:
         raise IppDecodeError(f"more than {MAX_ATTRIBUTES} attribute values", start)
+    return tag, name, raw, start
 
 
 def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
@@ -553,16 +522,14 @@ def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
     current: Attribute | None = None
     while True:
         tag, name, raw, pos = _read_raw(r)
-        _count(r, pos)
         if name:
             raise IppDecodeError("a collection member must have an empty name", pos)
+        closes_member = tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME)
+        if closes_member and current is not None and not current.values:
+            raise IppDecodeError(f"member {current.name!r} has no value", pos)
         if tag == ValueTag.END_COLLECTION:
-            if current is not None and not current.values:
-                raise IppDecodeError(f"member {current.name!r} has no value", pos)
             return coll
         if tag == ValueTag.MEMBER_NAME:
-            if current is not None and not current.values:
-                raise IppDecodeError(f"member {current.name!r} has no value", pos)
             member = _text(raw, "member name", pos)
             if not member:
                 raise IppDecodeError("empty member name", pos)
@@ -575,10 +542,7 @@ def _decode_collection(r: _Reader, depth: int, start: int) -> Collection:
             raise IppDecodeError("collection value before any member name", pos)
         if len(current.values) >= MAX_VALUES_PER_ATTRIBUTE:
             raise IppDecodeError("too many values in one member", pos)
-        if tag == ValueTag.BEGIN_COLLECTION:
-            current.values.append(TaggedValue(tag, _decode_collection(r, depth + 1, pos)))
-        else:
-            current.values.append(TaggedValue(tag, _decode_value(tag, raw, pos)))
+        current.values.append(TaggedValue(tag, _decode_value(r, tag, raw, pos, depth + 1)))
 
 
 def decode(data: bytes) -> IppMessage:
@@ -606,16 +570,11 @@ def decode(data: bytes) -> IppMessage:
             current = None
             continue
         tag, name, raw, pos = _read_raw(r)
-        _count(r, pos)
         if group is None:
             raise IppDecodeError("attribute before any group tag", pos)
         if tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME):
             raise IppDecodeError("collection member outside a collection", pos)
-        value: Value
-        if tag == ValueTag.BEGIN_COLLECTION:
-            value = _decode_collection(r, 1, pos)
-        else:
-            value = _decode_value(tag, raw, pos)
+        value = _decode_value(r, tag, raw, pos, 1)
         if name:
             current = Attribute(name, [TaggedValue(tag, value)])
             group.attributes.append(current)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import quote, unquote
 
@@ -78,7 +78,8 @@ def request_from_get_path(path_tail: str) -> bytes:
     return base64.b64decode(unquote(path_tail), validate=True)
 
 
-def request_nonce(request: ocsp.OCSPRequest) -> bytes | None:
+def request_nonce(request: ocsp.OCSPRequest | ocsp.OCSPResponse) -> bytes | None:
+    """The nonce a request carries, or the one a response echoes; None without one."""
     try:
         ext = request.extensions.get_extension_for_class(x509.OCSPNonce)
     except x509.ExtensionNotFound:
@@ -86,26 +87,27 @@ def request_nonce(request: ocsp.OCSPRequest) -> bytes | None:
     return ext.value.nonce
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _signed_by(response: ocsp.OCSPResponse, signer: x509.Certificate) -> bool:
+def _rsa_signed(
+    signer: x509.Certificate,
+    signature: bytes,
+    data: bytes,
+    algorithm: hashes.HashAlgorithm | None,
+) -> bool:
+    """Whether `signature` over `data` is `signer`'s RSA PKCS#1 v1.5 signature."""
     key = signer.public_key()
-    if not isinstance(key, rsa.RSAPublicKey) or response.signature_hash_algorithm is None:
+    if not isinstance(key, rsa.RSAPublicKey) or algorithm is None:
         return False
     try:
-        key.verify(
-            response.signature,
-            response.tbs_response_bytes,
-            padding.PKCS1v15(),
-            response.signature_hash_algorithm,
-        )
+        key.verify(signature, data, padding.PKCS1v15(), algorithm)
     except InvalidSignature:
         return False
     return True
+
+
+def _signed_by(response: ocsp.OCSPResponse, signer: x509.Certificate) -> bool:
+    return _rsa_signed(
+        signer, response.signature, response.tbs_response_bytes, response.signature_hash_algorithm
+    )
 
 
 def _delegated_responder(
@@ -119,21 +121,10 @@ def _delegated_responder(
             eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except x509.ExtensionNotFound:
             continue
-        if ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
-            continue
-        issuer_key = issuer.public_key()
-        if not isinstance(issuer_key, rsa.RSAPublicKey) or cert.signature_hash_algorithm is None:
-            continue
-        try:
-            issuer_key.verify(
-                cert.signature,
-                cert.tbs_certificate_bytes,
-                padding.PKCS1v15(),
-                cert.signature_hash_algorithm,
-            )
-        except InvalidSignature:
-            continue
-        return cert
+        if ExtendedKeyUsageOID.OCSP_SIGNING in eku and _rsa_signed(
+            issuer, cert.signature, cert.tbs_certificate_bytes, cert.signature_hash_algorithm
+        ):
+            return cert
     return None
 
 
@@ -171,16 +162,11 @@ def check_response(
         or response.issuer_name_hash != expected_req.issuer_name_hash
     ):
         raise OcspCheckError(OcspProblem.CERT_MISMATCH, "issuer hashes differ")
-    if nonce is not None:
-        try:
-            echoed = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-        except x509.ExtensionNotFound:
-            echoed = None
-        if echoed != nonce:
-            raise OcspCheckError(OcspProblem.NONCE_MISMATCH, "nonce not echoed")
-    this_update = _aware(response.this_update_utc)
-    next_update = _aware(response.next_update_utc)
-    assert this_update is not None
+    if nonce is not None and request_nonce(response) != nonce:
+        raise OcspCheckError(OcspProblem.NONCE_MISMATCH, "nonce not echoed")
+    # cryptography's *_utc times are timezone-aware (UTC)
+    this_update = response.this_update_utc
+    next_update = response.next_update_utc
     if this_update > now + MAX_SKEW:
         raise OcspCheckError(OcspProblem.NOT_YET_VALID, f"thisUpdate {this_update.isoformat()}")
     if (next_update is not None and next_update < now) or this_update < now - max_age:
@@ -189,6 +175,6 @@ def check_response(
         status=response.certificate_status,
         this_update=this_update,
         next_update=next_update,
-        revocation_time=_aware(response.revocation_time_utc),
+        revocation_time=response.revocation_time_utc,
         revocation_reason=response.revocation_reason,
     )

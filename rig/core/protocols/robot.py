@@ -215,14 +215,8 @@ class HeldData(_Model):
 
     @property
     def empty(self) -> bool:
-        return not (
-            self.documents
-            or self.document_bytes
-            or self.card_data
-            or self.personal_data
-            or self.files
-            or self.open_session
-        )
+        """Every count zero, every list empty, no open session: each field is held data."""
+        return not any(self.model_dump().values())
 
 
 class TimeExtension(_Model):
