@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from rig.core.clock import JST
+from rig.core.clock import JST, as_jst
 
 CENTRE_OPEN = time(6, 30)
 CENTRE_CLOSE = time(23, 0)
@@ -26,12 +26,6 @@ class CentreClosure(StrEnum):
     BEFORE_HOURS = "before-hours"  # 0:00–6:30
     AFTER_HOURS = "after-hours"  # 23:00–24:00
     YEAR_END = "year-end-closure"  # 12/29–1/3
-
-
-def _jst(when: datetime) -> datetime:
-    if when.tzinfo is None:
-        raise ValueError(f"naive datetime {when!r}")
-    return when.astimezone(JST)
 
 
 def in_year_end_closure(day: date) -> bool:
@@ -46,7 +40,7 @@ class CentreHours:
     closes: time = CENTRE_CLOSE
 
     def closure(self, when: datetime) -> CentreClosure | None:
-        local = _jst(when)
+        local = as_jst(when)
         if in_year_end_closure(local.date()):
             return CentreClosure.YEAR_END
         if local.time() < self.opens:
@@ -60,7 +54,7 @@ class CentreHours:
 
     def next_opening(self, when: datetime) -> datetime:
         """The first instant at or after `when` at which the centre is open."""
-        local = _jst(when)
+        local = as_jst(when)
         if self.is_open(local):
             return local
         day = local.date()
@@ -72,7 +66,7 @@ class CentreHours:
 
     def next_closing(self, when: datetime) -> datetime:
         """When an open centre closes next (the kiosk's cut-off for a transaction)."""
-        local = _jst(when)
+        local = as_jst(when)
         return datetime.combine(local.date(), self.closes, JST)
 
 
@@ -98,7 +92,7 @@ class Incident:
 
     def covers(self, when: datetime, target: str = "") -> bool:
         hits_target = not self.target or not target or self.target == target
-        return hits_target and self.start <= _jst(when) < self.end
+        return hits_target and self.start <= as_jst(when) < self.end
 
 
 class CalendarError(ValueError):
