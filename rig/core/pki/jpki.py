@@ -198,10 +198,6 @@ class JpkiAuthority:
         processes share (test workers, two rig runs): state is never shared by accident."""
         return cls(folder, seed, ocsp_url, state_dir)
 
-    @property
-    def revocation_db(self) -> Path:
-        return self.revocations.path
-
     # -- certificates ----------------------------------------------------------------------
     def _serial(self, *parts: str) -> int:
         digest = hashlib.sha256("\x00".join((self.seed, *parts)).encode()).digest()
