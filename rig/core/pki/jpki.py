@@ -311,23 +311,8 @@ class JpkiAuthority:
             f"{holder.key_id or holder.holder_id}\x00{issued_jst.isoformat()}\x00{device.value}"
         )
 
-        auth_key = self._keys.get(f"user\x00{key_tag}\x00auth")
-        sign_key = self._keys.get(f"user\x00{key_tag}\x00sign")
-        auth_serial = holder.auth_serial or self._serial("auth", tag)
-        sign_serial = self._serial("sign", tag)
-        auth_cert = self._user_cert(
-            auth_key, auth_serial, not_before, not_after, signature=False, holder=holder, tag=tag
-        )
-        sign_cert = self._user_cert(
-            sign_key, sign_serial, not_before, not_after, signature=True, holder=holder, tag=tag
-        )
-        for cert, kind, issuer in (
-            (auth_cert, "auth", self.auth_ca_cert),
-            (sign_cert, "sign", self.sign_ca_cert),
-        ):
-            self.revocations.record_issued(
-                cert.serial_number, kind, issuer.subject.rfc4514_string(), not_before, not_after
-            )
+        auth_key, auth_cert = self._user_cert("auth", holder, tag, key_tag, not_before, not_after)
+        sign_key, sign_cert = self._user_cert("sign", holder, tag, key_tag, not_before, not_after)
         return UserCredentials(
             holder=holder,
             issued_at=issued_jst,
@@ -342,15 +327,17 @@ class JpkiAuthority:
 
     def _user_cert(
         self,
-        key: rsa.RSAPrivateKey,
-        serial: int,
-        not_before: datetime,
-        not_after: datetime,
-        *,
-        signature: bool,
+        kind: str,
         holder: Holder,
         tag: str,
-    ) -> x509.Certificate:
+        key_tag: str,
+        not_before: datetime,
+        not_after: datetime,
+    ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """The holder's "auth" or "sign" key and certificate, recorded as issued."""
+        key = self._keys.get(f"user\x00{key_tag}\x00{kind}")
+        signature = kind == "sign"
+        serial = (0 if signature else holder.auth_serial) or self._serial(kind, tag)
         # real JPKI subjects carry an opaque identifier, never the holder's name
         opaque = hashlib.sha256(f"{self.seed}\x00subject\x00{tag}".encode()).hexdigest()[:24]
         ca_cert, ca_key = (
@@ -405,7 +392,11 @@ class JpkiAuthority:
                 ),
                 critical=False,
             )
-        return builder.sign(ca_key, hashes.SHA256())
+        cert = builder.sign(ca_key, hashes.SHA256())
+        self.revocations.record_issued(
+            serial, kind, ca_cert.subject.rfc4514_string(), not_before, not_after
+        )
+        return key, cert
 
     # -- revocation ------------------------------------------------------------------------
     def revoke(
