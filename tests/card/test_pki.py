@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rig.core.clock import JST
 from rig.core.pki.jpki import (
-    JST,
     OID_JPKI_ADDRESS,
     OID_JPKI_BIRTH_DATE,
     OID_JPKI_NAME,
