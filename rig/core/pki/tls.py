@@ -219,20 +219,16 @@ class TlsMaterial:
         if hosts:  # "@" likewise: one file per set of extra names, the plain leaf unchanged
             stem += "@" + hashlib.sha256("\n".join(hosts).encode()).hexdigest()[:12]
         pair = CertPair(self.folder / f"{stem}.crt", self.folder / f"{stem}.key")
-        issuer_pair = self.ca(ca) if ca is not None else None
+        if ca is not None:
+            self.ca(ca)  # the trust anchor a peer loads exists beside every leaf
         with self._lock:
             if pair.cert.exists() and pair.key.exists():
                 return pair
             key = _derive_key(self.seed, f"leaf:{stem}")
             subject = _name(name, unit=unit)
-            if issuer_pair is None:
-                issuer_key: ec.EllipticCurvePrivateKey = key
-                issuer_name = subject
-            else:
-                loaded = serialization.load_pem_private_key(issuer_pair.key.read_bytes(), None)
-                assert isinstance(loaded, ec.EllipticCurvePrivateKey)
-                issuer_key = loaded
-                issuer_name = issuer_pair.load_cert().subject
+            # the CA's key and name follow from the seed as its files did (ca() wrote them)
+            issuer_key = key if ca is None else _derive_key(self.seed, f"ca:{ca}")
+            issuer_name = subject if ca is None else _name(_CA_SUBJECTS[ca])
             usage = (
                 ExtendedKeyUsageOID.SERVER_AUTH
                 if kind == "server"
