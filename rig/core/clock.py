@@ -209,10 +209,6 @@ class ClockDriver:
         self._stop.set()
         self._thread.join(5)
 
-    @property
-    def failure(self) -> ClockStopped | None:
-        return self.clock.failure
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
