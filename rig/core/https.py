@@ -333,14 +333,6 @@ class JsonHttpsServer:
     def evidence(self) -> EvidenceStore | None:
         return self.server.evidence
 
-    @property
-    def keepalive_timeout(self) -> float:
-        return self.limits.keepalive_timeout
-
-    @keepalive_timeout.setter
-    def keepalive_timeout(self, seconds: float) -> None:
-        self.limits.keepalive_timeout = seconds
-
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
         self.router.add(method, pattern, _json_handler(handler))
 
