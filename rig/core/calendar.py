@@ -14,9 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rig.core.clock import JST, as_jst
+from rig.core.model_errors import read_yaml
 
 CENTRE_OPEN = time(6, 30)
 CENTRE_CLOSE = time(23, 0)
@@ -152,11 +151,8 @@ class IncidentSchedule:
 
     @classmethod
     def load(cls, path: Path) -> IncidentSchedule:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise CalendarError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_data(data, str(path))
+        """The schedule in a YAML file; CalendarError when it cannot be read or is malformed."""
+        return cls.from_data(read_yaml(Path(path), CalendarError), str(path))
 
     def active(self, kind: IncidentKind, when: datetime, target: str = "") -> Incident | None:
         for incident in self.incidents:
