@@ -446,7 +446,7 @@ def test_idle_kept_alive_connection_is_not_closed_under_the_client(
     """Idle longer than the read time-out (1 s) and the request deadline (3 s), the same
     connection still carries the next request: the server never closes an idle pooled
     connection while a client may be sending on it (a POST lost that way cannot be resent)."""
-    server.keepalive_timeout = 30.0
+    server.limits.keepalive_timeout = 30.0
     with _raw_tls(server, tls) as sock:
         assert _get_on(sock, "/items/1").startswith(b"HTTP/1.1 200")
         time.sleep(4.0)
@@ -456,7 +456,7 @@ def test_idle_kept_alive_connection_is_not_closed_under_the_client(
 def test_idle_connection_closes_after_the_keepalive_timeout(
     server: JsonHttpsServer, tls: TlsMaterial
 ) -> None:
-    server.keepalive_timeout = 0.5
+    server.limits.keepalive_timeout = 0.5
     with _raw_tls(server, tls) as sock:
         assert _get_on(sock, "/items/1").startswith(b"HTTP/1.1 200")
         sock.settimeout(5.0)

@@ -14,9 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rig.core.clock import JST
+from rig.core.clock import JST, as_jst
+from rig.core.model_errors import read_yaml
 
 CENTRE_OPEN = time(6, 30)
 CENTRE_CLOSE = time(23, 0)
@@ -26,12 +25,6 @@ class CentreClosure(StrEnum):
     BEFORE_HOURS = "before-hours"  # 0:00–6:30
     AFTER_HOURS = "after-hours"  # 23:00–24:00
     YEAR_END = "year-end-closure"  # 12/29–1/3
-
-
-def _jst(when: datetime) -> datetime:
-    if when.tzinfo is None:
-        raise ValueError(f"naive datetime {when!r}")
-    return when.astimezone(JST)
 
 
 def in_year_end_closure(day: date) -> bool:
@@ -46,7 +39,7 @@ class CentreHours:
     closes: time = CENTRE_CLOSE
 
     def closure(self, when: datetime) -> CentreClosure | None:
-        local = _jst(when)
+        local = as_jst(when)
         if in_year_end_closure(local.date()):
             return CentreClosure.YEAR_END
         if local.time() < self.opens:
@@ -60,7 +53,7 @@ class CentreHours:
 
     def next_opening(self, when: datetime) -> datetime:
         """The first instant at or after `when` at which the centre is open."""
-        local = _jst(when)
+        local = as_jst(when)
         if self.is_open(local):
             return local
         day = local.date()
@@ -72,7 +65,7 @@ class CentreHours:
 
     def next_closing(self, when: datetime) -> datetime:
         """When an open centre closes next (the kiosk's cut-off for a transaction)."""
-        local = _jst(when)
+        local = as_jst(when)
         return datetime.combine(local.date(), self.closes, JST)
 
 
@@ -98,7 +91,7 @@ class Incident:
 
     def covers(self, when: datetime, target: str = "") -> bool:
         hits_target = not self.target or not target or self.target == target
-        return hits_target and self.start <= _jst(when) < self.end
+        return hits_target and self.start <= as_jst(when) < self.end
 
 
 class CalendarError(ValueError):
@@ -158,11 +151,8 @@ class IncidentSchedule:
 
     @classmethod
     def load(cls, path: Path) -> IncidentSchedule:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise CalendarError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_data(data, str(path))
+        """The schedule in a YAML file; CalendarError when it cannot be read or is malformed."""
+        return cls.from_data(read_yaml(Path(path), CalendarError), str(path))
 
     def active(self, kind: IncidentKind, when: datetime, target: str = "") -> Incident | None:
         for incident in self.incidents:

@@ -40,7 +40,8 @@ _log = logging.getLogger("rig.core.clock")
 CHANNEL = "rig-clock"
 
 
-def _require_aware(when: datetime) -> datetime:
+def as_jst(when: datetime) -> datetime:
+    """`when` in Asia/Tokyo; a naive datetime is a ClockError (its zone would be a guess)."""
     if when.tzinfo is None:
         raise ClockError(f"naive datetime {when!r}: give a time zone (rig.core.clock.JST)")
     return when.astimezone(JST)
@@ -60,7 +61,7 @@ class RigClock:
         realtime_factor: float | None = None,
         evidence: EvidenceStore | None = None,
     ):
-        self.epoch = _require_aware(start)
+        self.epoch = as_jst(start)
         self._lock = threading.RLock()
         #: where a failed callback is recorded (the world sets it once its store exists)
         self.evidence = evidence
@@ -84,7 +85,7 @@ class RigClock:
         return float(self.env.now)
 
     def to_seconds(self, when: datetime) -> float:
-        return (_require_aware(when) - self.epoch).total_seconds()
+        return (as_jst(when) - self.epoch).total_seconds()
 
     # -- moving ------------------------------------------------------------------------
     def advance(self, delta: float | timedelta) -> datetime:
@@ -207,10 +208,6 @@ class ClockDriver:
         already been logged and recorded, and `clock.raise_if_stopped()` reports it."""
         self._stop.set()
         self._thread.join(5)
-
-    @property
-    def failure(self) -> ClockStopped | None:
-        return self.clock.failure
 
     def _run(self) -> None:
         while not self._stop.is_set():

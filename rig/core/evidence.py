@@ -53,12 +53,9 @@ class EvidenceStore:
         if len(text) < 4:
             # shorter values would scrub innocent digits everywhere; mask such fields by name
             raise ValueError("register secrets of at least 4 characters")
+        raw = value if isinstance(value, bytes) else value.encode()
         with self._lock:
-            self._secrets.add(text)
-            raw = value if isinstance(value, bytes) else value.encode()
-            self._secrets.add(raw.hex())
-            self._secrets.add(raw.hex().upper())
-            self._secrets.add(" ".join(f"{b:02X}" for b in raw))
+            self._secrets.update((text, raw.hex(), raw.hex().upper(), raw.hex(" ").upper()))
 
     def scrub(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):

@@ -306,7 +306,6 @@ class JsonHttpsServer:
         evidence: EvidenceStore | None = None,
         host: str = DEFAULT_LISTEN,
     ):
-        self.context = server_ssl_context(certificate, client_cas)
         self.router = transport.Router()
         self.limits = transport.Limits(
             max_body=max_body,
@@ -318,7 +317,7 @@ class JsonHttpsServer:
         self.server = transport.HttpServer(
             self.router,
             name=name,
-            tls=self.context,
+            tls=server_ssl_context(certificate, client_cas),
             host=host,
             port=port,
             limits=self.limits,
@@ -333,14 +332,6 @@ class JsonHttpsServer:
     @property
     def evidence(self) -> EvidenceStore | None:
         return self.server.evidence
-
-    @property
-    def keepalive_timeout(self) -> float:
-        return self.limits.keepalive_timeout
-
-    @keepalive_timeout.setter
-    def keepalive_timeout(self, seconds: float) -> None:
-        self.limits.keepalive_timeout = seconds
 
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
         self.router.add(method, pattern, _json_handler(handler))

@@ -353,12 +353,8 @@ def _close_if_ours(pool: _Pool | None) -> None:
         pool.close()
 
 
-def _stop_at_exit() -> None:
-    _close_if_ours(_POOL)
-
-
 os.register_at_fork(after_in_child=_forget_in_child)
-atexit.register(_stop_at_exit)
+atexit.register(lambda: _close_if_ours(_POOL))
 
 
 def _render_with(

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rig.core.clock import JST
 from rig.core.pki.jpki import (
-    JST,
     OID_JPKI_ADDRESS,
     OID_JPKI_BIRTH_DATE,
     OID_JPKI_NAME,
@@ -240,7 +240,7 @@ def test_a_shared_key_folder_never_shares_revocations(tmp_path: Path) -> None:
     one.revoke(serial, datetime(2025, 2, 1, tzinfo=JST))
     assert one.status(serial) is CertStatus.REVOKED
     assert two.status(serial) is CertStatus.GOOD
-    assert one.revocation_db != two.revocation_db
+    assert one.revocations.path != two.revocations.path
 
 
 def test_revocation_store_answers_many_threads_at_once(tmp_path: Path) -> None:

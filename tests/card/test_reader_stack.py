@@ -3,7 +3,6 @@ OpenSC's jpki driver (pkcs15-tool, pkcs11-tool) against the emulated card."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emulators.card import build_card
 from rig.core.evidence import EvidenceStore
-from rig.core.pcsc import ReaderStack, VirtualCardSlot
+from rig.core.pcsc import VirtualCardSlot
 from rig.core.pki.jpki import JpkiAuthority
 from rig.core.protocols import card_ap
 from rig.core.protocols.apdu import (
@@ -142,18 +141,13 @@ def test_sign_through_pcscd_and_trace_masks_the_pin(
     assert "power_up" in events and events.count("apdu") == 5
 
 
-def _opensc_env(stack: ReaderStack) -> dict[str, str]:
-    return {**os.environ, **{k: str(v) for k, v in stack.client_env().items()}}
-
-
 def test_opensc_lists_the_certificates(
-    card_slot: VirtualCardSlot, jpki_authority: JpkiAuthority, reader_stack: ReaderStack
+    card_slot: VirtualCardSlot, jpki_authority: JpkiAuthority
 ) -> None:
     built = build_card("mynumber-valid", jpki_authority, seed=CARD_TEST_SEED)
     card_slot.insert(built.card)
     result = subprocess.run(
         ["pkcs15-tool", "--reader", card_slot.reader_name, "--list-certificates"],
-        env=_opensc_env(reader_stack),
         capture_output=True,
         text=True,
         timeout=60,
@@ -169,7 +163,6 @@ def test_opensc_signs_with_the_emulated_card(
     tmp_path: Path,
     card_slot: VirtualCardSlot,
     jpki_authority: JpkiAuthority,
-    reader_stack: ReaderStack,
 ) -> None:
     built = build_card("mynumber-valid", jpki_authority, seed=CARD_TEST_SEED)
     card_slot.insert(built.card)
@@ -195,7 +188,6 @@ def test_opensc_signs_with_the_emulated_card(
             "-o",
             str(sig),
         ],
-        env=_opensc_env(reader_stack),
         capture_output=True,
         text=True,
         timeout=60,
@@ -208,13 +200,12 @@ def test_opensc_signs_with_the_emulated_card(
 
 
 def test_opensc_refuses_the_face_auth_only_card(
-    card_slot: VirtualCardSlot, jpki_authority: JpkiAuthority, reader_stack: ReaderStack
+    card_slot: VirtualCardSlot, jpki_authority: JpkiAuthority
 ) -> None:
     built = build_card("mynumber-face-auth-only", jpki_authority, seed=CARD_TEST_SEED)
     card_slot.insert(built.card)
     result = subprocess.run(
         ["pkcs15-tool", "--reader", card_slot.reader_name, "--list-certificates"],
-        env=_opensc_env(reader_stack),
         capture_output=True,
         text=True,
         timeout=60,

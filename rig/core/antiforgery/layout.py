@@ -52,10 +52,6 @@ class Box:
 
 
 CONTENT = Box(x=(PAGE_W - 1760) // 2, y=(PAGE_H - 2480) // 2, w=1760, h=2480)
-MODULES_W = CONTENT.w // MODULE_PX  # 880
-MODULES_H = CONTENT.h // MODULE_PX  # 1240
-BLOCKS_W = MODULES_W // BLOCK_MODULES  # 110
-BLOCKS_H = MODULES_H // BLOCK_MODULES  # 155
 
 #: Back pixels per module side (the back always prints modules as 2×2-pixel squares).
 BACK_MODULE_PX = MODULE_PX

@@ -77,13 +77,9 @@ def header_bits(key: bytes, nonce: bytes, area: ContentArea = AREA_A5) -> NDArra
     return np.unpackbits(np.frombuffer(body + crc, dtype=np.uint8)).astype(bool)
 
 
-def parse_header(key: bytes, bits: NDArray[np.bool_]) -> bytes:
-    """The nonce from 112 read cells; HeaderDamagedError or WrongKeyError if they do not check."""
-    return parse_header_area(key, bits)[0]
-
-
 def parse_header_area(key: bytes, bits: NDArray[np.bool_]) -> tuple[bytes, ContentArea]:
-    """The nonce and the content area from 112 read cells (see `parse_header`)."""
+    """The nonce and the content area from 112 read cells; HeaderDamagedError or
+    WrongKeyError if they do not check."""
     raw = np.packbits(bits.astype(np.uint8)).tobytes()
     body, crc = raw[: NONCE_BYTES + TAG_BYTES], raw[NONCE_BYTES + TAG_BYTES :]
     if binascii.crc_hqx(body, 0xFFFF).to_bytes(2, "big") != crc:

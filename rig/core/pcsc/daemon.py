@@ -148,12 +148,10 @@ class PcscDaemon:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        # closing the file releases the lock
         with (self.state_dir / "lock").open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+            yield
 
     def _owner_file(self) -> Path:
         return self.state_dir / "pcscd.owner"

@@ -14,7 +14,7 @@ import fcntl
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from smartcard.scard import (
     SCARD_E_TIMEOUT,
@@ -170,8 +170,7 @@ class VirtualCardSlot:
         if self.stack is None or self._lock is None:
             return
         self.stack._give_back(self)
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        self._lock.close()  # closing the file releases its lock
 
 
 class ReaderStack:
@@ -299,11 +298,3 @@ class ReaderStack:
     def _give_back(self, slot: VirtualCardSlot) -> None:
         with self._mutex:
             self._slots.pop(slot.index, None)
-
-    def client_env(self) -> dict[str, Any]:
-        """Environment for subprocesses (pkcs15-tool, a vendor kiosk) to see the rig's readers.
-
-        pcsc-lite's socket is a compile-time path, so nothing needs to be set today; kept as
-        the one place to change if the stack ever moves to a private socket.
-        """
-        return {}

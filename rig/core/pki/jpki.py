@@ -16,31 +16,25 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import os
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from rig.core.pki.keys import KeyCache
+from rig.core.clock import JST
+from rig.core.pki.keys import KeyCache, write_atomic
 from rig.core.pki.revocation import CertStatus, Revocation, RevocationStore
-
-JST = ZoneInfo("Asia/Tokyo")
 
 #: JPKI personal-data otherName OIDs in the signature certificate's subjectAltName.
 OID_JPKI_NAME = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")
-OID_JPKI_NAME_SUBSTITUTE = x509.ObjectIdentifier("1.2.392.200149.8.5.5.2")
 OID_JPKI_SEX = x509.ObjectIdentifier("1.2.392.200149.8.5.5.3")
 OID_JPKI_BIRTH_DATE = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
 OID_JPKI_ADDRESS = x509.ObjectIdentifier("1.2.392.200149.8.5.5.5")
-OID_JPKI_ADDRESS_SUBSTITUTE = x509.ObjectIdentifier("1.2.392.200149.8.5.5.6")
 
 DEFAULT_OCSP_URL = "http://jpki-ocsp.rig.invalid/ocsp"
 #: CA certificates span every date a scenario plausibly sets the rig clock to.
@@ -176,27 +170,15 @@ class JpkiAuthority:
             (Path(state_dir) if state_dir is not None else self.folder) / "revocations.sqlite"
         )
 
-        self.root_key = self._keys.get("root-ca")
-        self.root_cert = self._ca_cert(
-            "JPKI TEST root CA", "Konbini Rig test root", self.root_key, None, None, path_len=1
+        self.root_key, self.root_cert = self._ca(
+            "root-ca", "JPKI TEST root CA", "Konbini Rig test root"
         )
-        self.auth_ca_key = self._keys.get("auth-ca")
-        self.auth_ca_cert = self._ca_cert(
-            "JPKI TEST user authentication CA",
-            "JPKI for user authentication",
-            self.auth_ca_key,
-            self.root_cert,
-            self.root_key,
-            path_len=0,
+        root = (self.root_cert, self.root_key)
+        self.auth_ca_key, self.auth_ca_cert = self._ca(
+            "auth-ca", "JPKI TEST user authentication CA", "JPKI for user authentication", root
         )
-        self.sign_ca_key = self._keys.get("sign-ca")
-        self.sign_ca_cert = self._ca_cert(
-            "JPKI TEST digital signature CA",
-            "JPKI for digital signature",
-            self.sign_ca_key,
-            self.root_cert,
-            self.root_key,
-            path_len=0,
+        self.sign_ca_key, self.sign_ca_cert = self._ca(
+            "sign-ca", "JPKI TEST digital signature CA", "JPKI for digital signature", root
         )
         self.ocsp_key = self._keys.get("ocsp-responder")
         self.ocsp_cert = self._ocsp_cert()
@@ -216,10 +198,6 @@ class JpkiAuthority:
         processes share (test workers, two rig runs): state is never shared by accident."""
         return cls(folder, seed, ocsp_url, state_dir)
 
-    @property
-    def revocation_db(self) -> Path:
-        return self.revocations.path
-
     # -- certificates ----------------------------------------------------------------------
     def _serial(self, *parts: str) -> int:
         digest = hashlib.sha256("\x00".join((self.seed, *parts)).encode()).digest()
@@ -227,15 +205,16 @@ class JpkiAuthority:
             1 << (_SERIAL_BITS - 1)
         )
 
-    def _ca_cert(
+    def _ca(
         self,
+        label: str,
         common_name: str,
         unit: str,
-        key: rsa.RSAPrivateKey,
-        issuer_cert: x509.Certificate | None,
-        issuer_key: rsa.RSAPrivateKey | None,
-        path_len: int,
-    ) -> x509.Certificate:
+        issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None,
+    ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """The key `label` and its CA certificate: the root (self-signed) without `issuer`."""
+        key = self._keys.get(label)
+        issuer_cert, signer = issuer if issuer is not None else (None, key)
         subject = _name(
             (NameOID.COUNTRY_NAME, "JP"),
             (NameOID.ORGANIZATION_NAME, "JPKI"),
@@ -243,13 +222,13 @@ class JpkiAuthority:
             (NameOID.ORGANIZATIONAL_UNIT_NAME, "Konbini Rig TEST (not J-LIS)"),
             (NameOID.COMMON_NAME, common_name),
         )
-        issuer = subject if issuer_cert is None else issuer_cert.subject
-        signer = key if issuer_key is None else issuer_key
         public = key.public_key()
+        # the root may certify issuing CAs, which certify only end entities
+        path_len = 1 if issuer_cert is None else 0
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(issuer)
+            .issuer_name(subject if issuer_cert is None else issuer_cert.subject)
             .public_key(public)
             .serial_number(self._serial("ca", common_name))
             .not_valid_before(CA_NOT_BEFORE)
@@ -268,7 +247,7 @@ class JpkiAuthority:
                 ),
                 critical=False,
             )
-        return builder.sign(signer, hashes.SHA256())
+        return key, builder.sign(signer, hashes.SHA256())
 
     def _ocsp_cert(self) -> x509.Certificate:
         public = self.ocsp_key.public_key()
@@ -312,14 +291,8 @@ class JpkiAuthority:
         }
         for name, content in files.items():
             path = self.folder / name
-            if path.exists() and path.read_bytes() == content:
-                continue
-            # write-then-rename: a parallel worker never reads a half-written file
-            tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(content)
-            if name.endswith(".key.pem"):
-                tmp.chmod(0o600)
-            tmp.replace(path)
+            if not (path.exists() and path.read_bytes() == content):
+                write_atomic(path, content, 0o600 if name.endswith(".key.pem") else None)
 
     # -- users -----------------------------------------------------------------------------
     def issue_user(
@@ -338,23 +311,8 @@ class JpkiAuthority:
             f"{holder.key_id or holder.holder_id}\x00{issued_jst.isoformat()}\x00{device.value}"
         )
 
-        auth_key = self._keys.get(f"user\x00{key_tag}\x00auth")
-        sign_key = self._keys.get(f"user\x00{key_tag}\x00sign")
-        auth_serial = holder.auth_serial or self._serial("auth", tag)
-        sign_serial = self._serial("sign", tag)
-        auth_cert = self._user_cert(
-            auth_key, auth_serial, not_before, not_after, signature=False, holder=holder, tag=tag
-        )
-        sign_cert = self._user_cert(
-            sign_key, sign_serial, not_before, not_after, signature=True, holder=holder, tag=tag
-        )
-        for cert, kind, issuer in (
-            (auth_cert, "auth", self.auth_ca_cert),
-            (sign_cert, "sign", self.sign_ca_cert),
-        ):
-            self.revocations.record_issued(
-                cert.serial_number, kind, issuer.subject.rfc4514_string(), not_before, not_after
-            )
+        auth_key, auth_cert = self._user_cert("auth", holder, tag, key_tag, not_before, not_after)
+        sign_key, sign_cert = self._user_cert("sign", holder, tag, key_tag, not_before, not_after)
         return UserCredentials(
             holder=holder,
             issued_at=issued_jst,
@@ -369,15 +327,17 @@ class JpkiAuthority:
 
     def _user_cert(
         self,
-        key: rsa.RSAPrivateKey,
-        serial: int,
-        not_before: datetime,
-        not_after: datetime,
-        *,
-        signature: bool,
+        kind: str,
         holder: Holder,
         tag: str,
-    ) -> x509.Certificate:
+        key_tag: str,
+        not_before: datetime,
+        not_after: datetime,
+    ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """The holder's "auth" or "sign" key and certificate, recorded as issued."""
+        key = self._keys.get(f"user\x00{key_tag}\x00{kind}")
+        signature = kind == "sign"
+        serial = (0 if signature else holder.auth_serial) or self._serial(kind, tag)
         # real JPKI subjects carry an opaque identifier, never the holder's name
         opaque = hashlib.sha256(f"{self.seed}\x00subject\x00{tag}".encode()).hexdigest()[:24]
         ca_cert, ca_key = (
@@ -432,7 +392,11 @@ class JpkiAuthority:
                 ),
                 critical=False,
             )
-        return builder.sign(ca_key, hashes.SHA256())
+        cert = builder.sign(ca_key, hashes.SHA256())
+        self.revocations.record_issued(
+            serial, kind, ca_cert.subject.rfc4514_string(), not_before, not_after
+        )
+        return key, cert
 
     # -- revocation ------------------------------------------------------------------------
     def revoke(

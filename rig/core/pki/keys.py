@@ -16,18 +16,36 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 PUBLIC_EXPONENT = 65537
 _SMALL_PRIMES: tuple[int, ...] = tuple(
     p for p in range(3, 4000, 2) if all(p % q for q in range(3, math.isqrt(p) + 1, 2))
 )
-_CACHE_LOCK = threading.Lock()
 #: keys already loaded in this process, by file and size, with the file's stat when it was
 #: read (a file rewritten since, e.g. torn and repaired, is read again). A derived key never
 #: changes (it is a function of seed and label) and key objects are immutable, so every world
 #: of a worker session can share them; loading a PEM costs tens of ms (cryptography checks
 #: the key).
 _LOADED: dict[tuple[Path, int], tuple[tuple[int, int, int], rsa.RSAPrivateKey]] = {}
+
+
+def key_pem(key: PrivateKeyTypes) -> bytes:
+    """`key` as unencrypted PKCS#8 PEM (test keys only)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write-then-rename: a parallel worker never reads a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    if mode is not None:
+        tmp.chmod(mode)
+    tmp.replace(path)
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -143,16 +161,6 @@ class KeyCache:
             if isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits:
                 return key
         key = derive_rsa_key(self.seed, label, bits)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        with _CACHE_LOCK:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            # write-then-rename: parallel test workers never see a half-written key
-            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(pem)
-            os.chmod(tmp, 0o600)
-            tmp.replace(path)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, key_pem(key), 0o600)
         return key

@@ -12,12 +12,13 @@ import itertools
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from rig.core.clock import JST
 from rig.core.pki.jpki import JpkiAuthority
+from rig.core.pki.keys import key_pem
 
 #: Every minted certificate is valid from here for five years (before any rig clock's start).
 NOT_BEFORE = datetime(2025, 1, 1, tzinfo=JST)
@@ -59,8 +60,4 @@ class AuthCertMint:
         return self.key.sign(nonce, padding.PKCS1v15(), hashes.SHA256())
 
     def key_pem(self) -> str:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
+        return key_pem(self.key).decode("ascii")

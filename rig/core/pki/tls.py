@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from rig.core.netaddr import LOOPBACK_NAMES, ip_or_none
+from rig.core.pki.keys import key_pem, write_atomic
 
 CaName = Literal["kiosk", "lgpki", "server"]
 LeafKind = Literal["client", "server"]
@@ -53,7 +53,6 @@ _CA_SUBJECTS: dict[CaName, str] = {
 }
 _CURVE = ec.SECP256R1()
 _CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-_SIGN = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
 #: A store operator id as the centre's OpenSession takes it (rig.core.protocols.centre).
 _OPERATOR_ID = re.compile(r"[a-z0-9-]{1,32}")
 
@@ -91,24 +90,10 @@ def _name(common_name: str, org: str = "Konbini Rig Test", unit: str | None = No
     return x509.Name(attributes)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _alt_name(host: str) -> x509.GeneralName:
     """An IP literal as iPAddress, anything else as dNSName (RFC 6125: never an IP as DNS)."""
     address = ip_or_none(host)
     return x509.DNSName(host) if address is None else x509.IPAddress(address)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 class TlsMaterial:
@@ -125,11 +110,9 @@ class TlsMaterial:
         stamp = self.folder / "SEED"
         if stamp.exists() and stamp.read_text(encoding="utf-8") != self.seed:
             # another seed's files would silently mismatch: start the folder afresh
-            for old in self.folder.glob("*.crt"):
+            for old in [*self.folder.glob("*.crt"), *self.folder.glob("*.key")]:
                 old.unlink()
-            for old in self.folder.glob("*.key"):
-                old.unlink()
-        _write_atomic(stamp, self.seed.encode())
+        write_atomic(stamp, self.seed.encode())
 
     # -- certificate authorities -------------------------------------------------------
     def ca(self, name: CaName) -> CertPair:
@@ -167,8 +150,8 @@ class TlsMaterial:
                     )
                     .sign(key, hashes.SHA256(), ecdsa_deterministic=True)
                 )
-                _write_atomic(pair.key, _key_pem(key))
-                _write_atomic(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
+                write_atomic(pair.key, key_pem(key))
+                write_atomic(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
         return pair
 
     @property
@@ -236,20 +219,16 @@ class TlsMaterial:
         if hosts:  # "@" likewise: one file per set of extra names, the plain leaf unchanged
             stem += "@" + hashlib.sha256("\n".join(hosts).encode()).hexdigest()[:12]
         pair = CertPair(self.folder / f"{stem}.crt", self.folder / f"{stem}.key")
-        issuer_pair = self.ca(ca) if ca is not None else None
+        if ca is not None:
+            self.ca(ca)  # the trust anchor a peer loads exists beside every leaf
         with self._lock:
             if pair.cert.exists() and pair.key.exists():
                 return pair
             key = _derive_key(self.seed, f"leaf:{stem}")
             subject = _name(name, unit=unit)
-            if issuer_pair is None:
-                issuer_key: ec.EllipticCurvePrivateKey = key
-                issuer_name = subject
-            else:
-                loaded = serialization.load_pem_private_key(issuer_pair.key.read_bytes(), None)
-                assert isinstance(loaded, ec.EllipticCurvePrivateKey)
-                issuer_key = loaded
-                issuer_name = issuer_pair.load_cert().subject
+            # the CA's key and name follow from the seed as its files did (ca() wrote them)
+            issuer_key = key if ca is None else _derive_key(self.seed, f"ca:{ca}")
+            issuer_name = subject if ca is None else _name(_CA_SUBJECTS[ca])
             usage = (
                 ExtendedKeyUsageOID.SERVER_AUTH
                 if kind == "server"
@@ -276,8 +255,8 @@ class TlsMaterial:
                     critical=False,
                 )
             cert = builder.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)
-            _write_atomic(pair.key, _key_pem(key))
-            _write_atomic(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
+            write_atomic(pair.key, key_pem(key))
+            write_atomic(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
         return pair
 
     def __repr__(self) -> str:

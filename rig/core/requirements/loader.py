@@ -38,7 +38,7 @@ _REQUIRED_KEYS = ("id", "area", "statement", "severity", "source", "observed_at"
 _OPTIONAL_KEYS = frozenset({"ja", "basis"})
 _SHALL = re.compile(r"\bshall\b")
 
-_E = TypeVar("_E", Severity, Party, Basis)
+_E = TypeVar("_E", Severity, Party, Basis, Interface)
 
 
 class CatalogueError(ValueError):
@@ -227,14 +227,16 @@ def _enum(
 ) -> _E | None:
     if not present:
         return None
-    try:
-        if not isinstance(value, str):
-            raise ValueError(value)
-        return kind(value)
-    except ValueError:
+    found = _member(kind, value)
+    if found is None:
         known = ", ".join(member.value for member in kind)
         problems.append(f"{where}: unknown {field} {value!r} (known: {known})")
-        return None
+    return found
+
+
+def _member(kind: type[_E], value: Any) -> _E | None:
+    """The member of `kind` whose value is `value` (a string), or None."""
+    return next((member for member in kind if member.value == value), None)
 
 
 def _sources(value: Any, where: str, problems: list[str], present: bool) -> tuple[str, ...]:
@@ -268,11 +270,8 @@ def _interfaces(
         return ()
     interfaces: list[Interface] = []
     for item in items:
-        try:
-            if not isinstance(item, str):
-                raise ValueError(item)
-            interface = Interface(item)
-        except ValueError:
+        interface = _member(Interface, item)
+        if interface is None:
             problems.append(f"{where}: unknown interface {item!r} in observed_at (known: {known})")
             continue
         if interface in interfaces:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rig.core.requirements.model import Catalogue, Severity
 
 
@@ -11,11 +13,10 @@ def area_table(catalogue: Catalogue) -> str:
         "| area | title | critical | major | minor | total |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    totals = dict.fromkeys(Severity, 0)
+    totals: Counter[Severity] = Counter()
     for code, counts in catalogue.area_counts().items():
         cells = [str(counts[severity]) for severity in Severity]
-        for severity in Severity:
-            totals[severity] += counts[severity]
+        totals.update(counts)
         title = catalogue.areas[code].title
         lines.append(f"| `{code}` | {title} | {' | '.join(cells)} | {sum(counts.values())} |")
     cells = [str(totals[severity]) for severity in Severity]

@@ -15,10 +15,9 @@ from cryptography.x509.oid import NameOID
 class Headers(Mapping[str, str]):
     """Request headers, case-insensitive; `get` answers the first of repeated fields."""
 
-    __slots__ = ("_fields", "_first")
+    __slots__ = ("_first",)
 
     def __init__(self, fields: list[tuple[bytes, bytes]]):
-        self._fields = fields
         first: dict[str, str] = {}
         for name, value in fields:
             first.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))

@@ -24,7 +24,7 @@ import struct
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -67,14 +67,22 @@ class Limits:
     backlog: int = 256
 
 
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    """One request as its evidence names it; `started` is when it began (perf_counter)."""
+
+    method: str
+    path: str
+    peer: x509.Certificate | None
+    started: float
+
+
+@dataclass(slots=True)
 class _Conn:
     """One open connection as the watchdog sees it."""
 
-    __slots__ = ("busy_since", "sock")
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.busy_since: float | None = time.monotonic()
+    sock: socket.socket
+    busy_since: float | None = field(default_factory=time.monotonic)
 
 
 class HttpServer:
@@ -304,7 +312,7 @@ class HttpServer:
             event = self._next_event(h, sock, conn, idle=not first, head=head)
         except h11.RemoteProtocolError as exc:
             error = _head_error(exc, head, self.limits.max_head)
-            self._answer_error(h, sock, error, None, "", peer, time.perf_counter())
+            self._answer_error(h, sock, error, _Exchange("", "", peer, time.perf_counter()))
             return False, True
         except TimeoutError:
             return False, False
@@ -315,19 +323,20 @@ class HttpServer:
         if oversized is not None:
             # h11 bounds only a head that arrives in pieces (one that came whole is checked
             # here) and takes any HTTP version
-            self._answer_error(h, sock, oversized, None, "", peer, started)
+            self._answer_error(h, sock, oversized, _Exchange("", "", peer, started))
             return False, True
         method = event.method.decode("ascii", "replace")
         target = event.target.decode("latin-1")
         parts = urlsplit(target)
         path = parts.path
         headers = Headers(list(event.headers))
+        seen = _Exchange(method, path, peer, started)
         try:
             # the body is read before routing: left unread after a 404/405 it would be taken
             # for the start of the next request on a kept-alive connection
             body = self._read_body(h, sock, headers)
         except HttpError as error:
-            self._answer_error(h, sock, error, method, path, peer, started)
+            self._answer_error(h, sock, error, seen)
             return False, True
         try:
             handler, params = self.router.match(method, path)
@@ -351,11 +360,11 @@ class HttpServer:
             internal = HttpError(500, "internal_error", type(exc).__name__)
             result = self.errors(internal, path)
         if isinstance(result, Fault):
-            self._misbehave(sock, result, method, path, peer, started)
+            self._misbehave(sock, result, seen)
             return False, False
         if body:
             result.evidence.setdefault("bytes", len(body))
-        return self._answer(h, sock, result, method, path, peer, started)
+        return self._answer(h, sock, result, seen)
 
     def _next_event(
         self, h: h11.Connection, sock: socket.socket, conn: _Conn, *, idle: bool, head: bytearray
@@ -432,18 +441,9 @@ class HttpServer:
 
     # -- answers -----------------------------------------------------------------------------
     def _answer(
-        self,
-        h: h11.Connection,
-        sock: socket.socket,
-        response: Response,
-        method: str,
-        path: str,
-        peer: x509.Certificate | None,
-        started: float,
+        self, h: h11.Connection, sock: socket.socket, response: Response, seen: _Exchange
     ) -> tuple[bool, bool]:
-        self._record_exchange(
-            method, path, response.status, response.code, peer, started, response.evidence
-        )
+        self._record_exchange(seen, response.status, response.code, response.evidence)
         if response.delay > 0:
             time.sleep(response.delay)
         fields: list[tuple[str, str]] = [("Date", email.utils.formatdate(usegmt=True))]
@@ -458,7 +458,7 @@ class HttpServer:
             status_code=response.status, headers=fields, reason=_phrase(response.status)
         )
         data = h.send(head) or b""
-        if method != "HEAD" and response.body:
+        if seen.method != "HEAD" and response.body:
             data += h.send(h11.Data(data=response.body)) or b""
         data += h.send(h11.EndOfMessage()) or b""
         sock.sendall(data)
@@ -466,55 +466,31 @@ class HttpServer:
         return keep, False
 
     def _answer_error(
-        self,
-        h: h11.Connection,
-        sock: socket.socket,
-        error: HttpError,
-        method: str | None,
-        path: str,
-        peer: x509.Certificate | None,
-        started: float,
+        self, h: h11.Connection, sock: socket.socket, error: HttpError, seen: _Exchange
     ) -> None:
-        response = self.errors(error, path or None)
+        response = self.errors(error, seen.path or None)
         response.close = True
         if h.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         with contextlib.suppress(OSError, h11.LocalProtocolError):
-            self._answer(h, sock, response, method or "", path, peer, started)
+            self._answer(h, sock, response, seen)
 
     def _record_exchange(
-        self,
-        method: str,
-        path: str,
-        status: int | None,
-        code: str | None,
-        peer: x509.Certificate | None,
-        started: float,
-        extra: dict[str, Any],
+        self, seen: _Exchange, status: int | None, code: str | None, extra: dict[str, Any]
     ) -> None:
         # recorded before the answer leaves, so a client never outruns the evidence
         if self.evidence is None:
             return
-        data: dict[str, Any] = {"method": method, "path": path, "status": status, "code": code}
-        if peer is not None:
-            data["peer"] = common_name(peer)
-        data["ms"] = round((time.perf_counter() - started) * 1000, 2)
+        data: dict[str, Any] = dict(method=seen.method, path=seen.path, status=status, code=code)
+        if seen.peer is not None:
+            data["peer"] = common_name(seen.peer)
+        data["ms"] = round((time.perf_counter() - seen.started) * 1000, 2)
         data.update(extra)
         self.evidence.record(self.name, "request", **data)
 
-    def _misbehave(
-        self,
-        sock: socket.socket,
-        fault: Fault,
-        method: str,
-        path: str,
-        peer: x509.Certificate | None,
-        started: float,
-    ) -> None:
+    def _misbehave(self, sock: socket.socket, fault: Fault, seen: _Exchange) -> None:
         status = fault.answer.status if fault.answer is not None else None
-        self._record_exchange(
-            method, path, status, None, peer, started, {"fault": fault.kind.value}
-        )
+        self._record_exchange(seen, status, None, {"fault": fault.kind.value})
         if fault.delay > 0:
             time.sleep(fault.delay)
         with contextlib.suppress(OSError):
