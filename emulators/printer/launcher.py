@@ -40,11 +40,9 @@ class VirtualPrinter:
         self.host = host
         self.evidence = evidence
         self.port = port
-        self.certificate = PrinterDevice(
-            CERTIFICATE, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence
-        )
-        self.receipt = PrinterDevice(
-            RECEIPT, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence
+        self.certificate, self.receipt = (
+            PrinterDevice(profile, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence)
+            for profile in (CERTIFICATE, RECEIPT)
         )
         self.faults = FaultControl(self.certificate, clock)
         self.receipt_faults = FaultControl(self.receipt, clock)
@@ -106,13 +104,13 @@ class VirtualPrinter:
         return self.certificate.wait_idle(timeout) and self.receipt.wait_idle(timeout)
 
     def retained(self) -> RetentionReport:
-        reports = [self.certificate.retained(), self.receipt.retained()]
-        return RetentionReport(
-            tuple(p for r in reports for p in r.files), sum(r.total_bytes for r in reports)
-        )
+        return _both(self.certificate.retained(), self.receipt.retained())
 
     def purge(self) -> RetentionReport:
-        reports = [self.certificate.purge(), self.receipt.purge()]
-        return RetentionReport(
-            tuple(p for r in reports for p in r.files), sum(r.total_bytes for r in reports)
-        )
+        return _both(self.certificate.purge(), self.receipt.purge())
+
+
+def _both(*reports: RetentionReport) -> RetentionReport:
+    return RetentionReport(
+        tuple(p for r in reports for p in r.files), sum(r.total_bytes for r in reports)
+    )
