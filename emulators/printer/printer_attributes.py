@@ -57,6 +57,8 @@ OPERATIONS = (
 #: vendor attributes a kiosk on the wire can read for the 取り忘れ (forgotten sheets) warning
 VENDOR_TRAY_SHEETS = "konbini-output-tray-sheets"
 VENDOR_INPUT_SHEETS = "konbini-input-tray-sheets"
+#: the media margins, all 0: the engine prints borderless
+_EDGES = ("bottom", "left", "right", "top")
 
 
 def printer_attributes(
@@ -67,8 +69,8 @@ def printer_attributes(
     res = profile.resource
     a = Attribute.of
     now = dev.clock.now()
-    media_cols = [_media_col(m, dev) for m in profile.media_supported]
-    default_col = _media_col(profile.media_default, dev)
+    media_cols = [_media_col(m) for m in profile.media_supported]
+    default_col = _media_col(profile.media_default)
     state_reasons = dev.state_reasons()
     supply_level = 15 if dev.toner_low else 80
     supply = (
@@ -95,10 +97,7 @@ def printer_attributes(
         a("job-creation-attributes-supported", ValueTag.KEYWORD, *JOB_TEMPLATE),
         a("job-ids-supported", ValueTag.BOOLEAN, True),
         a("job-k-octets-supported", ValueTag.RANGE_OF_INTEGER, IntRange(0, 32768)),
-        a("media-bottom-margin-supported", ValueTag.INTEGER, 0),
-        a("media-left-margin-supported", ValueTag.INTEGER, 0),
-        a("media-right-margin-supported", ValueTag.INTEGER, 0),
-        a("media-top-margin-supported", ValueTag.INTEGER, 0),
+        *[a(f"media-{edge}-margin-supported", ValueTag.INTEGER, 0) for edge in _EDGES],
         a("media-col-database", ValueTag.BEGIN_COLLECTION, *media_cols),
         a("media-col-default", ValueTag.BEGIN_COLLECTION, default_col),
         a("media-col-ready", ValueTag.BEGIN_COLLECTION, default_col),
@@ -108,10 +107,7 @@ def printer_attributes(
             "media-size",
             "media-source",
             "media-type",
-            "media-bottom-margin",
-            "media-left-margin",
-            "media-right-margin",
-            "media-top-margin",
+            *[f"media-{edge}-margin" for edge in _EDGES],
         ),
         a("media-default", ValueTag.KEYWORD, profile.media_default),
         a("media-ready", ValueTag.KEYWORD, profile.media_default),
@@ -216,16 +212,13 @@ def _size_col(media: str) -> Collection:
     )
 
 
-def _media_col(media: str, dev: PrinterDevice) -> Collection:
+def _media_col(media: str) -> Collection:
     return Collection(
         [
             Attribute.of("media-size", ValueTag.BEGIN_COLLECTION, _size_col(media)),
             Attribute.of("media-size-name", ValueTag.KEYWORD, media),
             Attribute.of("media-source", ValueTag.KEYWORD, "main"),
             Attribute.of("media-type", ValueTag.KEYWORD, "stationery"),
-            Attribute.of("media-bottom-margin", ValueTag.INTEGER, 0),
-            Attribute.of("media-left-margin", ValueTag.INTEGER, 0),
-            Attribute.of("media-right-margin", ValueTag.INTEGER, 0),
-            Attribute.of("media-top-margin", ValueTag.INTEGER, 0),
+            *[Attribute.of(f"media-{edge}-margin", ValueTag.INTEGER, 0) for edge in _EDGES],
         ]
     )
