@@ -60,7 +60,6 @@ class SessionSummary:
     out_yen: int = 0
     returned_yen: int = 0
     taken_back_yen: int = 0
-    in_transit_yen: int = 0
 
     @property
     def net_yen(self) -> int:
@@ -246,9 +245,6 @@ class Ledger:
             items.extend([Item(form, int(yen), Authenticity(auth))] * int(count))
         return items
 
-    def value(self, place: str) -> int:
-        return sum(item.value for item in self.contents(place))
-
     def moved(self, src: str | None = None, dst: str | None = None) -> int:
         """How many pieces ever moved from `src` and/or to `dst`."""
         query = "SELECT COALESCE(SUM(count), 0) FROM movements WHERE 1=1"
@@ -304,7 +300,6 @@ class Ledger:
             if dst in (BEZEL, TRAY) and not is_hopper(src):
                 out.returned[key] = out.returned.get(key, 0) + count
                 out.returned_yen += yen
-        out.in_transit_yen = out.given_yen - out.net_yen - out.taken_back_yen
         return out
 
     def balances(self) -> dict[str, dict[str, int]]:
