@@ -79,10 +79,6 @@ class ReconcileReport:
     movements: int
     balances: dict[str, dict[str, int]]
 
-    def raise_if_bad(self) -> None:
-        if not self.ok:
-            raise AuditError("; ".join(self.problems))
-
 
 def _key(item: Item) -> tuple[str, int, str]:
     return (item.form, item.yen, str(item.authenticity))

@@ -74,8 +74,6 @@ def test_reconcile_detects_tampering(tmp_path: Path, rig_clock: RigClock) -> Non
     assert not report.ok
     assert any("journal says 5" in p for p in report.problems)
     assert any("does not sum to zero" in p for p in report.problems)
-    with pytest.raises(AuditError):
-        report.raise_if_bad()
 
 
 def test_money_items() -> None:
