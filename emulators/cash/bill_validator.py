@@ -203,18 +203,15 @@ class BillValidatorModel:
     def _status_request(self) -> bytes:
         state = self.state
         data = b""
-        if state == Status.ESCROW or state == Status.HOLDING:
+        if state == Status.HOLDING and self._clock.seconds() - self._hold_since >= HOLD_TIMEOUT_S:
+            state = self.state = Status.RETURNING
+        elif state == Status.ESCROW:
             bill = self._bill(audit.ACCEPTOR)
             assert bill is not None
-            if state == Status.HOLDING and (
-                self._clock.seconds() - self._hold_since >= HOLD_TIMEOUT_S
-            ):
-                state = self.state = Status.RETURNING
-            elif state == Status.ESCROW:
-                data = bytes((id003.ESCROW_CODES[bill.yen],))
-        if state == Status.REJECTING:
+            data = bytes((id003.ESCROW_CODES[bill.yen],))
+        elif state == Status.REJECTING:
             data = bytes((self._reject_reason,))
-        if state == Status.FAILURE and self.forced_error is not None:
+        elif state == Status.FAILURE and self.forced_error is not None:
             data = bytes((self.forced_error[1],))
         reply = id003.encode_frame(state, data)
         self._advance(state)
