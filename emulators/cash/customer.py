@@ -11,7 +11,6 @@ from emulators.cash.audit import Ledger
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
 from emulators.cash.money import Authenticity, Item, bill, coin
-from rig.core.evidence import EvidenceStore
 from rig.core.protocols.id003 import Status
 
 CUSTOMER_CHANNEL = "cash_customer"
@@ -36,13 +35,13 @@ class Customer:
         validator: BillValidatorModel,
         bus: CcTalkBusModel,
         lock: threading.RLock,
-        evidence: EvidenceStore | None = None,
+        record: Callable[..., object],
     ) -> None:
         self._ledger = ledger
         self._validator = validator
         self._bus = bus
         self._lock = lock
-        self._evidence = evidence
+        self._record = record
 
     def begin(self, label: str | None = None) -> str:
         """Start a new transaction (a new customer at the kiosk); returns its name."""
@@ -90,10 +89,6 @@ class Customer:
                     taken.append(item)
         self._record("take_change", items=[i.label() for i in taken])
         return taken
-
-    def _record(self, event: str, **data: object) -> None:
-        if self._evidence is not None:
-            self._evidence.record(CUSTOMER_CHANNEL, event, **data)
 
 
 class Operator:

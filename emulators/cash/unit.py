@@ -71,7 +71,7 @@ class CashUnit:
         self.cctalk_link = CcTalkLink(
             self.bus, self.lock, evidence, self.fault_counters, local_echo=local_echo
         )
-        self.customer = Customer(self.ledger, self.validator, self.bus, self.lock, evidence)
+        self.customer = Customer(self.ledger, self.validator, self.bus, self.lock, self._record)
         self.operator = Operator(self.ledger, self.validator, self.bus, self.lock, self._record)
         self._ports: list[PtyPort | TcpPort] = []
         self.endpoints: dict[str, str] = {}
