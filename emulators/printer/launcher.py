@@ -16,6 +16,7 @@ from emulators.printer.model import PrinterDevice, RetentionReport
 from emulators.printer.profiles import CERTIFICATE, RECEIPT
 from emulators.printer.server import IppHttpServer
 from emulators.printer.sheets import Sheet
+from rig.core import transport
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.netaddr import DEFAULT_LISTEN, url_host
@@ -47,7 +48,7 @@ class VirtualPrinter:
         self.faults = FaultControl(self.certificate, clock)
         self.receipt_faults = FaultControl(self.receipt, clock)
         self.service = IppService([self.certificate, self.receipt])
-        self._server: IppHttpServer | None = None
+        self._server: transport.HttpServer | None = None
 
     @property
     def uri(self) -> str:
@@ -59,8 +60,9 @@ class VirtualPrinter:
 
     def start(self) -> dict[str, str]:
         if self._server is None:
-            self._server = IppHttpServer(self.port, self.service, self.evidence, self.host)
-            self.port = self._server.start()
+            self._server = IppHttpServer(self.port, self.service, self.evidence, self.host).server
+            self._server.start()
+            self.port = self._server.port
             self.service.base_uri = f"ipp://{url_host(self.host)}:{self.port}"
             self.service.http_base = f"http://{url_host(self.host)}:{self.port}"
             self.certificate.start()
@@ -77,7 +79,7 @@ class VirtualPrinter:
     def health(self) -> PartyHealth:
         if self._server is None:
             return PartyHealth.down("not started, or stopped")
-        return served_health(self._server.server)
+        return served_health(self._server)
 
     def __enter__(self) -> VirtualPrinter:
         self.start()

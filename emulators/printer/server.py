@@ -89,13 +89,6 @@ class IppHttpServer:
             server_header="KonbiniRigIPP/1.0",
         )
 
-    def start(self) -> int:
-        self.server.start()
-        return self.server.port
-
-    def stop(self) -> None:
-        self.server.stop()
-
     def _offline(self, path: str) -> bool:
         device = self.service.device_for(path)
         return device is not None and device.offline
