@@ -242,26 +242,20 @@ class Ledger:
         return items
 
     def moved(self, src: str | None = None, dst: str | None = None) -> int:
-        """How many pieces ever moved from `src` and/or to `dst`."""
-        query = "SELECT COALESCE(SUM(count), 0) FROM movements WHERE 1=1"
-        args: list[str] = []
-        if src is not None:
-            query += " AND src=?"
-            args.append(src)
-        if dst is not None:
-            query += " AND dst=?"
-            args.append(dst)
+        """How many pieces ever moved from `src` and/or to `dst` (None: from or to anywhere)."""
         with self._lock:
-            return int(self._db.execute(query, args).fetchone()[0])
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM movements"
+                " WHERE (?1 IS NULL OR src = ?1) AND (?2 IS NULL OR dst = ?2)",
+                (src, dst),
+            ).fetchone()
+        return int(row[0])
 
     def movements(self, session: str | None = None) -> list[dict[str, object]]:
-        query = "SELECT * FROM movements"
-        args: tuple[str, ...] = ()
-        if session is not None:
-            query += " WHERE session=?"
-            args = (session,)
         with self._lock:
-            cur = self._db.execute(query + " ORDER BY id", args)
+            cur = self._db.execute(
+                "SELECT * FROM movements WHERE ?1 IS NULL OR session = ?1 ORDER BY id", (session,)
+            )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
