@@ -114,9 +114,9 @@ class IppService:
             req = decode(body)
         except IppDecodeError as exc:
             return self._bare_error(body, Status.CLIENT_ERROR_BAD_REQUEST, str(exc))
-        resp = IppMessage(Status.SUCCESSFUL_OK, req.request_id, version=(2, 0))
-        if req.version[0] in (1, 2):
-            resp.version = (req.version[0], req.version[1])
+        # answer in the request's version if we speak it, else in 2.0
+        version = req.version if req.version[0] in (1, 2) else (2, 0)
+        resp = IppMessage(Status.SUCCESSFUL_OK, req.request_id, version=version)
         op = resp.add_group(GroupTag.OPERATION)
         op.add("attributes-charset", ValueTag.CHARSET, "utf-8")
         op.add("attributes-natural-language", ValueTag.NATURAL_LANGUAGE, "en")
