@@ -215,6 +215,13 @@ class Ledger:
                 )
             return int(cur.lastrowid or 0)
 
+    def move_all(self, src: str, dst: str, reason: str) -> list[Item]:
+        """Book every piece in `src` to `dst`, one movement per piece; returns the pieces."""
+        items = self.contents(src)
+        for item in items:
+            self.move(item, src, dst, reason)
+        return items
+
     @staticmethod
     def _count(db: sqlite3.Connection, place: str, item: Item) -> int:
         row = db.execute(

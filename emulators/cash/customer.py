@@ -81,12 +81,11 @@ class Customer:
 
     def take_change(self) -> list[Item]:
         """Take everything from the tray and the slot into the customer's hands."""
-        taken: list[Item] = []
         with self._lock:
-            for place in (audit.TRAY, audit.BEZEL):
-                for item in self._ledger.contents(place):
-                    self._ledger.move(item, place, audit.CUSTOMER, "taken by customer")
-                    taken.append(item)
+            taken = [
+                *self._ledger.move_all(audit.TRAY, audit.CUSTOMER, "taken by customer"),
+                *self._ledger.move_all(audit.BEZEL, audit.CUSTOMER, "taken by customer"),
+            ]
         self._record("take_change", items=[i.label() for i in taken])
         return taken
 
@@ -125,18 +124,14 @@ class Operator:
     def empty_cassette(self) -> list[Item]:
         """Collect the bills (staff may do so only with the stacker open or in an error)."""
         with self._lock:
-            items = self._ledger.contents(audit.CASSETTE)
-            for item in items:
-                self._ledger.move(item, audit.CASSETTE, audit.OPERATOR, "cassette emptied")
+            items = self._ledger.move_all(audit.CASSETTE, audit.OPERATOR, "cassette emptied")
             self._validator.resettle()
         self._record("empty_cassette", bills=len(items))
         return items
 
     def empty_cashbox(self) -> list[Item]:
         with self._lock:
-            items = self._ledger.contents(audit.CASHBOX)
-            for item in items:
-                self._ledger.move(item, audit.CASHBOX, audit.OPERATOR, "cashbox emptied")
+            items = self._ledger.move_all(audit.CASHBOX, audit.OPERATOR, "cashbox emptied")
         self._record("empty_cashbox", coins=len(items))
         return items
 
