@@ -65,14 +65,9 @@ class BillValidatorModel:
     def power_on(self) -> None:
         """Power up: the status tells the host whether a bill was caught inside."""
         self.powered = True
-        self.settings = {
-            Command.SET_DENOMINATION: b"\x00\x00",
-            Command.SET_SECURITY: b"\x00\x00",
-            Command.SET_COMMUNICATION_MODE: b"\x00",
-            Command.SET_INHIBIT: b"\x01",
-            Command.SET_DIRECTION: b"\x00",
-            Command.SET_OPTIONAL_FUNCTION: b"\x00\x00",
-        }
+        # every setting all zeros, except that the acceptor powers up inhibited
+        self.settings = {cmd: bytes(size) for cmd, size in id003.SETTING_DATA_LENGTH.items()}
+        self.settings[Command.SET_INHIBIT] = b"\x01"
         self.inhibited = True
         self.enabled_yen = frozenset(id003.DENOMINATIONS.values())
         if self._ledger.contents(audit.STACKING):
