@@ -549,6 +549,7 @@ class IppService:
             base_uri=self.base_uri,
             http_base=self.http_base,
             printer_uuid=self.uuids[ctx.device.profile.resource],
+            operations=self._handlers(),
         )
         wanted_all = bool(requested & {"all", "printer-description"})
         group = ctx.resp.add_group(GroupTag.PRINTER)

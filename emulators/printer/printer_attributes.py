@@ -1,13 +1,15 @@
 """What the printer supports, and the Get-Printer-Attributes table that advertises it.
 
-The constants are the printer's capabilities (formats, compressions, copies, operations);
-`IppService` validates requests against the same constants, so what a client reads here is
-what the service accepts. `printer_attributes` builds one printer's full table (RFC 8011
-§5.4 printer description, with media collections and the vendor tray counts).
+The constants are the printer's capabilities (formats, compressions, copies);
+`IppService` validates requests against the same constants, and passes in the operations
+its handler table serves, so what a client reads here is what the service accepts.
+`printer_attributes` builds one printer's full table (RFC 8011 §5.4 printer description,
+with media collections and the vendor tray counts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -16,7 +18,6 @@ from rig.core.protocols.ipp import (
     Attribute,
     Collection,
     IntRange,
-    Operation,
     Resolution,
     ValueTag,
 )
@@ -41,19 +42,6 @@ JOB_TEMPLATE = (
     "printer-resolution",
     "sides",
 )
-OPERATIONS = (
-    Operation.PRINT_JOB,
-    Operation.VALIDATE_JOB,
-    Operation.CREATE_JOB,
-    Operation.SEND_DOCUMENT,
-    Operation.CANCEL_JOB,
-    Operation.GET_JOB_ATTRIBUTES,
-    Operation.GET_JOBS,
-    Operation.GET_PRINTER_ATTRIBUTES,
-    Operation.CANCEL_MY_JOBS,
-    Operation.CLOSE_JOB,
-    Operation.IDENTIFY_PRINTER,
-)
 #: vendor attributes a kiosk on the wire can read for the 取り忘れ (forgotten sheets) warning
 VENDOR_TRAY_SHEETS = "konbini-output-tray-sheets"
 VENDOR_INPUT_SHEETS = "konbini-input-tray-sheets"
@@ -62,9 +50,15 @@ _EDGES = ("bottom", "left", "right", "top")
 
 
 def printer_attributes(
-    dev: PrinterDevice, *, base_uri: str, http_base: str, printer_uuid: UUID
+    dev: PrinterDevice,
+    *,
+    base_uri: str,
+    http_base: str,
+    printer_uuid: UUID,
+    operations: Iterable[int],
 ) -> list[Attribute]:
-    """Every printer attribute of `dev`, as the printer at `base_uri` + its resource."""
+    """Every printer attribute of `dev`, as the printer at `base_uri` + its resource that
+    serves `operations`."""
     profile = dev.profile
     res = profile.resource
     a = Attribute.of
@@ -128,7 +122,7 @@ def printer_attributes(
         a("multiple-operation-time-out", ValueTag.INTEGER, OPERATION_TIME_OUT_S),
         a("multiple-operation-time-out-action", ValueTag.KEYWORD, "abort-job"),
         a("natural-language-configured", ValueTag.NATURAL_LANGUAGE, "en"),
-        a("operations-supported", ValueTag.ENUM, *[int(o) for o in OPERATIONS]),
+        a("operations-supported", ValueTag.ENUM, *sorted(int(o) for o in operations)),
         a("orientation-requested-default", ValueTag.ENUM, 3),
         a("orientation-requested-supported", ValueTag.ENUM, 3, 4, 5, 6),
         a("output-bin-default", ValueTag.KEYWORD, "face-down"),
