@@ -22,6 +22,7 @@ from emulators.printer.model import Job, PrinterDevice
 from emulators.printer.printer_attributes import (
     COMPRESSIONS,
     DOCUMENT_FORMATS,
+    FIXED_CHOICES,
     JOB_TEMPLATE,
     MAX_COPIES,
     OPERATION_TIME_OUT_S,
@@ -289,7 +290,7 @@ class IppService:
             "sides": profile.sides_supported,
             "media": profile.media_supported,
             "printer-resolution": (Resolution(ctx.device.dpi, ctx.device.dpi),),
-            **_SIMPLE_SUPPORTED,
+            **FIXED_CHOICES,
         }
         for attr in job_group.attributes:
             single = len(attr.values) == 1
@@ -570,18 +571,6 @@ SCALING_ATTRIBUTES = ("print-scaling", "fit-to-page", "scaling", "natural-scalin
 def _plain(value: object) -> object:
     """An attribute value as evidence can hold it (JSON: bool, int, str)."""
     return value if isinstance(value, bool | int | str) else str(value)
-
-
-_SIMPLE_SUPPORTED: dict[str, tuple[object, ...]] = {
-    "finishings": (3,),
-    "print-scaling": ("none",),
-    "orientation-requested": (3, 4, 5, 6),
-    "output-bin": ("face-down",),
-    "print-color-mode": ("monochrome", "auto"),
-    "print-content-optimize": ("auto",),
-    "print-quality": (3, 4, 5),
-    "print-rendering-intent": ("auto",),
-}
 
 
 _SHORT_TAGS = (ValueTag.NAME, ValueTag.KEYWORD, ValueTag.CHARSET, ValueTag.NATURAL_LANGUAGE)

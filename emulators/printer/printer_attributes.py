@@ -27,20 +27,20 @@ COMPRESSIONS = ("none", "gzip", "deflate")
 MAX_COPIES = 10
 #: rig seconds a Create-Job waits for its Send-Document before it is aborted
 OPERATION_TIME_OUT_S = 60
-JOB_TEMPLATE = (
-    "copies",
-    "finishings",
-    "media",
-    "media-col",
-    "orientation-requested",
-    "output-bin",
-    "print-color-mode",
-    "print-content-optimize",
-    "print-quality",
-    "print-rendering-intent",
-    "print-scaling",
-    "printer-resolution",
-    "sides",
+#: Job template attributes whose few supported values are fixed (the rest depend on the
+#: printer: sides, media, resolution, or take a range: copies)
+FIXED_CHOICES: dict[str, tuple[object, ...]] = {
+    "finishings": (3,),
+    "print-scaling": ("none",),
+    "orientation-requested": (3, 4, 5, 6),
+    "output-bin": ("face-down",),
+    "print-color-mode": ("monochrome", "auto"),
+    "print-content-optimize": ("auto",),
+    "print-quality": (3, 4, 5),
+    "print-rendering-intent": ("auto",),
+}
+JOB_TEMPLATE = tuple(
+    sorted({*FIXED_CHOICES, "copies", "media", "media-col", "printer-resolution", "sides"})
 )
 #: vendor attributes a kiosk on the wire can read for the 取り忘れ (forgotten sheets) warning
 VENDOR_TRAY_SHEETS = "konbini-output-tray-sheets"
