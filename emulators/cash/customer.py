@@ -26,8 +26,9 @@ class InsertOutcome:
         return self.result in ("taken in", "accepted", "jammed")
 
 
-class Customer:
-    """The customer's side of the cash unit: slot, coin entry, change tray."""
+class _Hands:
+    """What a person at the unit reaches: its books and devices, under the unit's lock, with
+    every action recorded on the unit's customer channel."""
 
     def __init__(
         self,
@@ -42,6 +43,10 @@ class Customer:
         self._bus = bus
         self._lock = lock
         self._record = record
+
+
+class Customer(_Hands):
+    """The customer's side of the cash unit: slot, coin entry, change tray."""
 
     def begin(self, label: str | None = None) -> str:
         """Start a new transaction (a new customer at the kiosk); returns its name."""
@@ -90,22 +95,8 @@ class Customer:
         return taken
 
 
-class Operator:
+class Operator(_Hands):
     """Store staff: fill hoppers, empty the cassette and cashbox, clear jams, force errors."""
-
-    def __init__(
-        self,
-        ledger: Ledger,
-        validator: BillValidatorModel,
-        bus: CcTalkBusModel,
-        lock: threading.RLock,
-        record: Callable[..., object],
-    ) -> None:
-        self._ledger = ledger
-        self._validator = validator
-        self._bus = bus
-        self._lock = lock
-        self._record = record
 
     def load_hopper(self, yen: int, pieces: int) -> None:
         with self._lock:
