@@ -60,7 +60,6 @@ class SessionSummary:
     out_yen: int = 0
     returned_yen: int = 0
     taken_back_yen: int = 0
-    in_transit_yen: int = 0
 
     @property
     def net_yen(self) -> int:
@@ -79,10 +78,6 @@ class ReconcileReport:
     problems: list[str]
     movements: int
     balances: dict[str, dict[str, int]]
-
-    def raise_if_bad(self) -> None:
-        if not self.ok:
-            raise AuditError("; ".join(self.problems))
 
 
 def _key(item: Item) -> tuple[str, int, str]:
@@ -220,6 +215,13 @@ class Ledger:
                 )
             return int(cur.lastrowid or 0)
 
+    def move_all(self, src: str, dst: str, reason: str) -> list[Item]:
+        """Book every piece in `src` to `dst`, one movement per piece; returns the pieces."""
+        items = self.contents(src)
+        for item in items:
+            self.move(item, src, dst, reason)
+        return items
+
     @staticmethod
     def _count(db: sqlite3.Connection, place: str, item: Item) -> int:
         row = db.execute(
@@ -246,30 +248,21 @@ class Ledger:
             items.extend([Item(form, int(yen), Authenticity(auth))] * int(count))
         return items
 
-    def value(self, place: str) -> int:
-        return sum(item.value for item in self.contents(place))
-
     def moved(self, src: str | None = None, dst: str | None = None) -> int:
-        """How many pieces ever moved from `src` and/or to `dst`."""
-        query = "SELECT COALESCE(SUM(count), 0) FROM movements WHERE 1=1"
-        args: list[str] = []
-        if src is not None:
-            query += " AND src=?"
-            args.append(src)
-        if dst is not None:
-            query += " AND dst=?"
-            args.append(dst)
+        """How many pieces ever moved from `src` and/or to `dst` (None: from or to anywhere)."""
         with self._lock:
-            return int(self._db.execute(query, args).fetchone()[0])
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM movements"
+                " WHERE (?1 IS NULL OR src = ?1) AND (?2 IS NULL OR dst = ?2)",
+                (src, dst),
+            ).fetchone()
+        return int(row[0])
 
     def movements(self, session: str | None = None) -> list[dict[str, object]]:
-        query = "SELECT * FROM movements"
-        args: tuple[str, ...] = ()
-        if session is not None:
-            query += " WHERE session=?"
-            args = (session,)
         with self._lock:
-            cur = self._db.execute(query + " ORDER BY id", args)
+            cur = self._db.execute(
+                "SELECT * FROM movements WHERE ?1 IS NULL OR session = ?1 ORDER BY id", (session,)
+            )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -304,7 +297,6 @@ class Ledger:
             if dst in (BEZEL, TRAY) and not is_hopper(src):
                 out.returned[key] = out.returned.get(key, 0) + count
                 out.returned_yen += yen
-        out.in_transit_yen = out.given_yen - out.net_yen - out.taken_back_yen
         return out
 
     def balances(self) -> dict[str, dict[str, int]]:

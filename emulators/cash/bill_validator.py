@@ -22,6 +22,7 @@ from rig.core.protocols.id003 import Command, Frame, RejectReason, Status
 HOLD_TIMEOUT_S = 10.0
 VERSION = b"KONBINI-RIG BV ID003 JPY V1.00"
 BOOT_VERSION = b"KONBINI-RIG BOOT V1.00"
+_VERSIONS: dict[int, bytes] = {Command.GET_VERSION: VERSION, Command.GET_BOOT_VERSION: BOOT_VERSION}
 
 REJECT_REASONS: dict[Authenticity, RejectReason] = {
     Authenticity.COUNTERFEIT: RejectReason.MAGNETIC_PATTERN,
@@ -40,7 +41,7 @@ class BillValidatorModel:
         ledger: Ledger,
         faults: FaultCounters,
         clock: RigClock,
-        on_power_loss: Callable[[], None] | None = None,
+        on_power_loss: Callable[[], None],
     ) -> None:
         self._ledger = ledger
         self._faults = faults
@@ -64,14 +65,9 @@ class BillValidatorModel:
     def power_on(self) -> None:
         """Power up: the status tells the host whether a bill was caught inside."""
         self.powered = True
-        self.settings = {
-            Command.SET_DENOMINATION: b"\x00\x00",
-            Command.SET_SECURITY: b"\x00\x00",
-            Command.SET_COMMUNICATION_MODE: b"\x00",
-            Command.SET_INHIBIT: b"\x01",
-            Command.SET_DIRECTION: b"\x00",
-            Command.SET_OPTIONAL_FUNCTION: b"\x00\x00",
-        }
+        # every setting all zeros, except that the acceptor powers up inhibited
+        self.settings = {cmd: bytes(size) for cmd, size in id003.SETTING_DATA_LENGTH.items()}
+        self.settings[Command.SET_INHIBIT] = b"\x01"
         self.inhibited = True
         self.enabled_yen = frozenset(id003.DENOMINATIONS.values())
         if self._ledger.contents(audit.STACKING):
@@ -102,10 +98,8 @@ class BillValidatorModel:
             return Status.STACKER_JAM
         if self.stacker_open:
             return Status.STACKER_OPEN
-        if self._bill(audit.STACKING) is not None:
+        if (bill := self._bill(audit.STACKING)) is not None:
             # a bill past the point of no return is always finished into the cassette
-            bill = self._bill(audit.STACKING)
-            assert bill is not None
             self._ledger.move(bill, audit.STACKING, audit.CASSETTE, "stack completed")
             return Status.VEND_VALID
         if self._bill(audit.ACCEPTOR) is not None:
@@ -139,25 +133,24 @@ class BillValidatorModel:
         if not self.powered:
             return None
         cmd = frame.cmd
-        if cmd == Command.STATUS_REQUEST:
-            return self._status_request() if not frame.data else self._invalid()
         if cmd == Command.ACK:
             if self.state == Status.VEND_VALID and not frame.data:
                 self.state = Status.STACKED
             return None
-        if cmd == Command.RESET:
-            return self._reset() if not frame.data else self._invalid()
-        if cmd in (Command.STACK_1, Command.STACK_2, Command.RETURN, Command.HOLD, Command.WAIT):
-            return self._escrow_command(cmd) if not frame.data else self._invalid()
         if cmd in id003.SETTING_DATA_LENGTH:
             return self._setting(cmd, frame.data)
-        if cmd in id003.SETTING_REQUESTS and not frame.data:
-            setting = id003.SETTING_REQUESTS[cmd]
-            return id003.encode_frame(cmd, self.settings[setting])
-        if cmd == Command.GET_VERSION and not frame.data:
-            return id003.encode_frame(cmd, VERSION)
-        if cmd == Command.GET_BOOT_VERSION and not frame.data:
-            return id003.encode_frame(cmd, BOOT_VERSION)
+        if frame.data:  # no other command carries data
+            return self._invalid()
+        if cmd == Command.STATUS_REQUEST:
+            return self._status_request()
+        if cmd == Command.RESET:
+            return self._reset()
+        if cmd in (Command.STACK_1, Command.STACK_2, Command.RETURN, Command.HOLD, Command.WAIT):
+            return self._escrow_command(cmd)
+        if cmd in id003.SETTING_REQUESTS:
+            return id003.encode_frame(cmd, self.settings[id003.SETTING_REQUESTS[cmd]])
+        if cmd in _VERSIONS:
+            return id003.encode_frame(cmd, _VERSIONS[cmd])
         return self._invalid()
 
     @staticmethod
@@ -205,18 +198,15 @@ class BillValidatorModel:
     def _status_request(self) -> bytes:
         state = self.state
         data = b""
-        if state == Status.ESCROW or state == Status.HOLDING:
+        if state == Status.HOLDING and self._clock.seconds() - self._hold_since >= HOLD_TIMEOUT_S:
+            state = self.state = Status.RETURNING
+        elif state == Status.ESCROW:
             bill = self._bill(audit.ACCEPTOR)
             assert bill is not None
-            if state == Status.HOLDING and (
-                self._clock.seconds() - self._hold_since >= HOLD_TIMEOUT_S
-            ):
-                state = self.state = Status.RETURNING
-            elif state == Status.ESCROW:
-                data = bytes((id003.ESCROW_CODES[bill.yen],))
-        if state == Status.REJECTING:
+            data = bytes((id003.ESCROW_CODES[bill.yen],))
+        elif state == Status.REJECTING:
             data = bytes((self._reject_reason,))
-        if state == Status.FAILURE and self.forced_error is not None:
+        elif state == Status.FAILURE and self.forced_error is not None:
             data = bytes((self.forced_error[1],))
         reply = id003.encode_frame(state, data)
         self._advance(state)
@@ -231,8 +221,7 @@ class BillValidatorModel:
         elif reported == Status.STACKING:
             if self._faults.stack_loses_power(self._stack_no):
                 self.power_off()
-                if self._on_power_loss is not None:
-                    self._on_power_loss()
+                self._on_power_loss()
             elif self._faults.stack_jams(self._stack_no):
                 self.stacker_jammed = True
                 self.state = Status.STACKER_JAM

@@ -122,10 +122,7 @@ class CoinAcceptorModel(CcTalkDevice):
         return "accepted"
 
     def clear_jam(self) -> bool:
-        stuck = self._ledger.contents(audit.COIN_MECH)
-        for item in stuck:
-            self._ledger.move(item, audit.COIN_MECH, audit.TRAY, "coin jam cleared")
-        return bool(stuck)
+        return bool(self._ledger.move_all(audit.COIN_MECH, audit.TRAY, "coin jam cleared"))
 
     def answer_specific(self, header: int, data: bytes) -> tuple[int, bytes]:
         if header == Header.READ_BUFFERED_CREDIT and not data:

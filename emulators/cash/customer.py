@@ -11,7 +11,6 @@ from emulators.cash.audit import Ledger
 from emulators.cash.bill_validator import BillValidatorModel
 from emulators.cash.coin_mech import CcTalkBusModel
 from emulators.cash.money import Authenticity, Item, bill, coin
-from rig.core.evidence import EvidenceStore
 from rig.core.protocols.id003 import Status
 
 CUSTOMER_CHANNEL = "cash_customer"
@@ -27,8 +26,9 @@ class InsertOutcome:
         return self.result in ("taken in", "accepted", "jammed")
 
 
-class Customer:
-    """The customer's side of the cash unit: slot, coin entry, change tray."""
+class _Hands:
+    """What a person at the unit reaches: its books and devices, under the unit's lock, with
+    every action recorded on the unit's customer channel."""
 
     def __init__(
         self,
@@ -36,13 +36,17 @@ class Customer:
         validator: BillValidatorModel,
         bus: CcTalkBusModel,
         lock: threading.RLock,
-        evidence: EvidenceStore | None = None,
+        record: Callable[..., object],
     ) -> None:
         self._ledger = ledger
         self._validator = validator
         self._bus = bus
         self._lock = lock
-        self._evidence = evidence
+        self._record = record
+
+
+class Customer(_Hands):
+    """The customer's side of the cash unit: slot, coin entry, change tray."""
 
     def begin(self, label: str | None = None) -> str:
         """Start a new transaction (a new customer at the kiosk); returns its name."""
@@ -82,36 +86,17 @@ class Customer:
 
     def take_change(self) -> list[Item]:
         """Take everything from the tray and the slot into the customer's hands."""
-        taken: list[Item] = []
         with self._lock:
-            for place in (audit.TRAY, audit.BEZEL):
-                for item in self._ledger.contents(place):
-                    self._ledger.move(item, place, audit.CUSTOMER, "taken by customer")
-                    taken.append(item)
+            taken = [
+                *self._ledger.move_all(audit.TRAY, audit.CUSTOMER, "taken by customer"),
+                *self._ledger.move_all(audit.BEZEL, audit.CUSTOMER, "taken by customer"),
+            ]
         self._record("take_change", items=[i.label() for i in taken])
         return taken
 
-    def _record(self, event: str, **data: object) -> None:
-        if self._evidence is not None:
-            self._evidence.record(CUSTOMER_CHANNEL, event, **data)
 
-
-class Operator:
+class Operator(_Hands):
     """Store staff: fill hoppers, empty the cassette and cashbox, clear jams, force errors."""
-
-    def __init__(
-        self,
-        ledger: Ledger,
-        validator: BillValidatorModel,
-        bus: CcTalkBusModel,
-        lock: threading.RLock,
-        record: Callable[..., object],
-    ) -> None:
-        self._ledger = ledger
-        self._validator = validator
-        self._bus = bus
-        self._lock = lock
-        self._record = record
 
     def load_hopper(self, yen: int, pieces: int) -> None:
         with self._lock:
@@ -130,18 +115,14 @@ class Operator:
     def empty_cassette(self) -> list[Item]:
         """Collect the bills (staff may do so only with the stacker open or in an error)."""
         with self._lock:
-            items = self._ledger.contents(audit.CASSETTE)
-            for item in items:
-                self._ledger.move(item, audit.CASSETTE, audit.OPERATOR, "cassette emptied")
+            items = self._ledger.move_all(audit.CASSETTE, audit.OPERATOR, "cassette emptied")
             self._validator.resettle()
         self._record("empty_cassette", bills=len(items))
         return items
 
     def empty_cashbox(self) -> list[Item]:
         with self._lock:
-            items = self._ledger.contents(audit.CASHBOX)
-            for item in items:
-                self._ledger.move(item, audit.CASHBOX, audit.OPERATOR, "cashbox emptied")
+            items = self._ledger.move_all(audit.CASHBOX, audit.OPERATOR, "cashbox emptied")
         self._record("empty_cashbox", coins=len(items))
         return items
 

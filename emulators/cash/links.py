@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from emulators.cash.bill_validator import BillValidatorModel
@@ -21,20 +22,12 @@ ID003_CHANNEL = "cash_id003"
 CCTALK_CHANNEL = "cash_cctalk"
 
 
+@dataclass
 class FrameStats:
-    def __init__(self) -> None:
-        self.frames = 0
-        self.replies = 0
-        self.discarded_bytes = 0
-        self.corrupted_replies = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(
-            frames=self.frames,
-            replies=self.replies,
-            discarded_bytes=self.discarded_bytes,
-            corrupted_replies=self.corrupted_replies,
-        )
+    frames: int = 0
+    replies: int = 0
+    discarded_bytes: int = 0
+    corrupted_replies: int = 0
 
 
 class _Decoder(Protocol):
@@ -55,7 +48,7 @@ class _SerialLink(Generic[_D]):
         decoder: _D,
         lock: threading.RLock,
         evidence: EvidenceStore | None,
-        faults: FaultCounters | None,
+        faults: FaultCounters,
     ) -> None:
         self._lock = lock
         self._evidence = evidence
@@ -104,8 +97,8 @@ class Id003Link(_SerialLink[id003.FrameDecoder]):
         self,
         model: BillValidatorModel,
         lock: threading.RLock,
-        evidence: EvidenceStore | None = None,
-        faults: FaultCounters | None = None,
+        evidence: EvidenceStore | None,
+        faults: FaultCounters,
     ) -> None:
         super().__init__(id003.FrameDecoder(), lock, evidence, faults)
         self.model = model
@@ -119,11 +112,10 @@ class Id003Link(_SerialLink[id003.FrameDecoder]):
                     continue
                 self.stats.frames += 1
                 reply = self.model.handle(item)
-                status = id003.Frame(reply[2]).name("device") if reply else None
-                corrupted: str | None = None
+                status = corrupted = None
                 if reply is not None:
-                    assert status is not None
-                    corrupted = self._corruption(status)
+                    status = id003.Frame(reply[2]).name("device")
+                    corrupted = self._faults.corrupt_reply("id003", frozenset({status}))
                     reply = self._answer(reply, corrupted, corrupt_id003)
                     out += reply
                 self._frame(
@@ -135,11 +127,6 @@ class Id003Link(_SerialLink[id003.FrameDecoder]):
                 )
         return bytes(out)
 
-    def _corruption(self, status: str) -> str | None:
-        if self._faults is None:
-            return None
-        return self._faults.corrupt_reply("id003", frozenset({status}))
-
 
 class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
     name = "coin"
@@ -150,10 +137,10 @@ class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
         self,
         bus: CcTalkBusModel,
         lock: threading.RLock,
-        evidence: EvidenceStore | None = None,
+        evidence: EvidenceStore | None,
+        faults: FaultCounters,
         *,
         local_echo: bool = False,
-        faults: FaultCounters | None = None,
     ) -> None:
         super().__init__(cctalk.PacketDecoder(accept=bus.accepted_routes()), lock, evidence, faults)
         self.bus = bus
@@ -200,9 +187,7 @@ class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
             new_counter = reply[4]
             if new_counter != 0 and new_counter != self._delivered_counter:
                 names.add(NEW_COIN_EVENT)
-        how = None
-        if self._faults is not None:
-            how = self._faults.corrupt_reply("cctalk", frozenset(names), request.dest)
+        how = self._faults.corrupt_reply("cctalk", frozenset(names), request.dest)
         if how is None and new_counter is not None:
             self._delivered_counter = new_counter
         return how

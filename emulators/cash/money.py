@@ -52,7 +52,3 @@ def coin(yen: int, kind: Authenticity | str = Authenticity.GENUINE) -> Item:
     if authenticity is Authenticity.GENUINE and yen not in COIN_DENOMINATIONS:
         raise MoneyError(f"this unit takes {COIN_DENOMINATIONS} yen coins, not {yen}")
     return Item("coin", yen, authenticity)
-
-
-def total(items: list[Item]) -> int:
-    return sum(item.value for item in items)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from emulators.cash import audit
@@ -64,15 +63,15 @@ class CashUnit:
         self.ledger = Ledger(self.state_dir, clock.now)
         self.fault_counters = FaultCounters(self.plan)
         self.validator = BillValidatorModel(
-            self.ledger, self.fault_counters, clock, on_power_loss=self._bus_power_loss
+            self.ledger, self.fault_counters, clock, self._bus_power_loss
         )
         self.bus = CcTalkBusModel(self.ledger, self.fault_counters)
         self._fill_hoppers_once()
         self.id003_link = Id003Link(self.validator, self.lock, evidence, self.fault_counters)
         self.cctalk_link = CcTalkLink(
-            self.bus, self.lock, evidence, local_echo=local_echo, faults=self.fault_counters
+            self.bus, self.lock, evidence, self.fault_counters, local_echo=local_echo
         )
-        self.customer = Customer(self.ledger, self.validator, self.bus, self.lock, evidence)
+        self.customer = Customer(self.ledger, self.validator, self.bus, self.lock, self._record)
         self.operator = Operator(self.ledger, self.validator, self.bus, self.lock, self._record)
         self._ports: list[PtyPort | TcpPort] = []
         self.endpoints: dict[str, str] = {}
@@ -97,14 +96,14 @@ class CashUnit:
         """Open both serial ports and serve them; returns the endpoint keys."""
         if self._ports:
             return dict(self.endpoints)
+        links_at = self.link_dir or self.state_dir
+        links_at.mkdir(parents=True, exist_ok=True)
+        links: list[tuple[str, Link]] = [
+            (BILL_VALIDATOR_PORT, self.id003_link),
+            (COIN_PORT, self.cctalk_link),
+        ]
         try:
-            links: list[tuple[str, Link]] = [
-                (BILL_VALIDATOR_PORT, self.id003_link),
-                (COIN_PORT, self.cctalk_link),
-            ]
             for key, link in links:
-                links_at = self.link_dir or self.state_dir
-                links_at.mkdir(parents=True, exist_ok=True)
                 symlink = links_at / f"{key}.tty" if self.transport == "pty" else None
                 port = open_port(
                     link, self.transport, host=self.host, symlink=symlink,
@@ -147,12 +146,7 @@ class CashUnit:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- power -----------------------------------------------------------------------------

@@ -95,19 +95,16 @@ class FaultControl:
             dev.set_paper(fault.sheets or 0)
         elif fault.kind == FaultKind.JAM:
             dev.arm_jam(fault.sheets or 1)
-        elif fault.kind == FaultKind.DOOR_OPEN:
-            dev.set_door_open(True)
-            self._clear_later(fault, lambda: dev.set_door_open(False))
-        elif fault.kind == FaultKind.OFFLINE:
-            dev.set_offline(True)
-            self._clear_later(fault, lambda: dev.set_offline(False))
-        elif fault.kind == FaultKind.TONER_LOW:
-            dev.set_toner_low(True)
-            self._clear_later(fault, lambda: dev.set_toner_low(False))
-
-    def _clear_later(self, fault: Fault, clear: Any) -> None:
-        if fault.duration_s is not None:
-            self.clock.call_later(fault.duration_s, clear)
+        else:
+            # door-open, offline and toner-low: a condition on, and off after `duration_s`
+            switch = {
+                FaultKind.DOOR_OPEN: dev.set_door_open,
+                FaultKind.OFFLINE: dev.set_offline,
+                FaultKind.TONER_LOW: dev.set_toner_low,
+            }[fault.kind]
+            switch(True)
+            if fault.duration_s is not None:
+                self.clock.call_later(fault.duration_s, lambda: switch(False))
 
     # operator actions, named as a store clerk would do them
     def refill(self, sheets: int | None = None) -> None:

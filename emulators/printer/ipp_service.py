@@ -18,15 +18,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from emulators.printer.model import SHEETS_IN_TRAY, Job, PrinterDevice
+from emulators.printer.model import Job, PrinterDevice
 from emulators.printer.printer_attributes import (
     COMPRESSIONS,
     DOCUMENT_FORMATS,
+    FIXED_CHOICES,
     JOB_TEMPLATE,
     MAX_COPIES,
     OPERATION_TIME_OUT_S,
-    VENDOR_INPUT_SHEETS,
-    VENDOR_TRAY_SHEETS,
     media_dims,
     printer_attributes,
 )
@@ -52,10 +51,10 @@ MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 class IppError(Exception):
     """Ends an operation with a status; `unsupported` attributes go back to the client."""
 
-    def __init__(self, status: Status, message: str, unsupported: Iterable[Attribute] = ()):
+    def __init__(self, status: Status, message: str, unsupported: Iterable[Attribute | None] = ()):
         super().__init__(message)
         self.status = status
-        self.unsupported = list(unsupported)
+        self.unsupported = [attr for attr in unsupported if attr is not None]
 
 
 @dataclass
@@ -116,9 +115,9 @@ class IppService:
             req = decode(body)
         except IppDecodeError as exc:
             return self._bare_error(body, Status.CLIENT_ERROR_BAD_REQUEST, str(exc))
-        resp = IppMessage(Status.SUCCESSFUL_OK, req.request_id, version=(2, 0))
-        if req.version[0] in (1, 2):
-            resp.version = (req.version[0], req.version[1])
+        # answer in the request's version if we speak it, else in 2.0
+        version = req.version if req.version[0] in (1, 2) else (2, 0)
+        resp = IppMessage(Status.SUCCESSFUL_OK, req.request_id, version=version)
         op = resp.add_group(GroupTag.OPERATION)
         op.add("attributes-charset", ValueTag.CHARSET, "utf-8")
         op.add("attributes-natural-language", ValueTag.NATURAL_LANGUAGE, "en")
@@ -214,10 +213,10 @@ class IppService:
                         [Attribute.of(attr.name, ValueTag.UNSUPPORTED, None)],
                     )
 
-    def _handlers(self) -> dict[int, Callable[[_Ctx], None]]:
+    def _handlers(self) -> dict[int, Callable[[_Ctx], object]]:
         return {
             Operation.GET_PRINTER_ATTRIBUTES: self._get_printer_attributes,
-            Operation.VALIDATE_JOB: self._validate_job,
+            Operation.VALIDATE_JOB: self._validate_common,
             Operation.PRINT_JOB: self._print_job,
             Operation.CREATE_JOB: self._create_job,
             Operation.SEND_DOCUMENT: self._send_document,
@@ -231,22 +230,16 @@ class IppService:
 
     # -- helpers -----------------------------------------------------------------------------
     def _target_printer(self, ctx: _Ctx) -> None:
-        op = ctx.req.operation_attributes
-        uri = _string(op.get("printer-uri"), (ValueTag.URI,), "printer-uri")
+        attr = ctx.req.operation_attributes.get("printer-uri")
+        uri = _string(attr, (ValueTag.URI,), "printer-uri")
         if uri is None:
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "printer-uri is missing")
-        self._check_uri(uri, ctx.device.profile.resource, op.get("printer-uri"))
-
-    @staticmethod
-    def _check_uri(uri: str, resource: str, attr: Attribute | None) -> None:
         parts = _split_uri(uri, attr)
         if parts.scheme not in ("ipp", "ipps", "http", "https"):
             raise IppError(
-                Status.CLIENT_ERROR_BAD_REQUEST,
-                f"bad URI scheme {parts.scheme!r}",
-                [attr] if attr else [],
+                Status.CLIENT_ERROR_BAD_REQUEST, f"bad URI scheme {parts.scheme!r}", [attr]
             )
-        if parts.path.rstrip("/") != resource:
+        if parts.path.rstrip("/") != ctx.device.profile.resource:
             raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no printer at {parts.path!r}")
 
     def _target_job(self, ctx: _Ctx) -> Job:
@@ -293,45 +286,37 @@ class IppService:
             "media": profile.media_default,
             "copies": 1,
         }
-
-        def check(attr: Attribute, ok: bool) -> bool:
-            if not ok:
-                bad.append(attr)
-            return ok
-
+        supported: dict[str, tuple[object, ...]] = {
+            "sides": profile.sides_supported,
+            "media": profile.media_supported,
+            "printer-resolution": (Resolution(ctx.device.dpi, ctx.device.dpi),),
+            **FIXED_CHOICES,
+        }
         for attr in job_group.attributes:
-            value = attr.value
             single = len(attr.values) == 1
             if attr.name in SCALING_ATTRIBUTES:
                 plain = [_plain(v.value) for v in attr.values]
                 ctx.scaling[attr.name] = plain[0] if single else plain
-            if attr.name == "sides":
-                if check(attr, single and value in profile.sides_supported):
-                    settings["sides"] = str(value)
-            elif attr.name == "media":
-                if check(attr, single and value in profile.media_supported):
-                    settings["media"] = str(value)
-            elif attr.name == "media-col":
-                media = _media_from_col(value, profile.media_supported) if single else None
-                if check(attr, media is not None):
-                    settings["media"] = str(media)
+            # a multi-valued attribute matches nothing supported
+            value = attr.value if single else None
+            setting = attr.name
+            if attr.name == "media-col":
+                value, setting = _media_from_col(value, profile.media_supported), "media"
+                ok = value is not None
             elif attr.name == "copies":
                 ok = (
-                    single
-                    and attr.tag == ValueTag.INTEGER
+                    attr.tag == ValueTag.INTEGER
                     and isinstance(value, int)
                     and 1 <= value <= MAX_COPIES
                 )
-                if check(attr, ok):
-                    settings["copies"] = int(value) if isinstance(value, int) else 1
-            elif attr.name in _SIMPLE_SUPPORTED:
-                check(attr, single and value in _SIMPLE_SUPPORTED[attr.name])
-            elif attr.name == "printer-resolution":
-                check(attr, single and value == Resolution(ctx.device.dpi, ctx.device.dpi))
-            elif attr.name in ("job-name", "job-priority", "job-hold-until", "job-sheets"):
-                continue
+            elif attr.name in supported:
+                ok = value in supported[attr.name]
             else:
+                ok = attr.name in ("job-name", "job-priority", "job-hold-until", "job-sheets")
+            if not ok:
                 bad.append(attr)
+            elif setting in settings:
+                settings[setting] = value if isinstance(value, int) else str(value)
         if bad:
             if fidelity:
                 raise IppError(
@@ -350,7 +335,7 @@ class IppService:
             raise IppError(
                 Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
                 f"document-format {fmt!r} is not supported; send application/pdf",
-                [attr] if attr else [],
+                [attr],
             )
         return fmt
 
@@ -361,7 +346,7 @@ class IppService:
             raise IppError(
                 Status.CLIENT_ERROR_COMPRESSION_NOT_SUPPORTED,
                 f"compression {value!r} is not supported",
-                [attr] if attr else [],
+                [attr],
             )
         return value
 
@@ -379,9 +364,6 @@ class IppService:
         return fmt, compression, self._job_template(ctx)
 
     # -- operations --------------------------------------------------------------------------
-    def _validate_job(self, ctx: _Ctx) -> None:
-        self._validate_common(ctx)
-
     def _new_job(self, ctx: _Ctx, fmt: str, settings: dict[str, str | int]) -> Job:
         op = ctx.req.operation_attributes
         user = _string(op.get("requesting-user-name"), NAME_TAGS, "requesting-user-name")
@@ -396,10 +378,11 @@ class IppService:
             scaling_requested=ctx.scaling,
         )
 
-    def _accept_document(self, ctx: _Ctx, job: Job, fmt: str, compression: str) -> None:
-        data = ctx.req.data
+    def _accept_document(self, ctx: _Ctx, job: Job, compression: str) -> None:
+        """Queue the request's document for `job`, or abort the job if it is not a (well
+        compressed) PDF; the answer carries the job's attributes either way."""
         try:
-            document = _decompress(data, compression)
+            document = _decompress(ctx.req.data, compression)
         except ValueError as exc:
             ctx.device.abort(job, "compression-error", str(exc))
             self._job_group(ctx, job)
@@ -410,12 +393,12 @@ class IppService:
             self._job_group(ctx, job)
             raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_ERROR, message)
         ctx.device.add_document(job, document)
+        self._job_group(ctx, job)
 
     def _print_job(self, ctx: _Ctx) -> None:
         fmt, compression, settings = self._validate_common(ctx)
         job = self._new_job(ctx, fmt, settings)
-        self._accept_document(ctx, job, fmt, compression)
-        self._job_group(ctx, job)
+        self._accept_document(ctx, job, compression)
 
     def _create_job(self, ctx: _Ctx) -> None:
         _, _, settings = self._validate_common(ctx)
@@ -437,14 +420,13 @@ class IppService:
                 Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                 "one document per job",
             )
-        fmt = self._document_format(ctx)
+        self._document_format(ctx)
         compression = self._compression(ctx)
         if not ctx.req.data and last.value is True:
             ctx.device.abort(job, "job-data-insufficient", "no document data")
             self._job_group(ctx, job)
             return
-        self._accept_document(ctx, job, fmt, compression)
-        self._job_group(ctx, job)
+        self._accept_document(ctx, job, compression)
 
     def _close_job(self, ctx: _Ctx) -> None:
         job = self._target_job(ctx)
@@ -487,7 +469,7 @@ class IppService:
             raise IppError(
                 Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                 f"which-jobs {which!r}",
-                [a for a in [op.get("which-jobs")] if a is not None],
+                [op.get("which-jobs")],
             )
         limit = _integer(op.get("limit"), "limit")
         my_jobs = op.get("my-jobs")
@@ -519,13 +501,6 @@ class IppService:
         dev = ctx.device
         uri = f"{ctx.printer_uri}/{job.id}"
 
-        def when(value: datetime | None) -> tuple[int, datetime | None]:
-            return (ValueTag.NO_VALUE, None) if value is None else (ValueTag.DATE_TIME, value)
-
-        def up(seconds: float | None) -> tuple[int, int | None]:
-            at = dev.up_time_at(seconds)
-            return (ValueTag.NO_VALUE, None) if at is None else (ValueTag.INTEGER, at)
-
         values: dict[str, tuple[int, list[object]]] = {
             "job-id": (ValueTag.INTEGER, [job.id]),
             "job-uri": (ValueTag.URI, [uri]),
@@ -545,26 +520,21 @@ class IppService:
             "sides": (ValueTag.KEYWORD, [job.sides]),
             "media": (ValueTag.KEYWORD, [job.media]),
         }
-        created = up(job.created_s)
-        values["time-at-creation"] = (created[0], [created[1]])
-        for key, seconds in (
-            ("time-at-processing", job.processing_s),
-            ("time-at-completed", job.completed_s),
-        ):
-            tag, value = up(seconds)
-            values[key] = (tag, [value])
-        for key, stamp in (
-            ("date-time-at-creation", job.created_at),
-            ("date-time-at-processing", job.processing_at),
-            ("date-time-at-completed", job.completed_at),
-        ):
-            tag, value_dt = when(stamp)
-            values[key] = (tag, [value_dt])
+        stamps: dict[str, tuple[int, int | datetime | None]] = {
+            "time-at-creation": (ValueTag.INTEGER, dev.up_time_at(job.created_s)),
+            "time-at-processing": (ValueTag.INTEGER, dev.up_time_at(job.processing_s)),
+            "time-at-completed": (ValueTag.INTEGER, dev.up_time_at(job.completed_s)),
+            "date-time-at-creation": (ValueTag.DATE_TIME, job.created_at),
+            "date-time-at-processing": (ValueTag.DATE_TIME, job.processing_at),
+            "date-time-at-completed": (ValueTag.DATE_TIME, job.completed_at),
+        }
+        for key, (tag, stamp) in stamps.items():
+            values[key] = (ValueTag.NO_VALUE, [None]) if stamp is None else (tag, [stamp])
         if job.pages is not None:
             values["konbini-job-pages"] = (ValueTag.INTEGER, [job.pages])
         if job.sheets_total is not None:
             values["job-media-sheets"] = (ValueTag.INTEGER, [job.sheets_total])
-            values["job-impressions"] = (ValueTag.INTEGER, [_impressions(job)])
+            values["job-impressions"] = (ValueTag.INTEGER, [(job.pages or 0) * job.copies])
         for name, (tag, vals) in values.items():
             if everything or name in requested:
                 group.add(name, tag, *vals)  # type: ignore[arg-type]
@@ -580,6 +550,7 @@ class IppService:
             base_uri=self.base_uri,
             http_base=self.http_base,
             printer_uuid=self.uuids[ctx.device.profile.resource],
+            operations=self._handlers(),
         )
         wanted_all = bool(requested & {"all", "printer-description"})
         group = ctx.resp.add_group(GroupTag.PRINTER)
@@ -602,18 +573,6 @@ def _plain(value: object) -> object:
     return value if isinstance(value, bool | int | str) else str(value)
 
 
-_SIMPLE_SUPPORTED: dict[str, tuple[object, ...]] = {
-    "finishings": (3,),
-    "print-scaling": ("none",),
-    "orientation-requested": (3, 4, 5, 6),
-    "output-bin": ("face-down",),
-    "print-color-mode": ("monochrome", "auto"),
-    "print-content-optimize": ("auto",),
-    "print-quality": (3, 4, 5),
-    "print-rendering-intent": ("auto",),
-}
-
-
 _SHORT_TAGS = (ValueTag.NAME, ValueTag.KEYWORD, ValueTag.CHARSET, ValueTag.NATURAL_LANGUAGE)
 
 
@@ -632,11 +591,6 @@ def _too_long(attr: Attribute) -> bool:
 
 def _is_template(name: str) -> bool:
     return any(name.startswith(t) for t in JOB_TEMPLATE)
-
-
-def _impressions(job: Job) -> int:
-    pages = job.pages or 0
-    return pages * job.copies
 
 
 def _media_from_col(value: object, supported: tuple[str, ...]) -> str | None:
@@ -682,14 +636,11 @@ def _op_name(code: int) -> str:
         return f"0x{code:04x}"
 
 
-__all__ = ["SHEETS_IN_TRAY", "VENDOR_INPUT_SHEETS", "VENDOR_TRAY_SHEETS", "IppService"]
-
-
 def _split_uri(uri: str, attr: Attribute | None) -> SplitResult:
     """urlsplit, with an unparseable URI (e.g. 'ipp://[27.0.0.1/x') as a client error."""
     try:
         return urlsplit(uri)
     except ValueError as exc:
         raise IppError(
-            Status.CLIENT_ERROR_BAD_REQUEST, f"malformed URI {uri!r}: {exc}", [attr] if attr else []
+            Status.CLIENT_ERROR_BAD_REQUEST, f"malformed URI {uri!r}: {exc}", [attr]
         ) from exc

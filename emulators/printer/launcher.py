@@ -16,6 +16,7 @@ from emulators.printer.model import PrinterDevice, RetentionReport
 from emulators.printer.profiles import CERTIFICATE, RECEIPT
 from emulators.printer.server import IppHttpServer
 from emulators.printer.sheets import Sheet
+from rig.core import transport
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.netaddr import DEFAULT_LISTEN, url_host
@@ -40,16 +41,14 @@ class VirtualPrinter:
         self.host = host
         self.evidence = evidence
         self.port = port
-        self.certificate = PrinterDevice(
-            CERTIFICATE, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence
-        )
-        self.receipt = PrinterDevice(
-            RECEIPT, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence
+        self.certificate, self.receipt = (
+            PrinterDevice(profile, clock, evidence, capture_dir, dpi=dpi, png_evidence=png_evidence)
+            for profile in (CERTIFICATE, RECEIPT)
         )
         self.faults = FaultControl(self.certificate, clock)
         self.receipt_faults = FaultControl(self.receipt, clock)
         self.service = IppService([self.certificate, self.receipt])
-        self._server: IppHttpServer | None = None
+        self._server: transport.HttpServer | None = None
 
     @property
     def uri(self) -> str:
@@ -61,8 +60,9 @@ class VirtualPrinter:
 
     def start(self) -> dict[str, str]:
         if self._server is None:
-            self._server = IppHttpServer(self.port, self.service, self.evidence, self.host)
-            self.port = self._server.start()
+            self._server = IppHttpServer(self.port, self.service, self.evidence, self.host).server
+            self._server.start()
+            self.port = self._server.port
             self.service.base_uri = f"ipp://{url_host(self.host)}:{self.port}"
             self.service.http_base = f"http://{url_host(self.host)}:{self.port}"
             self.certificate.start()
@@ -79,7 +79,7 @@ class VirtualPrinter:
     def health(self) -> PartyHealth:
         if self._server is None:
             return PartyHealth.down("not started, or stopped")
-        return served_health(self._server.server)
+        return served_health(self._server)
 
     def __enter__(self) -> VirtualPrinter:
         self.start()
@@ -106,13 +106,13 @@ class VirtualPrinter:
         return self.certificate.wait_idle(timeout) and self.receipt.wait_idle(timeout)
 
     def retained(self) -> RetentionReport:
-        reports = [self.certificate.retained(), self.receipt.retained()]
-        return RetentionReport(
-            tuple(p for r in reports for p in r.files), sum(r.total_bytes for r in reports)
-        )
+        return _both(self.certificate.retained(), self.receipt.retained())
 
     def purge(self) -> RetentionReport:
-        reports = [self.certificate.purge(), self.receipt.purge()]
-        return RetentionReport(
-            tuple(p for r in reports for p in r.files), sum(r.total_bytes for r in reports)
-        )
+        return _both(self.certificate.purge(), self.receipt.purge())
+
+
+def _both(*reports: RetentionReport) -> RetentionReport:
+    return RetentionReport(
+        tuple(p for r in reports for p in r.files), sum(r.total_bytes for r in reports)
+    )

@@ -519,9 +519,11 @@ class PrinterDevice:
                     w for w in self._pending_captures if not w.done() or w.exception() is not None
                 ]
                 self._pending_captures.append(write)
-            sides.append(
-                Side(page.number, page.dpi, page.pixels, measure(page.pixels, page.dpi), path)
-            )
+            side = Side(page.number, page.dpi, page.pixels, measure(page.pixels, page.dpi), path)
+            sides.append(side)
+            if self.png_evidence and self.evidence is not None:
+                name = f"{self.profile.name}-job{job.id}-sheet{number}-{label}.png"
+                self._attachments.append(self.evidence.attach(name, _png(side)))
         sheet = Sheet(
             printer=self.profile.name,
             job_id=job.id,
@@ -536,11 +538,6 @@ class PrinterDevice:
             pages = [p.number for p in (front, back) if p is not None]
             sheet.text = "\n".join(texts[n - 1] for n in pages if n <= len(texts))
         sheet.checks = self._check(sheet)
-        if self.png_evidence and self.evidence is not None:
-            for label, side in (("front", sheet.front), ("back", sheet.back)):
-                if side is not None:
-                    name = f"{self.profile.name}-job{job.id}-sheet{number}-{label}.png"
-                    self._attachments.append(self.evidence.attach(name, _png(side)))
         with self._cv:
             job.sheets_done += 1
             job.impressions_done += len(sides)

@@ -1,13 +1,15 @@
 """What the printer supports, and the Get-Printer-Attributes table that advertises it.
 
-The constants are the printer's capabilities (formats, compressions, copies, operations);
-`IppService` validates requests against the same constants, so what a client reads here is
-what the service accepts. `printer_attributes` builds one printer's full table (RFC 8011
-§5.4 printer description, with media collections and the vendor tray counts).
+The constants are the printer's capabilities (formats, compressions, copies);
+`IppService` validates requests against the same constants, and passes in the operations
+its handler table serves, so what a client reads here is what the service accepts.
+`printer_attributes` builds one printer's full table (RFC 8011 §5.4 printer description,
+with media collections and the vendor tray counts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -16,7 +18,6 @@ from rig.core.protocols.ipp import (
     Attribute,
     Collection,
     IntRange,
-    Operation,
     Resolution,
     ValueTag,
 )
@@ -26,49 +27,44 @@ COMPRESSIONS = ("none", "gzip", "deflate")
 MAX_COPIES = 10
 #: rig seconds a Create-Job waits for its Send-Document before it is aborted
 OPERATION_TIME_OUT_S = 60
-JOB_TEMPLATE = (
-    "copies",
-    "finishings",
-    "media",
-    "media-col",
-    "orientation-requested",
-    "output-bin",
-    "print-color-mode",
-    "print-content-optimize",
-    "print-quality",
-    "print-rendering-intent",
-    "print-scaling",
-    "printer-resolution",
-    "sides",
-)
-OPERATIONS = (
-    Operation.PRINT_JOB,
-    Operation.VALIDATE_JOB,
-    Operation.CREATE_JOB,
-    Operation.SEND_DOCUMENT,
-    Operation.CANCEL_JOB,
-    Operation.GET_JOB_ATTRIBUTES,
-    Operation.GET_JOBS,
-    Operation.GET_PRINTER_ATTRIBUTES,
-    Operation.CANCEL_MY_JOBS,
-    Operation.CLOSE_JOB,
-    Operation.IDENTIFY_PRINTER,
+#: Job template attributes whose few supported values are fixed (the rest depend on the
+#: printer: sides, media, resolution, or take a range: copies)
+FIXED_CHOICES: dict[str, tuple[object, ...]] = {
+    "finishings": (3,),
+    "print-scaling": ("none",),
+    "orientation-requested": (3, 4, 5, 6),
+    "output-bin": ("face-down",),
+    "print-color-mode": ("monochrome", "auto"),
+    "print-content-optimize": ("auto",),
+    "print-quality": (3, 4, 5),
+    "print-rendering-intent": ("auto",),
+}
+JOB_TEMPLATE = tuple(
+    sorted({*FIXED_CHOICES, "copies", "media", "media-col", "printer-resolution", "sides"})
 )
 #: vendor attributes a kiosk on the wire can read for the 取り忘れ (forgotten sheets) warning
 VENDOR_TRAY_SHEETS = "konbini-output-tray-sheets"
 VENDOR_INPUT_SHEETS = "konbini-input-tray-sheets"
+#: the media margins, all 0: the engine prints borderless
+_EDGES = ("bottom", "left", "right", "top")
 
 
 def printer_attributes(
-    dev: PrinterDevice, *, base_uri: str, http_base: str, printer_uuid: UUID
+    dev: PrinterDevice,
+    *,
+    base_uri: str,
+    http_base: str,
+    printer_uuid: UUID,
+    operations: Iterable[int],
 ) -> list[Attribute]:
-    """Every printer attribute of `dev`, as the printer at `base_uri` + its resource."""
+    """Every printer attribute of `dev`, as the printer at `base_uri` + its resource that
+    serves `operations`."""
     profile = dev.profile
     res = profile.resource
     a = Attribute.of
     now = dev.clock.now()
-    media_cols = [_media_col(m, dev) for m in profile.media_supported]
-    default_col = _media_col(profile.media_default, dev)
+    media_cols = [_media_col(m) for m in profile.media_supported]
+    default_col = _media_col(profile.media_default)
     state_reasons = dev.state_reasons()
     supply_level = 15 if dev.toner_low else 80
     supply = (
@@ -95,10 +91,7 @@ def printer_attributes(
         a("job-creation-attributes-supported", ValueTag.KEYWORD, *JOB_TEMPLATE),
         a("job-ids-supported", ValueTag.BOOLEAN, True),
         a("job-k-octets-supported", ValueTag.RANGE_OF_INTEGER, IntRange(0, 32768)),
-        a("media-bottom-margin-supported", ValueTag.INTEGER, 0),
-        a("media-left-margin-supported", ValueTag.INTEGER, 0),
-        a("media-right-margin-supported", ValueTag.INTEGER, 0),
-        a("media-top-margin-supported", ValueTag.INTEGER, 0),
+        *[a(f"media-{edge}-margin-supported", ValueTag.INTEGER, 0) for edge in _EDGES],
         a("media-col-database", ValueTag.BEGIN_COLLECTION, *media_cols),
         a("media-col-default", ValueTag.BEGIN_COLLECTION, default_col),
         a("media-col-ready", ValueTag.BEGIN_COLLECTION, default_col),
@@ -108,10 +101,7 @@ def printer_attributes(
             "media-size",
             "media-source",
             "media-type",
-            "media-bottom-margin",
-            "media-left-margin",
-            "media-right-margin",
-            "media-top-margin",
+            *[f"media-{edge}-margin" for edge in _EDGES],
         ),
         a("media-default", ValueTag.KEYWORD, profile.media_default),
         a("media-ready", ValueTag.KEYWORD, profile.media_default),
@@ -132,7 +122,7 @@ def printer_attributes(
         a("multiple-operation-time-out", ValueTag.INTEGER, OPERATION_TIME_OUT_S),
         a("multiple-operation-time-out-action", ValueTag.KEYWORD, "abort-job"),
         a("natural-language-configured", ValueTag.NATURAL_LANGUAGE, "en"),
-        a("operations-supported", ValueTag.ENUM, *[int(o) for o in OPERATIONS]),
+        a("operations-supported", ValueTag.ENUM, *sorted(int(o) for o in operations)),
         a("orientation-requested-default", ValueTag.ENUM, 3),
         a("orientation-requested-supported", ValueTag.ENUM, 3, 4, 5, 6),
         a("output-bin-default", ValueTag.KEYWORD, "face-down"),
@@ -216,16 +206,13 @@ def _size_col(media: str) -> Collection:
     )
 
 
-def _media_col(media: str, dev: PrinterDevice) -> Collection:
+def _media_col(media: str) -> Collection:
     return Collection(
         [
             Attribute.of("media-size", ValueTag.BEGIN_COLLECTION, _size_col(media)),
             Attribute.of("media-size-name", ValueTag.KEYWORD, media),
             Attribute.of("media-source", ValueTag.KEYWORD, "main"),
             Attribute.of("media-type", ValueTag.KEYWORD, "stationery"),
-            Attribute.of("media-bottom-margin", ValueTag.INTEGER, 0),
-            Attribute.of("media-left-margin", ValueTag.INTEGER, 0),
-            Attribute.of("media-right-margin", ValueTag.INTEGER, 0),
-            Attribute.of("media-top-margin", ValueTag.INTEGER, 0),
+            *[Attribute.of(f"media-{edge}-margin", ValueTag.INTEGER, 0) for edge in _EDGES],
         ]
     )

@@ -32,10 +32,6 @@ class Profile:
     def resource(self) -> str:
         return f"/ipp/{self.name}"
 
-    @property
-    def duplex(self) -> bool:
-        return "two-sided-long-edge" in self.sides_supported
-
 
 CERTIFICATE = Profile(
     name="print",

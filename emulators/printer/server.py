@@ -32,12 +32,6 @@ ICON_PNG = _icon()
 SOCKET_TIMEOUT_S = 10.0
 
 
-class BodyError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
 def _text(status: int, text: str) -> transport.Response:
     # an error ends the connection, as it always has: a kiosk reconnects for its next job
     return transport.Response(
@@ -53,17 +47,20 @@ def _error(error: transport.HttpError, path: str | None) -> transport.Response:
 
 
 def _inflate(body: bytes, encoding: str) -> bytes:
+    """The request body without its Content-Encoding; an HttpError the transport answers."""
     if encoding in ("identity", ""):
         return body
     if encoding not in ("gzip", "deflate"):
-        raise BodyError(415, f"Content-Encoding {encoding} not supported")
+        raise transport.HttpError(
+            415, "unsupported_encoding", f"Content-Encoding {encoding} not supported"
+        )
     try:
         inflater = zlib.decompressobj(31 if encoding == "gzip" else 15)
         body = inflater.decompress(body, MAX_REQUEST_BYTES + 1)
     except zlib.error as exc:
-        raise BodyError(400, f"bad {encoding} body") from exc
+        raise transport.HttpError(400, "bad_encoding", f"bad {encoding} body") from exc
     if len(body) > MAX_REQUEST_BYTES:
-        raise BodyError(413, "request too large")
+        raise transport.HttpError(413, "body_too_large", "request too large")
     return body
 
 
@@ -92,13 +89,6 @@ class IppHttpServer:
             server_header="KonbiniRigIPP/1.0",
         )
 
-    def start(self) -> int:
-        self.server.start()
-        return self.server.port
-
-    def stop(self) -> None:
-        self.server.stop()
-
     def _offline(self, path: str) -> bool:
         device = self.service.device_for(path)
         return device is not None and device.offline
@@ -112,11 +102,7 @@ class IppHttpServer:
         if "content-length" not in request.headers and "transfer-encoding" not in request.headers:
             return _text(411, "Content-Length or chunked encoding required")
         encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
-        try:
-            body = _inflate(request.body, encoding)
-        except BodyError as exc:
-            return _text(exc.status, str(exc))
-        answer = self.service.handle(body, request.path)
+        answer = self.service.handle(_inflate(request.body, encoding), request.path)
         return transport.Response(200, answer, "application/ipp")
 
     def _get(self, request: transport.Request) -> transport.Response | transport.Fault:

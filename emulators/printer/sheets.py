@@ -195,10 +195,6 @@ class OutputTray:
     def is_empty(self) -> bool:
         return self.count == 0
 
-    def peek(self) -> list[Sheet]:
-        with self._lock:
-            return list(self._sheets)
-
     def take(self) -> list[Sheet]:
         """Everything in the tray, in delivery order; the tray is empty afterwards."""
         with self._lock:

@@ -10,7 +10,7 @@ import pytest
 from emulators.cash import audit
 from emulators.cash.audit import AuditError, Ledger
 from emulators.cash.faults import FaultPlan, FaultPlanError
-from emulators.cash.money import MoneyError, bill, coin, total
+from emulators.cash.money import MoneyError, bill, coin
 from rig.core.clock import RigClock
 
 
@@ -27,7 +27,7 @@ def test_moves_balances_and_summary(tmp_path: Path, rig_clock: RigClock) -> None
     s = ledger.summary("txn-1")
     assert s.cash_in == {("bill", 1000): 1}
     assert s.cash_out == {("coin", 100): 6}
-    assert (s.given_yen, s.net_yen, s.taken_back_yen, s.in_transit_yen) == (1000, 400, 600, 0)
+    assert (s.given_yen, s.net_yen, s.taken_back_yen, s.customer_owed_yen) == (1000, 400, 600, 0)
     assert ledger.count(audit.hopper_place(100), coin(100)) == 4
     assert ledger.moved(src=audit.hopper_place(100), dst=audit.TRAY) == 6
     report = ledger.reconcile()
@@ -74,15 +74,13 @@ def test_reconcile_detects_tampering(tmp_path: Path, rig_clock: RigClock) -> Non
     assert not report.ok
     assert any("journal says 5" in p for p in report.problems)
     assert any("does not sum to zero" in p for p in report.problems)
-    with pytest.raises(AuditError):
-        report.raise_if_bad()
 
 
 def test_money_items() -> None:
     assert bill(1000).value == 1000
     assert bill(1000, "counterfeit").value == 0
     assert coin(5, "foreign").value == 0
-    assert total([bill(1000), coin(500), coin(50, "damaged")]) == 1500
+    assert sum(i.value for i in (bill(1000), coin(500), coin(50, "damaged"))) == 1500
     with pytest.raises(MoneyError):
         bill(3000)
     with pytest.raises(MoneyError):
