@@ -143,7 +143,6 @@ class CentreLink:
         )
         return Issued(
             request_id=receipt.request_id,
-            document_id=receipt.request_id,
             title=receipt.title,
             pages=receipt.pages,
             copies=receipt.copies,

@@ -81,7 +81,6 @@ class Issued:
     """A certificate request the centre accepted (the document is fetched separately)."""
 
     request_id: str
-    document_id: str
     title: str
     pages: int
     copies: int
