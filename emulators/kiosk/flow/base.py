@@ -14,7 +14,7 @@ from collections.abc import Callable
 from emulators.kiosk.audit import AuditLog
 from emulators.kiosk.card_reader import CardConnection, CardIOError, CardReader
 from emulators.kiosk.cash_desk import CashDesk
-from emulators.kiosk.centre_types import CentrePort
+from emulators.kiosk.centre import CentreLink
 from emulators.kiosk.config import KioskConfig
 from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.transaction import Transaction
@@ -34,7 +34,7 @@ class FlowBase(ABC):
         reader: CardReader,
         cash: CashDesk,
         printer: PrintStation,
-        centre: CentrePort,
+        centre: CentreLink,
         audit: AuditLog,
         arm_timeout: Callable[[float, int], None],
     ):
