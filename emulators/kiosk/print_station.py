@@ -36,6 +36,9 @@ class ReceiptLine:
 
 
 class PrintStation:
+    #: Both sides, so the anti-forgery back prints (seed I.4.1 (8)).
+    certificate_sides = "two-sided-long-edge"
+
     def __init__(self, certificate_uri: str, receipt_uri: str | None, *, timeout: float = 15.0):
         self.certificates = IppClient(certificate_uri, timeout=timeout, user="kiosk")
         self.receipts = IppClient(receipt_uri or certificate_uri, timeout=timeout, user="kiosk")
@@ -43,7 +46,7 @@ class PrintStation:
     def print_certificate(self, pdf: bytes, copies: int) -> int:
         self.cancel_leftover_jobs()
         job = self.certificates.print_job(
-            pdf, sides="two-sided-long-edge", copies=copies, job_name="certificate"
+            pdf, sides=self.certificate_sides, copies=copies, job_name="certificate"
         )
         return job.job_id
 
