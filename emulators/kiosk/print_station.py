@@ -20,7 +20,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from rig.core.drivers.ipp_client import IppClient, IppClientError, JobInfo
-from rig.core.protocols.ipp import JobState
 
 GOTHIC = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 RECEIPT_WIDTH_MM = 80
@@ -101,14 +100,6 @@ class PrintStation:
         except IppClientError:
             return None
         return value if isinstance(value, str) else None
-
-
-def job_failed(info: JobInfo) -> bool:
-    return info.state in (JobState.ABORTED, JobState.CANCELED)
-
-
-def job_stopped(info: JobInfo) -> bool:
-    return info.state is JobState.PROCESSING_STOPPED or bool(STOPPED_REASONS & set(info.reasons))
 
 
 @lru_cache(maxsize=1)

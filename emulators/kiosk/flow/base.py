@@ -2,7 +2,7 @@
 
 `FlowBase` holds the transaction and the UI state, changes screen (`_go`: arms the screen's
 time-out, renders the `ScreenView`, appends the history and the audit line) and asks the
-devices the small questions every phase asks (card present, sheets in the tray).
+devices the small questions every phase asks (is a card present).
 """
 
 from __future__ import annotations
@@ -132,9 +132,6 @@ class FlowBase(ABC):
             return self.reader.present()
         except CardIOError:
             return False
-
-    def _tray_sheets(self) -> int:
-        return self.printer.sheets_in_tray()
 
     def _close_card(self) -> None:
         if self.conn is not None:

@@ -73,7 +73,7 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
         if screen is ScreenId.PRINTING:
             self._print_failed()
         elif screen is ScreenId.TAKE_REMINDER:
-            if self._tray_sheets() > 0:
+            if self.printer.sheets_in_tray() > 0:
                 self.ui.forgotten.append("certificate")
             if self._card_present():
                 self.ui.forgotten.append("card")
@@ -99,7 +99,7 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
                 self.stale_card = False
                 self._refresh()
             elif present and not self.stale_card:
-                if self._tray_sheets() > 0 or self.printer.receipt_in_tray() > 0:
+                if self.printer.sheets_in_tray() > 0 or self.printer.receipt_in_tray() > 0:
                     # another applicant's certificates (or receipt) lie in a tray: serve
                     # nobody until staff have cleared it, or the next customer would take
                     # them with their own (ISO-004)

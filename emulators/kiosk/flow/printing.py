@@ -12,7 +12,7 @@ import time
 from emulators.kiosk.cash_desk import CashError
 from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable, Issued
 from emulators.kiosk.flow.ending import EndingPhase
-from emulators.kiosk.print_station import STOPPED_REASONS, ReceiptLine, job_failed, job_stopped
+from emulators.kiosk.print_station import STOPPED_REASONS, ReceiptLine
 from emulators.kiosk.screens import NoticeCode
 from rig.core.drivers.cctalk import PayoutResult
 from rig.core.drivers.ipp_client import IppClientError
@@ -60,18 +60,16 @@ class PrintingPhase(EndingPhase):
                 "printed", txn=txn.txn_id, job_id=info.job_id, copies=txn.issued.copies
             )
             self._report_completion(printed=True)
-            self.ui.tray_sheets = self._tray_sheets()
+            self.ui.tray_sheets = self.printer.sheets_in_tray()
             self.ui.card_on_reader = self._card_present()
             self._go(ScreenId.TAKE_REMINDER)
-        elif job_failed(info):
+        elif info.state in (JobState.ABORTED, JobState.CANCELED):
             self.audit.record(
                 "print_failed", txn=txn.txn_id, job_id=info.job_id, error=info.state.name
             )
             self._print_failed()
         else:
             problem = ",".join(sorted(set(info.reasons) & STOPPED_REASONS)) or None
-            if not job_stopped(info):
-                problem = None
             if problem != self.ui.printer_problem:
                 self.ui.printer_problem = problem
                 self._refresh()
@@ -123,7 +121,7 @@ class PrintingPhase(EndingPhase):
     def _poll_take_reminder(self) -> None:
         if not self._printer_due():
             return
-        self.ui.tray_sheets = self._tray_sheets()
+        self.ui.tray_sheets = self.printer.sheets_in_tray()
         self.ui.card_on_reader = self._card_present()
         self._refresh()
         if self.ui.tray_sheets == 0 and not self.ui.card_on_reader:
