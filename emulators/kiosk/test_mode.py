@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -68,8 +68,7 @@ def _parse(model: type[_M], body: bytes) -> _M:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         # the robot server's own code for it (docs/kiosk-adapter.md), not one of RobotError's
-        invalid_json = cast(RobotError, "invalid_json")
-        raise RobotActionError(invalid_json, "the body is not JSON", 400) from None
+        raise RobotActionError("invalid_json", "the body is not JSON", 400) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -10,6 +10,8 @@ choice, payment, printing, ending) on the shared state of `FlowBase`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from emulators.kiosk.flow.card import CardPhase
 from emulators.kiosk.flow.choice import ChoicePhase
 from emulators.kiosk.flow.payment import PaymentPhase
@@ -20,11 +22,15 @@ from rig.core.protocols.robot import Method, RobotError, ScreenId
 
 
 class RobotActionError(Exception):
-    def __init__(self, code: RobotError, detail: str, status: int):
+    """A request the kiosk refuses: the robot server answers it as a problem document
+    (`extra` adds members to it); `code` is a `RobotError` or one of the server's own."""
+
+    def __init__(self, code: RobotError | str, detail: str, status: int, **extra: Any):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.status = status
+        self.extra = extra
 
 
 class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
