@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from cryptography import x509
@@ -32,10 +32,6 @@ from rig.core.pki.jpki import Device, Holder, JpkiAuthority, Sex, UserCredential
 from rig.core.protocols.apdu import (
     ATR_JPKI,
     AUTH_PIN_TRIES,
-    EF_AUTH_CA_CERT,
-    EF_AUTH_CERT,
-    EF_SIGN_CA_CERT,
-    EF_SIGN_CERT,
     INPUT_SUPPORT_PIN_TRIES,
     SIGN_PIN_TRIES,
     TOKEN_JUKI_CARD,
@@ -255,31 +251,21 @@ def build_card(
             authority.revoke(
                 credentials.auth_serial, j.revoked.at, x509.ReasonFlags[j.revoked.reason]
             )
-        files = {
-            EF_AUTH_CERT: _der(credentials.auth_cert),
-            EF_AUTH_CA_CERT: _der(credentials.auth_ca_cert),
-            EF_SIGN_CERT: _der(credentials.sign_cert),
-            EF_SIGN_CA_CERT: _der(credentials.sign_ca_cert),
-        }
-        targets = {
-            "auth_cert": EF_AUTH_CERT,
-            "auth_ca_cert": EF_AUTH_CA_CERT,
-            "sign_cert": EF_SIGN_CERT,
-            "sign_ca_cert": EF_SIGN_CA_CERT,
-        }
+        # the four certificates, named as the credentials and the profile's `damaged` name them
+        files = {name: _der(getattr(credentials, name)) for name in get_args(DamageTarget)}
         for target in j.damaged:
-            files[targets[target]] = damage_certificate(files[targets[target]])
+            files[target] = damage_certificate(files[target])
         auth_pin = _reference(j.auth_pin, DEFAULT_AUTH_PIN, AUTH_PIN_TRIES) if j.auth else None
         sign_pin = _reference(j.sign_pin, DEFAULT_SIGN_PASSWORD, SIGN_PIN_TRIES) if j.sign else None
         apps.append(
             JpkiApplication.build(
                 token=_TOKENS[profile.form],
-                auth_cert=files[EF_AUTH_CERT] if j.auth else None,
-                auth_ca_cert=files[EF_AUTH_CA_CERT] if j.auth else None,
+                auth_cert=files["auth_cert"] if j.auth else None,
+                auth_ca_cert=files["auth_ca_cert"] if j.auth else None,
                 auth_key=credentials.auth_key if j.auth else None,
                 auth_pin=auth_pin,
-                sign_cert=files[EF_SIGN_CERT] if j.sign else None,
-                sign_ca_cert=files[EF_SIGN_CA_CERT] if j.sign else None,
+                sign_cert=files["sign_cert"] if j.sign else None,
+                sign_ca_cert=files["sign_ca_cert"] if j.sign else None,
                 sign_key=credentials.sign_key if j.sign else None,
                 sign_pin=sign_pin,
             )
