@@ -66,10 +66,7 @@ class FlowBase(ABC):
 
     def _go(self, screen: ScreenId) -> None:
         self.screen = screen
-        self._timer += 1
-        timeout = self.config.timeouts.get(screen)
-        if timeout:
-            self._arm_timeout(timeout, self._timer)
+        self._touch()  # the new screen's inactivity time-out
         self.seq += 1
         self.view = render(self)
         code = self.ui.notice.code if screen is ScreenId.NOTICE and self.ui.notice else None
@@ -98,7 +95,7 @@ class FlowBase(ABC):
             self.view = view.model_copy(update={"seq": self.seq})
 
     def _touch(self) -> None:
-        """Customer activity: restart the screen's inactivity time-out."""
+        """Arm the screen's inactivity time-out afresh (a new screen, or customer activity)."""
         self._timer += 1
         timeout = self.config.timeouts.get(self.screen)
         if timeout:

@@ -119,19 +119,13 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
         elif s is ScreenId.CARD_REMOVAL:
             if not self._card_present():
                 self._card_removed()
-        elif s is ScreenId.PAYMENT:
-            self._poll_payment()
-        elif s is ScreenId.PRINTING:
-            self._poll_printing()
-        elif s is ScreenId.TAKE_REMINDER:
-            self._poll_take_reminder()
-        elif s is ScreenId.RECEIPT:
-            self._poll_receipt()
         elif (
             s is ScreenId.NOTICE and self.stale_card and self._stale_card_gone(self._card_present())
         ):
             self.stale_card = False
             self._refresh()
+        elif poll := getattr(self, f"_poll_{s.value}", None):
+            poll()  # payment, printing, take_reminder, receipt: the phases' own polling
 
     def recover(self) -> None:
         """After an unexpected error: end any transaction safely (refund, erase, notice)."""
