@@ -188,9 +188,7 @@ class CardPhase(EndingPhase):
         assert txn is not None and txn.session is not None
         self.stale_card = False
         # the card has left: its certificate is no longer needed (不保持)
-        if txn.auth_certificate is not None:
-            txn.auth_certificate[:] = b"\x00" * len(txn.auth_certificate)
-            txn.auth_certificate = None
+        txn.erase_certificate()
         if txn.method is Method.JPKI and not self._load_menu():
             return
         self._go(ScreenId.CERTIFICATE_CHOICE)
