@@ -80,19 +80,16 @@ def render(flow: ShownState) -> ScreenView:
         options = [
             Option(id="ok", label=txt.LABEL_OK, enabled=bool(txn and len(txn.pin) == 4)),
             Option(id="clear", label=txt.LABEL_CLEAR),
-            Option(id="cancel", label=txt.LABEL_CANCEL),
         ]
         facts["tries_left"] = flow.ui.pin_tries
     elif s is ScreenId.CARD_REMOVAL:
         text = list(txt.CARD_REMOVAL_TEXT)
-        options = [Option(id="cancel", label=txt.LABEL_CANCEL)]
     elif s is ScreenId.CERTIFICATE_CHOICE:
         text = list(txt.CERTIFICATE_CHOICE_TEXT)
         if menu is not None:
             options = _type_options(menu)
         else:  # card AP before the PIN: the standard list, availability after the PIN
             options = [Option(id=t, label=label) for t, label in txt.TYPE_LABELS.items()]
-        options.append(Option(id="cancel", label=txt.LABEL_CANCEL))
     elif s is ScreenId.ISSUANCE_TYPE and menu is not None and choice is not None:
         text = [txt.type_label(choice.cert_type or ""), *txt.ISSUANCE_TYPE_TEXT]
         options = _issuance_options(flow, menu)
@@ -136,7 +133,6 @@ def render(flow: ShownState) -> ScreenView:
         options = [
             Option(id="apply", label=txt.LABEL_APPLY),
             Option(id="back", label=txt.LABEL_BACK),
-            Option(id="cancel", label=txt.LABEL_CANCEL),
         ]
         facts.update(fee_yen=fee, copies=choice.copies, certificate=choice.cert_type)
     elif s is ScreenId.DOWNLOAD:
@@ -149,7 +145,6 @@ def render(flow: ShownState) -> ScreenView:
         if flow.ui.cash_fault:
             text.append(txt.BILL_FAULT)
             facts["cash_fault"] = True
-        options = [Option(id="cancel", label=txt.LABEL_CANCEL)]
         facts.update(fee_yen=fee, paid_yen=txn.credit)
     elif s is ScreenId.PRINTING:
         text = list(txt.PRINTING_TEXT)
@@ -180,7 +175,7 @@ def render(flow: ShownState) -> ScreenView:
         facts.update(code=n.code, source=n.source, refund_yen=n.refund_yen)
         if n.unpaid_yen:
             facts["unpaid_yen"] = n.unpaid_yen
-    if s in CANCELLABLE and not any(o.id == "cancel" for o in options):
+    if s in CANCELLABLE:  # 中止 comes last on each of them
         options.append(Option(id="cancel", label=txt.LABEL_CANCEL))
     seed = SEED_NUMBERS[flow.method or Method.JPKI].get(s)
     return ScreenView(
@@ -201,7 +196,6 @@ def _nav(*, next_enabled: bool) -> list[Option]:
     return [
         Option(id="next", label=txt.LABEL_NEXT, enabled=next_enabled),
         Option(id="back", label=txt.LABEL_BACK),
-        Option(id="cancel", label=txt.LABEL_CANCEL),
     ]
 
 
