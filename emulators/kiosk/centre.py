@@ -38,12 +38,8 @@ class MenuFormatError(CentreRefusal):
     """The centre's menu does not have the documented shape (shown as a refusal)."""
 
     def __init__(self, why: str):
-        super().__init__(INVALID_ANSWER, None, source="kiosk")
+        super().__init__(NoticeCode.CENTRE_ANSWER_INVALID.value, None, source="kiosk")
         self.why = why
-
-
-#: The code the kiosk shows when the centre's answer cannot be understood.
-INVALID_ANSWER = NoticeCode.CENTRE_ANSWER_INVALID.value
 
 
 class CentreLink:

@@ -59,8 +59,7 @@ class RobotServer:
         self.host = host
         self.evidence = evidence
         self._router = transport.Router()
-        for method, sub, action in self.routes():
-            self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
+        self.add_routes(self.routes())
         self.server = transport.HttpServer(
             self._router,
             name=CHANNEL,
@@ -85,21 +84,21 @@ class RobotServer:
         self.server.stop()
 
     # -- routes ----------------------------------------------------------------------------
-    def routes(self) -> list[tuple[str, str, Action]]:
-        """(method, path under BASE_PATH, action): the protocol's whole route table."""
-        return [
-            ("GET", "/info", lambda q, b: self.info()),
-            ("GET", "/screen", self._screen),
-            ("GET", "/history", self._history),
-            ("POST", "/tap", self._tap),
-            ("POST", "/keys", self._keys),
-            ("GET", "/held", lambda q, b: self.engine.call(lambda flow: flow.held())),
-            ("POST", "/reset", self._reset),
-        ]
+    def routes(self) -> dict[tuple[str, str], Action]:
+        """(method, path under BASE_PATH) → action: the protocol's whole route table."""
+        return {
+            ("GET", "/info"): lambda q, b: self.info(),
+            ("GET", "/screen"): self._screen,
+            ("GET", "/history"): self._history,
+            ("POST", "/tap"): self._tap,
+            ("POST", "/keys"): self._keys,
+            ("GET", "/held"): lambda q, b: self.engine.call(lambda flow: flow.held()),
+            ("POST", "/reset"): self._reset,
+        }
 
     def add_routes(self, routes: dict[tuple[str, str], Action]) -> None:
-        """Serve optional routes too ((method, path under BASE_PATH) → action), before or after
-        the server started (emulators/kiosk/test_mode.py adds the extensions' routes)."""
+        """Serve routes ((method, path under BASE_PATH) → action), the protocol's own or optional
+        ones, before or after the server started (test_mode.py adds the extensions' routes)."""
         for (method, sub), action in routes.items():
             self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
 
