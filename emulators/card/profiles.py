@@ -73,11 +73,14 @@ _DEVICES = {
     Form.IPHONE: Device.IPHONE,
 }
 
-_Strict = ConfigDict(extra="forbid", frozen=True)
+
+class _Strict(BaseModel):
+    """Profile data: unknown keys are errors, and a loaded profile does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HolderSpec(BaseModel):
-    model_config = _Strict
+class HolderSpec(_Strict):
     holder_id: str
     name: str
     address: str
@@ -89,15 +92,13 @@ class HolderSpec(BaseModel):
         return Holder(self.holder_id, self.name, self.address, self.birth_date, Sex(self.sex))
 
 
-class PinSpec(BaseModel):
-    model_config = _Strict
+class PinSpec(_Strict):
     value: str | None = None
     tries_left: int | None = Field(default=None, ge=0, le=15)
     mode: Literal["pin", "not_usable", "device"] = "pin"
 
 
-class RevokedSpec(BaseModel):
-    model_config = _Strict
+class RevokedSpec(_Strict):
     at: datetime
     reason: str = "unspecified"
 
@@ -112,8 +113,7 @@ class RevokedSpec(BaseModel):
 DamageTarget = Literal["auth_cert", "auth_ca_cert", "sign_cert", "sign_ca_cert"]
 
 
-class JpkiSpec(BaseModel):
-    model_config = _Strict
+class JpkiSpec(_Strict):
     issued_at: datetime
     auth: bool = True
     sign: bool = True
@@ -130,20 +130,17 @@ class JpkiSpec(BaseModel):
         return value
 
 
-class InputSupportSpec(BaseModel):
-    model_config = _Strict
+class InputSupportSpec(_Strict):
     pin: PinSpec = PinSpec()
 
 
-class CardApSpec(BaseModel):
-    model_config = _Strict
+class CardApSpec(_Strict):
     municipality_code: str
     user_id: str
     key_version: int = 1
 
 
-class CardProfile(BaseModel):
-    model_config = _Strict
+class CardProfile(_Strict):
     name: str
     description: str
     form: Form
@@ -156,8 +153,7 @@ class CardProfile(BaseModel):
     expect: str = ""
 
 
-class ProfileFile(BaseModel):
-    model_config = _Strict
+class ProfileFile(_Strict):
     holders: dict[str, HolderSpec]
     profiles: dict[str, CardProfile]
 
