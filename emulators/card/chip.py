@@ -79,22 +79,13 @@ class VirtualCard:
         return self.atr
 
     def powerUp(self) -> None:
-        with self._lock:
-            self._clear_state()
-            self.powered = True
-            self._record("power_up")
+        self._power(True, "power_up")
 
     def powerDown(self) -> None:
-        with self._lock:
-            self._clear_state()
-            self.powered = False
-            self._record("power_down")
+        self._power(False, "power_down")
 
     def reset(self) -> None:
-        with self._lock:
-            self._clear_state()
-            self.powered = True
-            self._record("reset")
+        self._power(True, "reset")
 
     def execute(self, msg: bytes) -> bytes:
         started = time.perf_counter()
@@ -120,6 +111,13 @@ class VirtualCard:
             return answer
 
     # -- internals -----------------------------------------------------------------------
+    def _power(self, powered: bool, event: str) -> None:
+        """Power on, off or a reset: the security state starts over either way."""
+        with self._lock:
+            self._clear_state()
+            self.powered = powered
+            self._record(event)
+
     def _clear_state(self) -> None:
         self.selected = None
         for app in self.applications.values():

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from cryptography import x509
@@ -32,10 +32,6 @@ from rig.core.pki.jpki import Device, Holder, JpkiAuthority, Sex, UserCredential
 from rig.core.protocols.apdu import (
     ATR_JPKI,
     AUTH_PIN_TRIES,
-    EF_AUTH_CA_CERT,
-    EF_AUTH_CERT,
-    EF_SIGN_CA_CERT,
-    EF_SIGN_CERT,
     INPUT_SUPPORT_PIN_TRIES,
     SIGN_PIN_TRIES,
     TOKEN_JUKI_CARD,
@@ -77,11 +73,14 @@ _DEVICES = {
     Form.IPHONE: Device.IPHONE,
 }
 
-_Strict = ConfigDict(extra="forbid", frozen=True)
+
+class _Strict(BaseModel):
+    """Profile data: unknown keys are errors, and a loaded profile does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HolderSpec(BaseModel):
-    model_config = _Strict
+class HolderSpec(_Strict):
     holder_id: str
     name: str
     address: str
@@ -93,15 +92,13 @@ class HolderSpec(BaseModel):
         return Holder(self.holder_id, self.name, self.address, self.birth_date, Sex(self.sex))
 
 
-class PinSpec(BaseModel):
-    model_config = _Strict
+class PinSpec(_Strict):
     value: str | None = None
     tries_left: int | None = Field(default=None, ge=0, le=15)
     mode: Literal["pin", "not_usable", "device"] = "pin"
 
 
-class RevokedSpec(BaseModel):
-    model_config = _Strict
+class RevokedSpec(_Strict):
     at: datetime
     reason: str = "unspecified"
 
@@ -116,8 +113,7 @@ class RevokedSpec(BaseModel):
 DamageTarget = Literal["auth_cert", "auth_ca_cert", "sign_cert", "sign_ca_cert"]
 
 
-class JpkiSpec(BaseModel):
-    model_config = _Strict
+class JpkiSpec(_Strict):
     issued_at: datetime
     auth: bool = True
     sign: bool = True
@@ -134,20 +130,17 @@ class JpkiSpec(BaseModel):
         return value
 
 
-class InputSupportSpec(BaseModel):
-    model_config = _Strict
+class InputSupportSpec(_Strict):
     pin: PinSpec = PinSpec()
 
 
-class CardApSpec(BaseModel):
-    model_config = _Strict
+class CardApSpec(_Strict):
     municipality_code: str
     user_id: str
     key_version: int = 1
 
 
-class CardProfile(BaseModel):
-    model_config = _Strict
+class CardProfile(_Strict):
     name: str
     description: str
     form: Form
@@ -160,8 +153,7 @@ class CardProfile(BaseModel):
     expect: str = ""
 
 
-class ProfileFile(BaseModel):
-    model_config = _Strict
+class ProfileFile(_Strict):
     holders: dict[str, HolderSpec]
     profiles: dict[str, CardProfile]
 
@@ -255,31 +247,21 @@ def build_card(
             authority.revoke(
                 credentials.auth_serial, j.revoked.at, x509.ReasonFlags[j.revoked.reason]
             )
-        files = {
-            EF_AUTH_CERT: _der(credentials.auth_cert),
-            EF_AUTH_CA_CERT: _der(credentials.auth_ca_cert),
-            EF_SIGN_CERT: _der(credentials.sign_cert),
-            EF_SIGN_CA_CERT: _der(credentials.sign_ca_cert),
-        }
-        targets = {
-            "auth_cert": EF_AUTH_CERT,
-            "auth_ca_cert": EF_AUTH_CA_CERT,
-            "sign_cert": EF_SIGN_CERT,
-            "sign_ca_cert": EF_SIGN_CA_CERT,
-        }
+        # the four certificates, named as the credentials and the profile's `damaged` name them
+        files = {name: _der(getattr(credentials, name)) for name in get_args(DamageTarget)}
         for target in j.damaged:
-            files[targets[target]] = damage_certificate(files[targets[target]])
+            files[target] = damage_certificate(files[target])
         auth_pin = _reference(j.auth_pin, DEFAULT_AUTH_PIN, AUTH_PIN_TRIES) if j.auth else None
         sign_pin = _reference(j.sign_pin, DEFAULT_SIGN_PASSWORD, SIGN_PIN_TRIES) if j.sign else None
         apps.append(
             JpkiApplication.build(
                 token=_TOKENS[profile.form],
-                auth_cert=files[EF_AUTH_CERT] if j.auth else None,
-                auth_ca_cert=files[EF_AUTH_CA_CERT] if j.auth else None,
+                auth_cert=files["auth_cert"] if j.auth else None,
+                auth_ca_cert=files["auth_ca_cert"] if j.auth else None,
                 auth_key=credentials.auth_key if j.auth else None,
                 auth_pin=auth_pin,
-                sign_cert=files[EF_SIGN_CERT] if j.sign else None,
-                sign_ca_cert=files[EF_SIGN_CA_CERT] if j.sign else None,
+                sign_cert=files["sign_cert"] if j.sign else None,
+                sign_ca_cert=files["sign_ca_cert"] if j.sign else None,
                 sign_key=credentials.sign_key if j.sign else None,
                 sign_pin=sign_pin,
             )

@@ -140,16 +140,11 @@ def probe(conn: CardConnection, now: datetime) -> CardFacts:
     """The usability check (seed I.4.1 (1)): which method can this card use, if any?"""
     kind = CardKind.OTHER
     jpki: JpkiFacts | None = None
-    problem: NoticeCode | None = None
+    problem: NoticeCode | None = NoticeCode.NO_CERTIFICATE
     if _select(conn, apdu.AID_JPKI):
         kind = _kind(_token(conn))
-        cert_select = conn.transmit(apdu.select_ef(apdu.EF_AUTH_CERT))
-        if cert_select.ok:
+        if conn.transmit(apdu.select_ef(apdu.EF_AUTH_CERT)).ok:
             jpki, problem = _jpki_facts(conn, now)
-        else:
-            problem = NoticeCode.NO_CERTIFICATE
-    else:
-        problem = NoticeCode.NO_CERTIFICATE
     card_ap = read_card_ap(conn)
     return CardFacts(kind, jpki, card_ap, problem)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from smartcard.scard import (
     SCARD_E_TIMEOUT,
-    SCARD_LEAVE_CARD,
     SCARD_PROTOCOL_T0,
     SCARD_PROTOCOL_T1,
     SCARD_S_SUCCESS,
@@ -103,13 +102,7 @@ class CardConnection:
             raise CardIOError("the card gave no status word (removed mid-command?)")
         return ResponseAPDU.parse(bytes(answer))
 
-    def close(self, *, unpower: bool = True) -> None:
+    def close(self) -> None:
         if self._handle is not None:
-            SCardDisconnect(self._handle, SCARD_UNPOWER_CARD if unpower else SCARD_LEAVE_CARD)
+            SCardDisconnect(self._handle, SCARD_UNPOWER_CARD)
             self._handle = None
-
-    def __enter__(self) -> CardConnection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -10,7 +10,7 @@ problem's `code` (the flow's guidance table is keyed by it), transport failures 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,21 +28,18 @@ from emulators.kiosk.config import KioskConfig
 from emulators.kiosk.screens import NoticeCode
 from rig.core.drivers.centre_client import CentreApiError, CentreClient
 from rig.core.protocols.card_ap import CardApInfo
-from rig.core.protocols.centre import CertTypeName, jpki_digest_info
+from rig.core.protocols.centre import CertTypeName
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class MenuFormatError(CentreRefusal):
     """The centre's menu does not have the documented shape (shown as a refusal)."""
 
     def __init__(self, why: str):
-        super().__init__(INVALID_ANSWER, None, source="kiosk")
+        super().__init__(NoticeCode.CENTRE_ANSWER_INVALID.value, None, source="kiosk")
         self.why = why
-
-
-#: The code the kiosk shows when the centre's answer cannot be understood.
-INVALID_ANSWER = NoticeCode.CENTRE_ANSWER_INVALID.value
 
 
 class CentreLink:
@@ -58,13 +55,13 @@ class CentreLink:
     def close(self) -> None:
         self.client.close()
 
-    def _call(self, fn: Callable[[], T]) -> T:
+    def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         # The centre is reached over TLS or not at all (seed I.1 (2)): an http:// URL is a
         # configuration error, and nothing may be sent in clear to it.
         if urlsplit(self.config.centre_url).scheme != "https":
             raise CentreUnreachable("centre URL is not https")
         try:
-            return fn()
+            return fn(*args, **kwargs)
         except CentreApiError as exc:
             problem = exc.problem
             tries = problem.get("tries_left")
@@ -82,46 +79,35 @@ class CentreLink:
     # -- the calls the flow makes ----------------------------------------------------------
     def open_session(self) -> CentreSession:
         c = self.config
-        info = self._call(lambda: self.client.open_session(c.kiosk_id, c.store_id, c.operator_id))
+        info = self._call(self.client.open_session, c.kiosk_id, c.store_id, c.operator_id)
         nonce = info.nonce
         if nonce is None:
-            nonce = self._call(lambda: self.client.new_nonce(info.session_id))
+            nonce = self._call(self.client.new_nonce, info.session_id)
         return CentreSession(info.session_id, nonce)
-
-    @staticmethod
-    def digest_info(nonce: bytes) -> bytes:
-        """What the card signs for the centre: DigestInfo(SHA-256(nonce)) (docs/centre.md)."""
-        return jpki_digest_info(nonce)
 
     def authenticate_jpki(
         self, session: CentreSession, certificate: bytes, signature: bytes
     ) -> None:
         self._call(
-            lambda: self.client.authenticate_jpki(
-                session.session_id, certificate, signature, session.nonce
-            )
+            self.client.authenticate_jpki, session.session_id, certificate, signature, session.nonce
         )
 
     def card_ap_challenge(self, session: CentreSession, info: CardApInfo) -> bytes:
         answer = self._call(
-            lambda: self.client.card_ap_challenge(
-                session.session_id, info.municipality_code, info.user_id
-            )
+            self.client.card_ap_challenge, session.session_id, info.municipality_code, info.user_id
         )
         return answer.challenge
 
     def authenticate_card_ap(
         self, session: CentreSession, challenge: bytes, response: bytes
     ) -> None:
-        self._call(
-            lambda: self.client.authenticate_card_ap(session.session_id, challenge, response)
-        )
+        self._call(self.client.authenticate_card_ap, session.session_id, challenge, response)
 
     def submit_pin(self, session: CentreSession, pin: str) -> None:
-        self._call(lambda: self.client.verify_pin(session.session_id, pin))
+        self._call(self.client.verify_pin, session.session_id, pin)
 
     def menu(self, session: CentreSession) -> Menu:
-        return parse_menu(self._call(lambda: self.client.menu(session.session_id)))
+        return parse_menu(self._call(self.client.menu, session.session_id))
 
     def request(
         self,
@@ -132,18 +118,16 @@ class CentreLink:
         idempotency_key: str,
     ) -> Issued:
         receipt = self._call(
-            lambda: self.client.request_certificate(
-                session.session_id,
-                cast(CertTypeName, item.type),
-                variant=item.variant,
-                copies=copies,
-                options=dict(options),
-                idempotency_key=idempotency_key,
-            )
+            self.client.request_certificate,
+            session.session_id,
+            cast(CertTypeName, item.type),
+            variant=item.variant,
+            copies=copies,
+            options=dict(options),
+            idempotency_key=idempotency_key,
         )
         return Issued(
             request_id=receipt.request_id,
-            document_id=receipt.request_id,
             title=receipt.title,
             pages=receipt.pages,
             copies=receipt.copies,
@@ -152,16 +136,15 @@ class CentreLink:
         )
 
     def download(self, session: CentreSession, issued: Issued) -> bytes:
-        return self._call(lambda: self.client.download(session.session_id, issued.request_id))
+        return self._call(self.client.download, session.session_id, issued.request_id)
 
     def confirm_payment(self, session: CentreSession, issued: Issued, amount: int) -> None:
         self._call(
-            lambda: self.client.confirm_payment(
-                session.session_id,
-                issued.request_id,
-                amount,
-                idempotency_key=f"{self.config.kiosk_id}-{issued.request_id}-pay",
-            )
+            self.client.confirm_payment,
+            session.session_id,
+            issued.request_id,
+            amount,
+            idempotency_key=f"{self.config.kiosk_id}-{issued.request_id}-pay",
         )
 
     def complete(
@@ -169,13 +152,12 @@ class CentreLink:
     ) -> None:
         try:
             self._call(
-                lambda: self.client.complete(
-                    session.session_id,
-                    issued.request_id,
-                    "printed" if printed else "failed",
-                    copies_printed,
-                    idempotency_key=f"{self.config.kiosk_id}-{issued.request_id}-done",
-                )
+                self.client.complete,
+                session.session_id,
+                issued.request_id,
+                "printed" if printed else "failed",
+                copies_printed,
+                idempotency_key=f"{self.config.kiosk_id}-{issued.request_id}-done",
             )
         finally:
             self._end(session)
@@ -185,7 +167,7 @@ class CentreLink:
 
     def _end(self, session: CentreSession) -> None:
         try:
-            self._call(lambda: self.client.end_session(session.session_id))
+            self._call(self.client.end_session, session.session_id)
         except CentreRefusal as exc:
             if exc.code not in ("session_unknown", "session_expired"):
                 raise

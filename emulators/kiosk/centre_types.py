@@ -1,15 +1,12 @@
-"""What the kiosk's flow needs from the issuance centre, independent of the wire.
+"""What the kiosk's flow gets from the issuance centre, independent of the wire.
 
-`emulators.kiosk.centre.CentreLink` is the one module that talks to the centre; the flow
-sees only these types and exceptions.
+`emulators.kiosk.centre.CentreLink` is the one module that talks to the centre; its answers
+and errors reach the flow as these types and exceptions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from rig.core.protocols.card_ap import CardApInfo
 
 
 class CentreRefusal(Exception):
@@ -81,39 +78,8 @@ class Issued:
     """A certificate request the centre accepted (the document is fetched separately)."""
 
     request_id: str
-    document_id: str
     title: str
     pages: int
     copies: int
     fee_per_copy: int
     total_fee: int
-
-
-class CentrePort(Protocol):
-    """The calls the flow makes on the centre; `emulators.kiosk.centre.CentreLink` is it."""
-
-    def open_session(self) -> CentreSession: ...
-    def authenticate_jpki(
-        self, session: CentreSession, certificate: bytes, signature: bytes
-    ) -> None: ...
-    def card_ap_challenge(self, session: CentreSession, info: CardApInfo) -> bytes: ...
-    def authenticate_card_ap(
-        self, session: CentreSession, challenge: bytes, response: bytes
-    ) -> None: ...
-    def submit_pin(self, session: CentreSession, pin: str) -> None: ...
-    def menu(self, session: CentreSession) -> Menu: ...
-    def request(
-        self,
-        session: CentreSession,
-        item: MenuItem,
-        options: dict[str, object],
-        copies: int,
-        idempotency_key: str,
-    ) -> Issued: ...
-    def download(self, session: CentreSession, issued: Issued) -> bytes: ...
-    def confirm_payment(self, session: CentreSession, issued: Issued, amount: int) -> None: ...
-    def complete(
-        self, session: CentreSession, issued: Issued, printed: bool, copies_printed: int
-    ) -> None: ...
-    def cancel(self, session: CentreSession) -> None: ...
-    def digest_info(self, nonce: bytes) -> bytes: ...

@@ -152,13 +152,6 @@ class ReferenceKiosk:
         stand-alone kiosk opens them on the rig's first `POST /reset`)."""
         return served_health(self.robot.server)
 
-    def __enter__(self) -> ReferenceKiosk:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def held(self) -> HeldData:
         """What the kiosk holds now (the robot's /held, plus any spool file)."""
         held = self.engine.call(lambda flow: flow.held())

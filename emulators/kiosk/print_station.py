@@ -20,7 +20,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from rig.core.drivers.ipp_client import IppClient, IppClientError, JobInfo
-from rig.core.protocols.ipp import JobState
 
 GOTHIC = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 RECEIPT_WIDTH_MM = 80
@@ -36,6 +35,9 @@ class ReceiptLine:
 
 
 class PrintStation:
+    #: Both sides, so the anti-forgery back prints (seed I.4.1 (8)).
+    certificate_sides = "two-sided-long-edge"
+
     def __init__(self, certificate_uri: str, receipt_uri: str | None, *, timeout: float = 15.0):
         self.certificates = IppClient(certificate_uri, timeout=timeout, user="kiosk")
         self.receipts = IppClient(receipt_uri or certificate_uri, timeout=timeout, user="kiosk")
@@ -43,7 +45,7 @@ class PrintStation:
     def print_certificate(self, pdf: bytes, copies: int) -> int:
         self.cancel_leftover_jobs()
         job = self.certificates.print_job(
-            pdf, sides="two-sided-long-edge", copies=copies, job_name="certificate"
+            pdf, sides=self.certificate_sides, copies=copies, job_name="certificate"
         )
         return job.job_id
 
@@ -98,14 +100,6 @@ class PrintStation:
         except IppClientError:
             return None
         return value if isinstance(value, str) else None
-
-
-def job_failed(info: JobInfo) -> bool:
-    return info.state in (JobState.ABORTED, JobState.CANCELED)
-
-
-def job_stopped(info: JobInfo) -> bool:
-    return info.state is JobState.PROCESSING_STOPPED or bool(STOPPED_REASONS & set(info.reasons))
 
 
 @lru_cache(maxsize=1)

@@ -38,15 +38,6 @@ IO_TIMEOUT_S = 10.0
 PROBLEM_TYPE = "urn:konbini-rig:problem:"
 
 
-class _Problem(Exception):
-    def __init__(self, status: int, code: str, detail: str, **extra: Any):
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.extra = extra
-
-
 CHANNEL = "kiosk-robot"
 #: A route's action: (query, body) → a pydantic model or JSON-able value.
 Action = Callable[[dict[str, str], bytes], Any]
@@ -68,8 +59,7 @@ class RobotServer:
         self.host = host
         self.evidence = evidence
         self._router = transport.Router()
-        for method, sub, action in self.routes():
-            self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
+        self.add_routes(self.routes())
         self.server = transport.HttpServer(
             self._router,
             name=CHANNEL,
@@ -94,21 +84,21 @@ class RobotServer:
         self.server.stop()
 
     # -- routes ----------------------------------------------------------------------------
-    def routes(self) -> list[tuple[str, str, Action]]:
-        """(method, path under BASE_PATH, action): the protocol's whole route table."""
-        return [
-            ("GET", "/info", lambda q, b: self.info()),
-            ("GET", "/screen", self._screen),
-            ("GET", "/history", self._history),
-            ("POST", "/tap", self._tap),
-            ("POST", "/keys", self._keys),
-            ("GET", "/held", lambda q, b: self.engine.call(lambda flow: flow.held())),
-            ("POST", "/reset", self._reset),
-        ]
+    def routes(self) -> dict[tuple[str, str], Action]:
+        """(method, path under BASE_PATH) → action: the protocol's whole route table."""
+        return {
+            ("GET", "/info"): lambda q, b: self.info(),
+            ("GET", "/screen"): self._screen,
+            ("GET", "/history"): self._history,
+            ("POST", "/tap"): self._tap,
+            ("POST", "/keys"): self._keys,
+            ("GET", "/held"): lambda q, b: self.engine.call(lambda flow: flow.held()),
+            ("POST", "/reset"): self._reset,
+        }
 
     def add_routes(self, routes: dict[tuple[str, str], Action]) -> None:
-        """Serve optional routes too ((method, path under BASE_PATH) → action), before or after
-        the server started (emulators/kiosk/test_mode.py adds the extensions' routes)."""
+        """Serve routes ((method, path under BASE_PATH) → action), the protocol's own or optional
+        ones, before or after the server started (test_mode.py adds the extensions' routes)."""
         for (method, sub), action in routes.items():
             self._router.add(method, BASE_PATH + sub, self._endpoint(method, action))
 
@@ -124,31 +114,31 @@ class RobotServer:
                     result.model_dump(mode="json") if isinstance(result, BaseModel) else result
                 )
                 return _json(200, payload, "application/json")
-            except _Problem as p:
-                return _problem(p)
             except RobotActionError as exc:
-                return _problem(_Problem(exc.status, exc.code, exc.detail))
+                return _problem(exc)
             except (EngineStopped, FutureTimeout):
                 return _problem(
-                    _Problem(503, RobotError.KIOSK_UNAVAILABLE, "the kiosk did not answer")
+                    RobotActionError(RobotError.KIOSK_UNAVAILABLE, "the kiosk did not answer", 503)
                 )
 
         return run
 
     def _reset(self, query: dict[str, str], body: bytes) -> Any:
         if self.on_reset is None:
-            raise _Problem(404, "not_found", "this kiosk cannot be reset")
+            raise RobotActionError("not_found", "this kiosk cannot be reset", 404)
         try:
             return self.on_reset()
         except (OSError, ValueError, RuntimeError, TimeoutError) as exc:
             # a device the kiosk could not open again: the rig's parties are not up
-            raise _Problem(503, RobotError.KIOSK_UNAVAILABLE, f"devices not ready: {exc}") from None
+            raise RobotActionError(
+                RobotError.KIOSK_UNAVAILABLE, f"devices not ready: {exc}", 503
+            ) from None
 
     def _screen(self, query: dict[str, str], body: bytes) -> Any:
         after = _int(query, "after", -1)
         wait = _float(query, "wait", 0.0)
         if not 0 <= wait <= MAX_WAIT_S:
-            raise _Problem(422, RobotError.INVALID_REQUEST, f"wait must be 0..{MAX_WAIT_S}")
+            raise _invalid(f"wait must be 0..{MAX_WAIT_S}")
         return self.engine.wait_view(after, wait)
 
     def _history(self, query: dict[str, str], body: bytes) -> Any:
@@ -180,51 +170,57 @@ def _int(query: dict[str, str], name: str, default: int) -> int:
     try:
         return int(query[name]) if name in query else default
     except ValueError:
-        raise _Problem(422, RobotError.INVALID_REQUEST, f"{name} must be an integer") from None
+        raise _invalid(f"{name} must be an integer") from None
 
 
 def _float(query: dict[str, str], name: str, default: float) -> float:
     try:
         value = float(query[name]) if name in query else default
+        if value != value:  # NaN
+            raise ValueError(name)
     except ValueError:
-        raise _Problem(422, RobotError.INVALID_REQUEST, f"{name} must be a number") from None
-    if value != value:  # NaN
-        raise _Problem(422, RobotError.INVALID_REQUEST, f"{name} must be a number")
+        raise _invalid(f"{name} must be a number") from None
     return value
+
+
+def _invalid(detail: str) -> RobotActionError:
+    return RobotActionError(RobotError.INVALID_REQUEST, detail, 422)
 
 
 def _model(model: type[BaseModel], body: bytes) -> Any:
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Problem(400, "invalid_json", "the body is not JSON") from None
+        raise RobotActionError("invalid_json", "the body is not JSON", 400) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-        raise _Problem(
-            422, RobotError.INVALID_REQUEST, "the body does not match", errors=errors
+        raise RobotActionError(
+            RobotError.INVALID_REQUEST, "the body does not match", 422, errors=errors
         ) from None
 
 
 def _check_post(request: transport.Request) -> None:
     if "transfer-encoding" in request.headers:
-        raise _Problem(501, "transfer_encoding_unsupported", "send Content-Length")
+        raise RobotActionError("transfer_encoding_unsupported", "send Content-Length", 501)
     if "content-length" not in request.headers:
-        raise _Problem(411, "length_required", "Content-Length is required")
+        raise RobotActionError("length_required", "Content-Length is required", 411)
     if request.content_type != "application/json":
-        raise _Problem(415, "unsupported_media_type", "send application/json")
+        raise RobotActionError("unsupported_media_type", "send application/json", 415)
 
 
 def _core_error(error: transport.HttpError, path: str | None) -> transport.Response:
     """The core's refusals (404, 405, 413, malformed HTTP) as this protocol's problems."""
     code = {"bad_request": "http_400", "not_implemented": "http_501"}.get(error.code, error.code)
-    response = _problem(_Problem(error.status, code, error.detail or error.title, **error.extra))
+    response = _problem(
+        RobotActionError(code, error.detail or error.title, error.status, **error.extra)
+    )
     response.headers.update(error.headers)
     return response
 
 
-def _problem(p: _Problem) -> transport.Response:
+def _problem(p: RobotActionError) -> transport.Response:
     try:
         title = HTTPStatus(p.status).phrase
     except ValueError:

@@ -191,15 +191,15 @@ MUNICIPAL_GUIDANCE: dict[str, str] = {
 GENERIC_GUIDANCE = "証明書を交付できませんでした。市区町村窓口へお問い合わせください。"
 
 
+#: The centre's own codes (rig.core.protocols.centre) with the guidance they carry.
+CENTRE_GUIDANCE: dict[str, str] = {c.code: c.value.message_ja for c in CentreCode}
+
+
 def guidance(code: str, relayed: str | None = None) -> str:
     """The guidance shown for a reason code: the kiosk's own text first, then the centre's."""
-    if code in KIOSK_GUIDANCE:
-        return KIOSK_GUIDANCE[code]
-    if code in MUNICIPAL_GUIDANCE:
-        return MUNICIPAL_GUIDANCE[code]
-    for centre_code in CentreCode:
-        if centre_code.code == code:
-            return centre_code.value.message_ja
+    for table in (KIOSK_GUIDANCE, MUNICIPAL_GUIDANCE, CENTRE_GUIDANCE):
+        if code in table:
+            return table[code]
     return relayed or GENERIC_GUIDANCE
 
 

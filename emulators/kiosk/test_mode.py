@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -68,8 +68,7 @@ def _parse(model: type[_M], body: bytes) -> _M:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         # the robot server's own code for it (docs/kiosk-adapter.md), not one of RobotError's
-        invalid_json = cast(RobotError, "invalid_json")
-        raise RobotActionError(invalid_json, "the body is not JSON", 400) from None
+        raise RobotActionError("invalid_json", "the body is not JSON", 400) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -258,15 +257,6 @@ class KioskTestMode:
 
     def restart(self, request: Restart) -> ScreenView:
         kiosk = self.kiosk
-
-        def power_cycle(device: Any) -> Callable[[Any], None]:
-            def cycle(flow: Any) -> None:
-                # in the engine thread: it alone uses the devices
-                device.close()
-                device.open()
-
-            return cycle
-
         if request.part == "application":
             # a restart, not a reset: nothing is erased on purpose, the kiosk's own start-up
             # must leave no certificate data behind
@@ -274,10 +264,15 @@ class KioskTestMode:
             kiosk._close_devices()
             kiosk._start_engine()
             self.restart_pending = False
-        elif request.part == "card_reader":
-            kiosk.engine.call(power_cycle(kiosk.reader))
-        elif request.part == "cash_unit":
-            kiosk.engine.call(power_cycle(kiosk.cash))
+        elif request.part in ("card_reader", "cash_unit"):
+            device = kiosk.reader if request.part == "card_reader" else kiosk.cash
+
+            def power_cycle(flow: object) -> None:
+                # in the engine thread: it alone uses the devices
+                device.close()
+                device.open()
+
+            kiosk.engine.call(power_cycle)
         # the printer is reached over IPP per job: power-cycling it leaves nothing to reopen
         kiosk.robot.record("restarted", part=request.part)
         return kiosk.engine.view()

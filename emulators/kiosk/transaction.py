@@ -86,12 +86,15 @@ class Transaction:
         _wipe(self.document)
         self.document = None
 
+    def erase_certificate(self) -> None:
+        _wipe(self.auth_certificate)
+        self.auth_certificate = None
+
     def erase(self) -> None:
         """Forget everything about the customer (after printing, cancellation, time-out)."""
         self.clear_pin()
         self.erase_document()
-        _wipe(self.auth_certificate)
-        self.auth_certificate = None
+        self.erase_certificate()
         self.card_ap = None
         self.menu = None
         self.session = None

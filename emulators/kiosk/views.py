@@ -80,23 +80,20 @@ def render(flow: ShownState) -> ScreenView:
         options = [
             Option(id="ok", label=txt.LABEL_OK, enabled=bool(txn and len(txn.pin) == 4)),
             Option(id="clear", label=txt.LABEL_CLEAR),
-            Option(id="cancel", label=txt.LABEL_CANCEL),
         ]
         facts["tries_left"] = flow.ui.pin_tries
     elif s is ScreenId.CARD_REMOVAL:
         text = list(txt.CARD_REMOVAL_TEXT)
-        options = [Option(id="cancel", label=txt.LABEL_CANCEL)]
     elif s is ScreenId.CERTIFICATE_CHOICE:
         text = list(txt.CERTIFICATE_CHOICE_TEXT)
         if menu is not None:
-            options = _type_options(flow, menu)
+            options = _type_options(menu)
         else:  # card AP before the PIN: the standard list, availability after the PIN
             options = [Option(id=t, label=label) for t, label in txt.TYPE_LABELS.items()]
-        options.append(Option(id="cancel", label=txt.LABEL_CANCEL))
     elif s is ScreenId.ISSUANCE_TYPE and menu is not None and choice is not None:
         text = [txt.type_label(choice.cert_type or ""), *txt.ISSUANCE_TYPE_TEXT]
         options = _issuance_options(flow, menu)
-        options += _nav(flow, next_enabled=bool(choice.variant or choice.scope))
+        options += _nav(next_enabled=bool(choice.variant or choice.scope))
     elif s is ScreenId.HOUSEHOLD_SELECTION and menu is not None and choice is not None:
         text = list(txt.HOUSEHOLD_TEXT)
         options = [
@@ -107,11 +104,11 @@ def render(flow: ShownState) -> ScreenView:
             )
             for m in menu.household
         ]
-        options += _nav(flow, next_enabled=bool(choice.members))
+        options += _nav(next_enabled=bool(choice.members))
     elif s is ScreenId.ITEMS and menu is not None and choice is not None:
         text = list(txt.ITEMS_TEXT)
         options = _item_options(flow, menu)
-        options += _nav(flow, next_enabled=True)
+        options += _nav(next_enabled=True)
     elif s is ScreenId.COPIES and menu is not None and choice is not None:
         text = [txt.COPIES_TEXT.format(max=menu.max_copies)]
         if flow.ui.copies_error:
@@ -120,7 +117,7 @@ def render(flow: ShownState) -> ScreenView:
         options = [
             Option(id="plus", label="+", enabled=choice.copies < menu.max_copies),
             Option(id="minus", label="-", enabled=choice.copies > 1),
-            *_nav(flow, next_enabled=1 <= choice.copies <= menu.max_copies),
+            *_nav(next_enabled=1 <= choice.copies <= menu.max_copies),
         ]
         facts.update(copies=choice.copies, max_copies=menu.max_copies)
     elif s is ScreenId.CONFIRMATION and menu is not None and choice is not None:
@@ -136,7 +133,6 @@ def render(flow: ShownState) -> ScreenView:
         options = [
             Option(id="apply", label=txt.LABEL_APPLY),
             Option(id="back", label=txt.LABEL_BACK),
-            Option(id="cancel", label=txt.LABEL_CANCEL),
         ]
         facts.update(fee_yen=fee, copies=choice.copies, certificate=choice.cert_type)
     elif s is ScreenId.DOWNLOAD:
@@ -149,7 +145,6 @@ def render(flow: ShownState) -> ScreenView:
         if flow.ui.cash_fault:
             text.append(txt.BILL_FAULT)
             facts["cash_fault"] = True
-        options = [Option(id="cancel", label=txt.LABEL_CANCEL)]
         facts.update(fee_yen=fee, paid_yen=txn.credit)
     elif s is ScreenId.PRINTING:
         text = list(txt.PRINTING_TEXT)
@@ -160,9 +155,7 @@ def render(flow: ShownState) -> ScreenView:
     elif s is ScreenId.TAKE_REMINDER:
         text = [
             txt.TAKE_REMINDER_TEXT,
-            *_reminder_lines(
-                flow,
-            ),
+            *_reminder_lines(flow),
         ]
         facts["change_yen"] = flow.ui.change_yen
         if flow.ui.change_unpaid:
@@ -182,7 +175,7 @@ def render(flow: ShownState) -> ScreenView:
         facts.update(code=n.code, source=n.source, refund_yen=n.refund_yen)
         if n.unpaid_yen:
             facts["unpaid_yen"] = n.unpaid_yen
-    if s in CANCELLABLE and not any(o.id == "cancel" for o in options):
+    if s in CANCELLABLE:  # 中止 comes last on each of them
         options.append(Option(id="cancel", label=txt.LABEL_CANCEL))
     seed = SEED_NUMBERS[flow.method or Method.JPKI].get(s)
     return ScreenView(
@@ -199,22 +192,17 @@ def render(flow: ShownState) -> ScreenView:
     )
 
 
-def _nav(flow: ShownState, *, next_enabled: bool) -> list[Option]:
+def _nav(*, next_enabled: bool) -> list[Option]:
     return [
         Option(id="next", label=txt.LABEL_NEXT, enabled=next_enabled),
         Option(id="back", label=txt.LABEL_BACK),
-        Option(id="cancel", label=txt.LABEL_CANCEL),
     ]
 
 
-def _type_options(flow: ShownState, menu: Menu) -> list[Option]:
+def _type_options(menu: Menu) -> list[Option]:
     out: list[Option] = []
-    seen: list[str] = []
-    for item in menu.certificates:
-        if item.type in seen:
-            continue
-        seen.append(item.type)
-        items = menu.items_of(item.type)
+    for cert_type in dict.fromkeys(item.type for item in menu.certificates):  # in menu order
+        items = menu.items_of(cert_type)
         usable = [i for i in items if i.available]
         note = None
         if not usable:
@@ -222,8 +210,8 @@ def _type_options(flow: ShownState, menu: Menu) -> list[Option]:
             note = txt.guidance(refused.refusal_code or "", refused.refusal_message)
         out.append(
             Option(
-                id=item.type,
-                label=f"{txt.type_label(item.type)}({min(i.fee for i in items)}円)",
+                id=cert_type,
+                label=f"{txt.type_label(cert_type)}({min(i.fee for i in items)}円)",
                 enabled=bool(usable),
                 note=note,
             )
@@ -247,12 +235,7 @@ def _issuance_options(flow: ShownState, menu: Menu) -> list[Option]:
             for i in items
         ]
     scopes = (
-        ["household", "members", "self"]
-        if "members" in items[0].options
-        else [
-            "household",
-            "self",
-        ]
+        ["household", "members", "self"] if "members" in items[0].options else ["household", "self"]
     )
     return [
         Option(

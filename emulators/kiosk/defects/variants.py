@@ -11,7 +11,7 @@ import io
 from pypdf import PdfReader, PdfWriter
 
 from emulators.kiosk.cash_desk import CashDesk
-from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable
+from emulators.kiosk.centre_types import Issued
 from emulators.kiosk.flow import KioskFlow
 from emulators.kiosk.launcher import ReferenceKiosk
 from emulators.kiosk.print_station import PrintStation
@@ -59,12 +59,7 @@ class NoRefundOnCancelKiosk(ReferenceKiosk):
 class _SimplexStation(PrintStation):
     """Certificates go out one-sided: the anti-forgery back (seed I.4.1 (8)) is missing."""
 
-    def print_certificate(self, pdf: bytes, copies: int) -> int:
-        self.cancel_leftover_jobs()
-        job = self.certificates.print_job(
-            pdf, sides="one-sided", copies=copies, job_name="certificate"
-        )
-        return job.job_id
+    certificate_sides = "one-sided"
 
 
 class SimplexKiosk(ReferenceKiosk):
@@ -122,19 +117,8 @@ class KeepsDocumentKiosk(ReferenceKiosk):
 class _CountsSheetsFlow(KioskFlow):
     """The completion report counts sheets (pages × copies), not copies (通)."""
 
-    def _report_completion(self, *, printed: bool) -> None:
-        txn = self.txn
-        if txn is None or txn.issued is None or txn.session is None or not printed:
-            super()._report_completion(printed=printed)
-            return
-        issued = txn.issued
-        sheets = issued.copies * max(1, (issued.pages + 1) // 2)
-        try:
-            self.centre.complete(txn.session, issued, True, sheets)
-        except (CentreRefusal, CentreUnreachable) as exc:  # logged only, as the reference does
-            self.audit.record("completion_report_failed", txn=txn.txn_id, error=type(exc).__name__)
-        txn.erase_document()
-        txn.session = None
+    def _copies_printed(self, issued: Issued) -> int:
+        return issued.copies * max(1, (issued.pages + 1) // 2)
 
 
 class CountsSheetsKiosk(ReferenceKiosk):

@@ -2,7 +2,7 @@
 
 `FlowBase` holds the transaction and the UI state, changes screen (`_go`: arms the screen's
 time-out, renders the `ScreenView`, appends the history and the audit line) and asks the
-devices the small questions every phase asks (card present, sheets in the tray).
+devices the small questions every phase asks (is a card present).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from emulators.kiosk.audit import AuditLog
 from emulators.kiosk.card_reader import CardConnection, CardIOError, CardReader
 from emulators.kiosk.cash_desk import CashDesk
-from emulators.kiosk.centre_types import CentrePort
+from emulators.kiosk.centre import CentreLink
 from emulators.kiosk.config import KioskConfig
 from emulators.kiosk.print_station import PrintStation
 from emulators.kiosk.transaction import Transaction
@@ -34,7 +34,7 @@ class FlowBase(ABC):
         reader: CardReader,
         cash: CashDesk,
         printer: PrintStation,
-        centre: CentrePort,
+        centre: CentreLink,
         audit: AuditLog,
         arm_timeout: Callable[[float, int], None],
     ):
@@ -66,10 +66,7 @@ class FlowBase(ABC):
 
     def _go(self, screen: ScreenId) -> None:
         self.screen = screen
-        self._timer += 1
-        timeout = self.config.timeouts.get(screen)
-        if timeout:
-            self._arm_timeout(timeout, self._timer)
+        self._touch()  # the new screen's inactivity time-out
         self.seq += 1
         self.view = render(self)
         code = self.ui.notice.code if screen is ScreenId.NOTICE and self.ui.notice else None
@@ -98,7 +95,7 @@ class FlowBase(ABC):
             self.view = view.model_copy(update={"seq": self.seq})
 
     def _touch(self) -> None:
-        """Customer activity: restart the screen's inactivity time-out."""
+        """Arm the screen's inactivity time-out afresh (a new screen, or customer activity)."""
         self._timer += 1
         timeout = self.config.timeouts.get(self.screen)
         if timeout:
@@ -132,9 +129,6 @@ class FlowBase(ABC):
             return self.reader.present()
         except CardIOError:
             return False
-
-    def _tray_sheets(self) -> int:
-        return self.printer.sheets_in_tray()
 
     def _close_card(self) -> None:
         if self.conn is not None:

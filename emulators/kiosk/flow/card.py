@@ -16,6 +16,7 @@ from emulators.kiosk.flow.ending import EndingPhase
 from emulators.kiosk.screens import NoticeCode
 from emulators.kiosk.transaction import Transaction
 from emulators.kiosk.views import PIN_LENGTH
+from rig.core.protocols.centre import jpki_digest_info
 from rig.core.protocols.robot import Method, ScreenId
 
 
@@ -133,10 +134,9 @@ class CardPhase(EndingPhase):
         assert txn is not None and txn.session is not None and self.conn is not None
         assert txn.auth_certificate is not None
         try:
+            # the card signs DigestInfo(SHA-256(nonce)) for the centre (docs/centre.md)
             signature = card_apps.sign_with_auth_key(
-                self.conn,
-                self.centre.digest_info(txn.session.nonce),
-                select_ap=verified_on_device,
+                self.conn, jpki_digest_info(txn.session.nonce), select_ap=verified_on_device
             )
             self.centre.authenticate_jpki(txn.session, bytes(txn.auth_certificate), signature)
         except (CentreRefusal, CentreUnreachable) as exc:
@@ -188,9 +188,7 @@ class CardPhase(EndingPhase):
         assert txn is not None and txn.session is not None
         self.stale_card = False
         # the card has left: its certificate is no longer needed (不保持)
-        if txn.auth_certificate is not None:
-            txn.auth_certificate[:] = b"\x00" * len(txn.auth_certificate)
-            txn.auth_certificate = None
+        txn.erase_certificate()
         if txn.method is Method.JPKI and not self._load_menu():
             return
         self._go(ScreenId.CERTIFICATE_CHOICE)

@@ -10,6 +10,8 @@ choice, payment, printing, ending) on the shared state of `FlowBase`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from emulators.kiosk.flow.card import CardPhase
 from emulators.kiosk.flow.choice import ChoicePhase
 from emulators.kiosk.flow.payment import PaymentPhase
@@ -20,11 +22,15 @@ from rig.core.protocols.robot import Method, RobotError, ScreenId
 
 
 class RobotActionError(Exception):
-    def __init__(self, code: RobotError, detail: str, status: int):
+    """A request the kiosk refuses: the robot server answers it as a problem document
+    (`extra` adds members to it); `code` is a `RobotError` or one of the server's own."""
+
+    def __init__(self, code: RobotError | str, detail: str, status: int, **extra: Any):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.status = status
+        self.extra = extra
 
 
 class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
@@ -73,7 +79,7 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
         if screen is ScreenId.PRINTING:
             self._print_failed()
         elif screen is ScreenId.TAKE_REMINDER:
-            if self._tray_sheets() > 0:
+            if self.printer.sheets_in_tray() > 0:
                 self.ui.forgotten.append("certificate")
             if self._card_present():
                 self.ui.forgotten.append("card")
@@ -99,7 +105,7 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
                 self.stale_card = False
                 self._refresh()
             elif present and not self.stale_card:
-                if self._tray_sheets() > 0 or self.printer.receipt_in_tray() > 0:
+                if self.printer.sheets_in_tray() > 0 or self.printer.receipt_in_tray() > 0:
                     # another applicant's certificates (or receipt) lie in a tray: serve
                     # nobody until staff have cleared it, or the next customer would take
                     # them with their own (ISO-004)
@@ -113,19 +119,13 @@ class KioskFlow(CardPhase, ChoicePhase, PaymentPhase, PrintingPhase):
         elif s is ScreenId.CARD_REMOVAL:
             if not self._card_present():
                 self._card_removed()
-        elif s is ScreenId.PAYMENT:
-            self._poll_payment()
-        elif s is ScreenId.PRINTING:
-            self._poll_printing()
-        elif s is ScreenId.TAKE_REMINDER:
-            self._poll_take_reminder()
-        elif s is ScreenId.RECEIPT:
-            self._poll_receipt()
         elif (
             s is ScreenId.NOTICE and self.stale_card and self._stale_card_gone(self._card_present())
         ):
             self.stale_card = False
             self._refresh()
+        elif poll := getattr(self, f"_poll_{s.value}", None):
+            poll()  # payment, printing, take_reminder, receipt: the phases' own polling
 
     def recover(self) -> None:
         """After an unexpected error: end any transaction safely (refund, erase, notice)."""

@@ -1,7 +1,8 @@
 """Printing and receipt: ⑬ printing → ⑭ take-your-things reminder → ⑮ receipt.
 
 A print that fails after payment cancels the job and refunds the fee. The completion report
-(`_report_completion`) is a seam the defect variants override.
+(`_report_completion`, and the count it reports, `_copies_printed`) is a seam the defect
+variants override.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import time
 
 from emulators.kiosk.cash_desk import CashError
-from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable
+from emulators.kiosk.centre_types import CentreRefusal, CentreUnreachable, Issued
 from emulators.kiosk.flow.ending import EndingPhase
-from emulators.kiosk.print_station import STOPPED_REASONS, ReceiptLine, job_failed, job_stopped
+from emulators.kiosk.print_station import STOPPED_REASONS, ReceiptLine
 from emulators.kiosk.screens import NoticeCode
 from rig.core.drivers.cctalk import PayoutResult
 from rig.core.drivers.ipp_client import IppClientError
@@ -59,18 +60,16 @@ class PrintingPhase(EndingPhase):
                 "printed", txn=txn.txn_id, job_id=info.job_id, copies=txn.issued.copies
             )
             self._report_completion(printed=True)
-            self.ui.tray_sheets = self._tray_sheets()
+            self.ui.tray_sheets = self.printer.sheets_in_tray()
             self.ui.card_on_reader = self._card_present()
             self._go(ScreenId.TAKE_REMINDER)
-        elif job_failed(info):
+        elif info.state in (JobState.ABORTED, JobState.CANCELED):
             self.audit.record(
                 "print_failed", txn=txn.txn_id, job_id=info.job_id, error=info.state.name
             )
             self._print_failed()
         else:
             problem = ",".join(sorted(set(info.reasons) & STOPPED_REASONS)) or None
-            if not job_stopped(info):
-                problem = None
             if problem != self.ui.printer_problem:
                 self.ui.printer_problem = problem
                 self._refresh()
@@ -86,14 +85,17 @@ class PrintingPhase(EndingPhase):
         txn = self.txn
         assert txn is not None and txn.issued is not None and txn.session is not None
         try:
-            self.centre.complete(
-                txn.session, txn.issued, printed, txn.issued.copies if printed else 0
-            )
+            copies = self._copies_printed(txn.issued) if printed else 0
+            self.centre.complete(txn.session, txn.issued, printed, copies)
         except (CentreRefusal, CentreUnreachable) as exc:
             self.audit.record("completion_report_failed", txn=txn.txn_id, error=type(exc).__name__)
         # printed or not, the certificate data goes now (seed I.1 (2))
         txn.erase_document()
         txn.session = None
+
+    def _copies_printed(self, issued: Issued) -> int:
+        """How many copies (通) the completion report says were printed."""
+        return issued.copies
 
     def _print_failed(self) -> None:
         """Printing failed after payment: stop the job, refund the fee, tell the centre."""
@@ -119,7 +121,7 @@ class PrintingPhase(EndingPhase):
     def _poll_take_reminder(self) -> None:
         if not self._printer_due():
             return
-        self.ui.tray_sheets = self._tray_sheets()
+        self.ui.tray_sheets = self.printer.sheets_in_tray()
         self.ui.card_on_reader = self._card_present()
         self._refresh()
         if self.ui.tray_sheets == 0 and not self.ui.card_on_reader:
