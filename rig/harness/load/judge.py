@@ -35,18 +35,6 @@ from pypdf.errors import PyPdfError
 
 LINE = re.compile(r"RID:(\S+) DOC:(\S+) MUNI:(\d{6}) PAGE:(\d+)/(\d+)")
 
-KINDS = (
-    "cross_talk",
-    "mixed_pages",
-    "missing_mark",
-    "page_order",
-    "wrong_count",
-    "wrong_municipality",
-    "stranger_name",
-    "missing_name",
-    "unreadable",
-)
-
 
 @dataclass(frozen=True)
 class Problem:
