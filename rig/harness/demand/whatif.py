@@ -53,17 +53,17 @@ def parse_span(day: date, text: str, kind: IncidentKind) -> Incident:
 
 
 def _day_slice(result: Result, lo: int) -> dict[str, float]:
-    hi = lo + BINS_PER_DAY
+
+    def that_day(what: str) -> float:
+        return float(result.series(what)[lo : lo + BINS_PER_DAY].sum())
+
     return {
-        "turned_up": float(
-            (result.series("issued") - result.series("returned"))[lo:hi].sum()
-            + result.series("refused")[lo:hi].sum()
-        ),
-        "issued_that_day": float(result.series("issued")[lo:hi].sum()),
-        "copies_that_day": float(result.series("copies")[lo:hi].sum()),
-        "refused": float(result.series("refused")[lo:hi].sum()),
-        "came_back": float(result.series("came_back")[lo:hi].sum()),
-        "came_back_same_day": float(result.series("returned")[lo:hi].sum()),
+        "turned_up": that_day("issued") - that_day("returned") + that_day("refused"),
+        "issued_that_day": that_day("issued"),
+        "copies_that_day": that_day("copies"),
+        "refused": that_day("refused"),
+        "came_back": that_day("came_back"),
+        "came_back_same_day": that_day("returned"),
         "issued_in_year": float(result.series("issued")[lo:].sum()),
     }
 
