@@ -134,20 +134,12 @@ def _shares(value: dict[str, float], what: str) -> dict[str, float]:
     return value
 
 
-def _resident_record_only() -> dict[CertTypeName, float]:
-    return {"resident_record": 1.0}
-
-
-def _jpki_only() -> dict[Literal["jpki", "card_ap"], float]:
-    return {"jpki": 1.0}
-
-
 class Mix(_Strict):
     """What each transaction asks for; weights need not sum to 1."""
 
-    cert_types: dict[CertTypeName, float] = Field(default_factory=_resident_record_only)
-    copies: dict[int, float] = Field(default_factory=lambda: {1: 1.0})
-    methods: dict[Literal["jpki", "card_ap"], float] = Field(default_factory=_jpki_only)
+    cert_types: dict[CertTypeName, float] = {"resident_record": 1.0}
+    copies: dict[int, float] = {1: 1.0}
+    methods: dict[Literal["jpki", "card_ap"], float] = {"jpki": 1.0}
     #: share of transactions by non-residents (本籍 here, living elsewhere: 戸籍, 附票)
     non_residents: float = Field(default=0.0, ge=0, le=1)
 
