@@ -40,7 +40,7 @@ from rig.core.https import client_ssl_context
 from rig.core.protocols import card_ap
 from rig.core.protocols.centre import CertTypeName
 from rig.harness.load.judge import judge_document
-from rig.harness.load.kit import Applicant, KitFiles, LoadKit
+from rig.harness.load.kit import Applicant, CardApCard, KitFiles, LoadKit
 from rig.harness.load.profile import LoadProfile, Mix
 from rig.harness.load.tally import Tally
 
@@ -440,6 +440,12 @@ def _transaction(
         tx.finish(None)
 
 
+def _card_answer(person: Applicant, card: CardApCard, challenge: bytes) -> bytes:
+    """The test card's answer to a card-AP challenge (the centre's or the server's)."""
+    info = card_ap.CardApInfo(person.code, card.user_id, card.key_version, card.card_kind)
+    return card_ap.compute_response(bytes.fromhex(card.key_hex), info, challenge)
+
+
 class KioskUser(User):
     """One kiosk doing whole transactions against the centre's kiosk API."""
 
@@ -485,15 +491,10 @@ class KioskUser(User):
             else:
                 card = person.card_ap
                 assert card is not None
-                info = card_ap.CardApInfo(
-                    person.code, card.user_id, card.key_version, card.card_kind
-                )
                 challenge = tx.step(
                     "challenge", lambda: kiosk.card_ap_challenge(sid, person.code, card.user_id)
                 )
-                answer = card_ap.compute_response(
-                    bytes.fromhex(card.key_hex), info, challenge.challenge
-                )
+                answer = _card_answer(person, card, challenge.challenge)
                 tx.step(
                     "auth", lambda: kiosk.authenticate_card_ap(sid, challenge.challenge, answer)
                 )
@@ -582,7 +583,6 @@ class ServerUser(User):
         else:
             card = person.card_ap
             assert card is not None
-            info = card_ap.CardApInfo(person.code, card.user_id, card.key_version, card.card_kind)
             challenge = tx.step(
                 "challenge",
                 lambda: self._json(
@@ -590,7 +590,7 @@ class ServerUser(User):
                 ),
             )
             raw = bytes.fromhex(challenge["challenge"])
-            answer = card_ap.compute_response(bytes.fromhex(card.key_hex), info, raw)
+            answer = _card_answer(person, card, raw)
             session = tx.step(
                 "auth",
                 lambda: self._json(
