@@ -125,8 +125,8 @@ def what_if_command(
     seed: SeedOpt = 0,
 ) -> None:
     """The effect of a JPKI outage or a maintenance window on one day: refused, came back."""
-    from rig.harness.demand.report import write_report
-    from rig.harness.demand.whatif import parse_span, what_if, what_if_plot
+    from rig.harness.demand.report import what_if_plot, write_report
+    from rig.harness.demand.whatif import parse_span, what_if
 
     try:
         m = load_municipality(municipality, params)

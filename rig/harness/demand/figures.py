@@ -70,13 +70,10 @@ class Series:
 
     def monthly_copies(self) -> dict[str, dict[CertType, float]]:
         months: dict[str, dict[CertType, float]] = {}
-        days = self.grid.days
         for k, arr in self.copies_by_type.items():
-            per_day = self.daily(arr)
-            for d, value in zip(days, per_day, strict=True):
-                key = f"{d.year}-{d.month:02d}"
-                months.setdefault(key, {}).setdefault(k, 0.0)
-                months[key][k] += float(value)
+            for d, value in zip(self.grid.days, self.daily(arr), strict=True):
+                month = months.setdefault(f"{d.year}-{d.month:02d}", {})
+                month[k] = month.get(k, 0.0) + float(value)
         return months
 
 

@@ -113,6 +113,11 @@ def is_day_off(day: date) -> bool:
     return day.weekday() >= 5 or is_national_holiday(day) or in_year_end_closure(day)
 
 
+def _day_bins(hourly: dict[int, float]) -> Floats:
+    """A day's bins weighted by the hour they fall in (0 in hours the table leaves out)."""
+    return np.repeat([float(hourly.get(h, 0.0)) for h in range(24)], 60 // STEP_MINUTES)
+
+
 def base_weights(grid: YearGrid, shape: TimeShape) -> Floats:
     """The latent intensity's shape per bin (relative; zero outside 06:30-23:00)."""
     peak = shape.moving_peak
@@ -127,17 +132,9 @@ def base_weights(grid: YearGrid, shape: TimeShape) -> Floats:
         else:
             kind = shape.weekday_weights[WEEKDAYS[d.weekday()]]
         daily.append(shape.month_weights[MONTHS[d.month]] * bump * kind)
-    hourly_on = np.zeros(BINS_PER_DAY)
-    hourly_off = np.zeros(BINS_PER_DAY)
-    for hour in range(6, 23):
-        hourly_on[hour * 60 // STEP_MINUTES : (hour + 1) * 60 // STEP_MINUTES] = (
-            shape.hourly_weekday[hour]
-        )
-        hourly_off[hour * 60 // STEP_MINUTES : (hour + 1) * 60 // STEP_MINUTES] = (
-            shape.hourly_day_off[hour]
-        )
     off = grid.day_mask([is_day_off(d) for d in grid.days])
-    hour_w = np.where(off, np.tile(hourly_off, len(grid.days)), np.tile(hourly_on, len(grid.days)))
+    on_day, off_day = _day_bins(shape.hourly_weekday), _day_bins(shape.hourly_day_off)
+    hour_w = np.where(off, np.tile(off_day, len(grid.days)), np.tile(on_day, len(grid.days)))
     day_w = np.repeat(np.asarray(daily, dtype=np.float64), BINS_PER_DAY)
     return np.asarray(day_w * hour_w * grid.centre_hours, dtype=np.float64)
 

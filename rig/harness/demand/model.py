@@ -208,9 +208,6 @@ class Result:
             out += arr
         return out
 
-    def copies_by_type(self) -> dict[CertType, float]:
-        return {k: float(v.sum()) for k, v in self.copies.items()}
-
 
 def _zeros(pop: Population, n: int) -> dict[CertType, Floats]:
     return {k: np.zeros(n) for k in pop.types}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,17 +24,11 @@ DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 NATION_FILE = Path(__file__).with_name("nation.yaml")
 
 CertType = Literal["resident_record", "seal_registration", "tax_certificate", "koseki", "fuhyo"]
-CERT_TYPES: tuple[CertType, ...] = (
-    "resident_record",
-    "seal_registration",
-    "tax_certificate",
-    "koseki",
-    "fuhyo",
-)
+CERT_TYPES: tuple[CertType, ...] = get_args(CertType)
 #: the 戸籍 group: 戸籍 hours apply, and the seed's cost rows ④⑤ (with tax certificates)
 KOSEKI_GROUP: frozenset[str] = frozenset({"koseki", "fuhyo"})
 AuthMethod = Literal["my_number_card", "smartphone", "card_ap"]
-AUTH_METHODS: tuple[AuthMethod, ...] = ("my_number_card", "smartphone", "card_ap")
+AUTH_METHODS: tuple[AuthMethod, ...] = get_args(AuthMethod)
 Month = Literal["apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "jan", "feb", "mar"]
 #: calendar month number → key
 MONTHS: dict[int, Month] = {
@@ -42,7 +36,7 @@ MONTHS: dict[int, Month] = {
     10: "oct", 11: "nov", 12: "dec", 1: "jan", 2: "feb", 3: "mar",
 }  # fmt: skip
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 MunicipalityKind = Literal["designated_city", "city", "ward", "town", "village"]
 #: hours of the day the centre serves (06:30-23:00, seed II.7.1): 6 … 22
 SERVICE_HOURS = tuple(range(6, 23))
@@ -51,6 +45,7 @@ STEP_MINUTES = 5
 SHARE_SLACK = 1e-3
 
 Rate = Field(ge=0, allow_inf_nan=False)
+M = TypeVar("M", bound=BaseModel)
 
 
 class DemandInputError(ValueError):
@@ -309,15 +304,19 @@ class Nation(_Strict):
 # -- loading ---------------------------------------------------------------------------
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path) -> dict[str, Any]:
+    """The YAML mapping in `path`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise DemandInputError(path, "(file)", f"cannot read: {exc.strerror or exc}") from exc
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DemandInputError(path, "(file)", f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DemandInputError(path, "(top level)", "expected a mapping of fields")
+    return data
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -339,23 +338,22 @@ def _first_error(path: Path, exc: ValidationError) -> DemandInputError:
     return DemandInputError(path, field, problem)
 
 
-def _mapping(data: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise DemandInputError(path, "(top level)", "expected a mapping of fields")
-    return data
-
-
-def load_defaults(path: Path = DEFAULTS_FILE) -> DemandParams:
-    data = _mapping(_read(path), path)
+def _validated(model: type[M], data: dict[str, Any], path: Path) -> M:
     try:
-        return DemandParams.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise _first_error(path, exc) from None
 
 
-def _with_demand(data: dict[str, Any], path: Path, defaults: Path) -> dict[str, Any]:
+def load_defaults(path: Path = DEFAULTS_FILE) -> DemandParams:
+    return _validated(DemandParams, _read(path), path)
+
+
+def _with_demand(path: Path, defaults: Path) -> dict[str, Any]:
+    """The file at `path` with the defaults under its `demand:` overrides."""
+    data = _read(path)
     load_defaults(defaults)  # a broken defaults file is named as such, not as `path`
-    base = _mapping(_read(defaults), defaults)
+    base = _read(defaults)
     over = data.get("demand") or {}
     if not isinstance(over, dict):
         raise DemandInputError(path, "demand", "expected a mapping of overrides")
@@ -364,16 +362,8 @@ def _with_demand(data: dict[str, Any], path: Path, defaults: Path) -> dict[str, 
 
 def load_municipality(path: Path, defaults: Path = DEFAULTS_FILE) -> Municipality:
     """A municipality file with the defaults under its `demand:` overrides."""
-    data = _with_demand(_mapping(_read(path), path), path, defaults)
-    try:
-        return Municipality.model_validate(data)
-    except ValidationError as exc:
-        raise _first_error(path, exc) from None
+    return _validated(Municipality, _with_demand(path, defaults), path)
 
 
 def load_nation(path: Path = NATION_FILE, defaults: Path = DEFAULTS_FILE) -> Nation:
-    data = _with_demand(_mapping(_read(path), path), path, defaults)
-    try:
-        return Nation.model_validate(data)
-    except ValidationError as exc:
-        raise _first_error(path, exc) from None
+    return _validated(Nation, _with_demand(path, defaults), path)

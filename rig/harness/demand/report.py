@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from matplotlib import font_manager
 
 from rig.harness.demand.costs import year_costs
 from rig.harness.demand.figures import Series, load_figures
+from rig.harness.demand.grid import BIN_S, BINS_PER_DAY
 from rig.harness.demand.model import Result
 from rig.harness.demand.params import Municipality
 
@@ -128,6 +130,27 @@ def money_plot(out: Path, money: dict[str, Any]) -> str:
     ax.set_title("the year's money (+ in, − out)")
     ax.tick_params(axis="x", labelsize=8)
     return _save(fig, out / "money.png")
+
+
+def what_if_plot(out: Path, base: Result, hit: Result, lo: int, title: str) -> str:
+    use_japanese_font()
+    hi = lo + BINS_PER_DAY
+    hours = np.arange(BINS_PER_DAY) * BIN_S / 3600
+    fig, ax = plt.subplots(figsize=(10, 3.4))
+    ax.step(hours, base.series("issued")[lo:hi], where="post", lw=0.8, label="served, no incident")
+    ax.step(hours, hit.series("issued")[lo:hi], where="post", lw=0.8, label="served, with it")
+    ax.bar(hours, hit.series("refused")[lo:hi], width=BIN_S / 3600, color="r", alpha=0.5,
+           align="edge", label="refused")  # fmt: skip
+    for incident in hit.setup.incidents:
+        start = (incident.start - base.grid.time_of(lo)) / timedelta(hours=1)
+        end = (incident.end - base.grid.time_of(lo)) / timedelta(hours=1)
+        ax.axvspan(max(start, 0), min(end, 24), color="grey", alpha=0.2)
+    ax.set_xlim(0, 24)
+    ax.set_xlabel("hour of day (JST); grey: incident")
+    ax.set_ylabel("applicants per 5 min")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _save(fig, out / "whatif.png")
 
 
 def _rows(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from rig.core.calendar import Incident
 from rig.core.clock import JST
 from rig.harness.demand.costs import COMMISSION_PER_COPY_YEN
 from rig.harness.demand.grid import BIN_S, BINS_PER_DAY, YearGrid, base_weights
-from rig.harness.demand.model import Population, Setup, aggregate, simulate
+from rig.harness.demand.model import Applicant, Population, Setup, aggregate, simulate
 from rig.harness.demand.params import (
     CERT_TYPES,
     DEFAULTS_FILE,
@@ -139,23 +139,17 @@ def day_trace(
     lo = grid.bin_of(datetime.combine(day, datetime.min.time(), JST))
     hi = lo + BINS_PER_DAY
     run = simulate(setup, seed=seed, start_bin=lo, end_bin=hi, keep_records=True)
-    base = lo * BIN_S
+
+    def visit(a: Applicant, t: float, served: bool) -> Visit:
+        at = grid.time_of(t / BIN_S).isoformat()
+        return Visit(t - lo * BIN_S, at, a.certificate, a.auth, a.copies, served)
+
     visits = []
     for a in run.records or []:
-        first_served = a.outcome == "issued"
-        visits.append((a.at_s, a.certificate, a.auth, a.copies, first_served))
+        visits.append(visit(a, a.at_s, a.outcome == "issued"))
         if a.returned_at_s is not None and a.returned_at_s < hi * BIN_S:
-            visits.append((a.returned_at_s, a.certificate, a.auth, a.copies, True))
-    visits.sort(key=lambda v: v[0])
-    return DayTrace(
-        m.name,
-        day,
-        seed,
-        [
-            Visit(t - base, grid.time_of(t / BIN_S).isoformat(), k, auth, copies, served)
-            for t, k, auth, copies, served in visits
-        ],
-    )
+            visits.append(visit(a, a.returned_at_s, True))
+    return DayTrace(m.name, day, seed, sorted(visits, key=lambda v: v.offset_s))
 
 
 @dataclass(frozen=True)

@@ -9,23 +9,14 @@ to the counter.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date, datetime, time
 from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-import numpy as np
 
 from rig.core.calendar import Incident, IncidentKind
 from rig.core.clock import JST
-from rig.harness.demand.grid import BIN_S, BINS_PER_DAY
+from rig.harness.demand.grid import BINS_PER_DAY
 from rig.harness.demand.model import Population, Result, Setup, aggregate, simulate
 from rig.harness.demand.params import Municipality
-from rig.harness.demand.report import _save, use_japanese_font
 
 WHAT_IF_KINDS = (
     IncidentKind.JPKI_OUTAGE,
@@ -53,17 +44,17 @@ def parse_span(day: date, text: str, kind: IncidentKind) -> Incident:
 
 
 def _day_slice(result: Result, lo: int) -> dict[str, float]:
-    hi = lo + BINS_PER_DAY
+
+    def that_day(what: str) -> float:
+        return float(result.series(what)[lo : lo + BINS_PER_DAY].sum())
+
     return {
-        "turned_up": float(
-            (result.series("issued") - result.series("returned"))[lo:hi].sum()
-            + result.series("refused")[lo:hi].sum()
-        ),
-        "issued_that_day": float(result.series("issued")[lo:hi].sum()),
-        "copies_that_day": float(result.series("copies")[lo:hi].sum()),
-        "refused": float(result.series("refused")[lo:hi].sum()),
-        "came_back": float(result.series("came_back")[lo:hi].sum()),
-        "came_back_same_day": float(result.series("returned")[lo:hi].sum()),
+        "turned_up": that_day("issued") - that_day("returned") + that_day("refused"),
+        "issued_that_day": that_day("issued"),
+        "copies_that_day": that_day("copies"),
+        "refused": that_day("refused"),
+        "came_back": that_day("came_back"),
+        "came_back_same_day": that_day("returned"),
         "issued_in_year": float(result.series("issued")[lo:].sum()),
     }
 
@@ -107,24 +98,3 @@ def what_if(m: Municipality, day: date, incidents: list[Incident], *, seed: int)
         "expected_refused_with_incidents": round(float(expected.series("refused").sum()), 2),
         "_series": (base, hit, lo),
     }
-
-
-def what_if_plot(out: Path, base: Result, hit: Result, lo: int, title: str) -> str:
-    use_japanese_font()
-    hi = lo + BINS_PER_DAY
-    hours = np.arange(BINS_PER_DAY) * BIN_S / 3600
-    fig, ax = plt.subplots(figsize=(10, 3.4))
-    ax.step(hours, base.series("issued")[lo:hi], where="post", lw=0.8, label="served, no incident")
-    ax.step(hours, hit.series("issued")[lo:hi], where="post", lw=0.8, label="served, with it")
-    ax.bar(hours, hit.series("refused")[lo:hi], width=BIN_S / 3600, color="r", alpha=0.5,
-           align="edge", label="refused")  # fmt: skip
-    for incident in hit.setup.incidents:
-        start = (incident.start - base.grid.time_of(lo)) / timedelta(hours=1)
-        end = (incident.end - base.grid.time_of(lo)) / timedelta(hours=1)
-        ax.axvspan(max(start, 0), min(end, 24), color="grey", alpha=0.2)
-    ax.set_xlim(0, 24)
-    ax.set_xlabel("hour of day (JST); grey: incident")
-    ax.set_ylabel("applicants per 5 min")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    return _save(fig, out / "whatif.png")

@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,6 @@ class CampaignOptions:
     #: the emulated issuance server in a process of its own (the world uses two cores)
     separate_municipal: bool = False
     profile_name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def make_shape(profile: LoadProfile, totals: Totals) -> LoadTestShape:

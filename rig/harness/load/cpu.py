@@ -38,10 +38,8 @@ class CpuMeter:
         self.me = psutil.Process()
         self.world: psutil.Process | None = None
         if world_pid is not None:
-            try:
+            with suppress(psutil.Error):
                 self.world = psutil.Process(world_pid)
-            except psutil.Error:
-                self.world = None
         self.begin = (_cpu_seconds(self.me), _cpu_seconds(self.world, tree=True))
         self.end: tuple[float | None, float | None] = (None, None)
 

@@ -35,18 +35,6 @@ from pypdf.errors import PyPdfError
 
 LINE = re.compile(r"RID:(\S+) DOC:(\S+) MUNI:(\d{6}) PAGE:(\d+)/(\d+)")
 
-KINDS = (
-    "cross_talk",
-    "mixed_pages",
-    "missing_mark",
-    "page_order",
-    "wrong_count",
-    "wrong_municipality",
-    "stranger_name",
-    "missing_name",
-    "unreadable",
-)
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -83,8 +71,7 @@ def page_texts_fast(pdf: bytes) -> list[str]:
         raise ValueError(f"not a readable PDF: {exc}") from exc
     texts = []
     try:
-        for index in range(len(document)):
-            page = document[index]
+        for page in document:
             text_page = page.get_textpage()
             # PDFium ends lines with CR LF; the judge's patterns read LF like pypdf's text
             texts.append(text_page.get_text_range().replace("\r\n", "\n"))

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from rig.core.model_errors import load_model
 from rig.core.protocols.centre import CertTypeName
@@ -134,32 +134,19 @@ def _shares(value: dict[str, float], what: str) -> dict[str, float]:
     return value
 
 
-def _resident_record_only() -> dict[CertTypeName, float]:
-    return {"resident_record": 1.0}
-
-
-def _jpki_only() -> dict[Literal["jpki", "card_ap"], float]:
-    return {"jpki": 1.0}
-
-
 class Mix(_Strict):
     """What each transaction asks for; weights need not sum to 1."""
 
-    cert_types: dict[CertTypeName, float] = Field(default_factory=_resident_record_only)
-    copies: dict[int, float] = Field(default_factory=lambda: {1: 1.0})
-    methods: dict[Literal["jpki", "card_ap"], float] = Field(default_factory=_jpki_only)
+    cert_types: dict[CertTypeName, float] = {"resident_record": 1.0}
+    copies: dict[int, float] = {1: 1.0}
+    methods: dict[Literal["jpki", "card_ap"], float] = {"jpki": 1.0}
     #: share of transactions by non-residents (本籍 here, living elsewhere: 戸籍, 附票)
     non_residents: float = Field(default=0.0, ge=0, le=1)
 
-    @field_validator("cert_types")
+    @field_validator("cert_types", "methods")
     @classmethod
-    def _types(cls, v: dict[str, float]) -> dict[str, float]:
-        return _shares(v, "certificate type")
-
-    @field_validator("methods")
-    @classmethod
-    def _methods(cls, v: dict[str, float]) -> dict[str, float]:
-        return _shares(v, "method")
+    def _weights(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        return _shares(v, "method" if info.field_name == "methods" else "certificate type")
 
     @field_validator("copies")
     @classmethod
@@ -198,10 +185,6 @@ class LoadProfile(_Strict):
         rate = self.shape.rate_at(t)
         return 0 if rate <= 0 else max(1, math.ceil(rate * self.pacing_s))
 
-    def peak_users(self) -> int:
-        samples = [self.users_at(t) for t in _sample_times(self.duration_s)]
-        return max(samples, default=1)
-
     def bounded(self, duration_s: float | None, max_transactions: int | None) -> LoadProfile:
         """This profile with the command line's bounds (which stay within the ceilings)."""
         update: dict[str, object] = {}
@@ -214,11 +197,6 @@ class LoadProfile(_Strict):
                 raise ProfileError(f"--max-transactions: {max_transactions} is outside [1, 1e7]")
             update["max_transactions"] = max_transactions
         return self.model_copy(update=update)
-
-
-def _sample_times(duration: float) -> list[float]:
-    steps = min(2000, max(1, int(duration)))
-    return [duration * i / steps for i in range(steps)]
 
 
 def profile_path(name_or_path: str) -> Path:

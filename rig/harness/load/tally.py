@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: the problems that mean someone else's data is on the applicant's paper
@@ -87,26 +87,11 @@ class Tally:
     def take(self) -> dict[str, Any]:
         """What happened since the last take, as plain JSON; the tally starts again."""
         with self._lock:
-            delta = {
-                "started": self.started,
-                "completed": self.completed,
-                "failed": self.failed,
-                "refused": self.refused,
-                "documents": self.documents,
-                "bad_documents": self.bad_documents,
-                "crossed": self.crossed,
-                "lost": self.lost,
-                "judge_cpu_us": self.judge_cpu_us,
-                "problems": dict(self.problems),
-                "errors": dict(self.errors),
-                "refusals": dict(self.refusals),
-                "by_type": dict(self.by_type),
-                "document_ids": self.document_ids,
-                "bad": self.bad,
-                "rounds": self.rounds,
-            }
             fresh = Tally()
-            for name in delta:
+            delta: dict[str, Any] = {}
+            for name in (f.name for f in fields(self) if f.name != "_lock"):
+                value = getattr(self, name)
+                delta[name] = dict(value) if isinstance(value, Counter) else value
                 setattr(self, name, getattr(fresh, name))
             return delta
 
@@ -115,6 +100,8 @@ COUNTS = (
     "started", "completed", "failed", "refused", "documents", "bad_documents", "crossed", "lost",
     "judge_cpu_us",
 )  # fmt: skip
+#: the counts by kind (step:code, problem, certificate type) a tally hands over
+BY_KIND = ("problems", "errors", "refusals", "by_type")
 
 
 @dataclass
@@ -136,10 +123,8 @@ class Totals:
         with self._lock:
             for name in COUNTS:
                 self.counts[name] += int(delta.get(name, 0))
-            self.problems.update(delta.get("problems", {}))
-            self.errors.update(delta.get("errors", {}))
-            self.refusals.update(delta.get("refusals", {}))
-            self.by_type.update(delta.get("by_type", {}))
+            for name in BY_KIND:
+                getattr(self, name).update(delta.get(name, {}))
             for doc in delta.get("document_ids", []):
                 if doc in self._seen:
                     self.duplicated += 1

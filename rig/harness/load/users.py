@@ -40,7 +40,7 @@ from rig.core.https import client_ssl_context
 from rig.core.protocols import card_ap
 from rig.core.protocols.centre import CertTypeName
 from rig.harness.load.judge import judge_document
-from rig.harness.load.kit import Applicant, KitFiles, LoadKit
+from rig.harness.load.kit import Applicant, CardApCard, KitFiles, LoadKit
 from rig.harness.load.profile import LoadProfile, Mix
 from rig.harness.load.tally import Tally
 
@@ -267,8 +267,7 @@ def _campaign(wait_s: float = 10.0) -> Campaign:
 
 
 def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
-    keys = list(weights)
-    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 def _choose_method(rng: random.Random, mix: Mix, person: Applicant) -> str:
@@ -295,21 +294,20 @@ def _choose_certificate(
             if isinstance(i.get("refusal"), dict) and i["refusal"].get("code")
         ]
         raise StepFailed("menu", codes[0] if codes else "nothing_offered", refusal=True)
-    items = offered_now
     wanted = str(_weighted(rng, mix.cert_types))
     for kind in (wanted, "resident_record"):
-        offered = [i for i in items if i.get("type") == kind]
+        offered = [i for i in offered_now if i.get("type") == kind]
         if offered:
             return cast(CertTypeName, kind), rng.choice(offered).get("variant")
-    item = rng.choice(items)
+    item = rng.choice(offered_now)
     return cast(CertTypeName, item["type"]), item.get("variant")
 
 
 class _Transaction:
     """One transaction of one user: times each step and fires its Locust event."""
 
-    def __init__(self, env: Environment, kind: str, code_of: Callable[[Exception], str]):
-        self.env, self.kind, self.code_of = env, kind, code_of
+    def __init__(self, env: Environment, kind: str):
+        self.env, self.kind = env, kind
         self.started = time.perf_counter()
 
     def step(
@@ -319,18 +317,26 @@ class _Transaction:
         try:
             result = call()
         except Exception as exc:
-            code = self.code_of(exc)
+            code = _code(exc)
             refusal = code in REFUSAL_CODES
-            self._fire(name, begun, 0, None if refusal else exc)
+            self.fire(name, begun, exc=None if refusal else exc)
             if refusal:
-                self._fire_refusal(name, code, begun)
+                self.fire(f"{name}:{code}", begun, kind="REFUSED")
             raise StepFailed(name, code, refusal) from exc
-        self._fire(name, begun, size(result) if size else 0, None)
+        self.fire(name, begun, size(result) if size else 0)
         return result
 
-    def _fire(self, name: str, begun: float, length: int, exc: Exception | None) -> None:
+    def fire(
+        self,
+        name: str,
+        begun: float,
+        length: int = 0,
+        *,
+        exc: Exception | None = None,
+        kind: str | None = None,
+    ) -> None:
         self.env.events.request.fire(
-            request_type=self.kind,
+            request_type=kind or self.kind,
             name=name,
             response_time=(time.perf_counter() - begun) * 1000,
             response_length=length,
@@ -338,18 +344,8 @@ class _Transaction:
             context={},
         )
 
-    def _fire_refusal(self, name: str, code: str, begun: float) -> None:
-        self.env.events.request.fire(
-            request_type="REFUSED",
-            name=f"{name}:{code}",
-            response_time=(time.perf_counter() - begun) * 1000,
-            response_length=0,
-            exception=None,
-            context={},
-        )
-
     def finish(self, exc: Exception | None) -> None:
-        self._fire("transaction", self.started, 0, exc)
+        self.fire("transaction", self.started, exc=exc)
 
 
 def _download_and_judge(
@@ -381,8 +377,10 @@ def _download_and_judge(
     )  # fmt: skip
 
 
-def _centre_code(exc: Exception) -> str:
-    if isinstance(exc, CentreApiError):
+def _code(exc: Exception) -> str:
+    """The problem code of a refused call (the centre's or the server's), else the
+    exception's name."""
+    if isinstance(exc, CentreApiError | LgwanError):
         return exc.code
     return type(exc).__name__
 
@@ -423,13 +421,13 @@ def _transaction(
         if person is None or not campaign.may_start():
             time.sleep(0.2)
             return
-        tx = _Transaction(user.environment, kind, _centre_code if kind == "KIOSK" else _http_code)
+        tx = _Transaction(user.environment, kind)
         try:
             body(tx, person, campaign)
         except StepFailed as failed:
             if failed.refusal:
                 campaign.tally.refusal(failed.step, failed.code)
-                tx._fire_refusal("transaction", failed.code, tx.started)
+                tx.fire(f"transaction:{failed.code}", tx.started, kind="REFUSED")
             else:
                 campaign.tally.error(failed.step, failed.code)
                 tx.finish(failed)
@@ -440,6 +438,12 @@ def _transaction(
             return
         campaign.tally.add(completed=1)
         tx.finish(None)
+
+
+def _card_answer(person: Applicant, card: CardApCard, challenge: bytes) -> bytes:
+    """The test card's answer to a card-AP challenge (the centre's or the server's)."""
+    info = card_ap.CardApInfo(person.code, card.user_id, card.key_version, card.card_kind)
+    return card_ap.compute_response(bytes.fromhex(card.key_hex), info, challenge)
 
 
 class KioskUser(User):
@@ -487,15 +491,10 @@ class KioskUser(User):
             else:
                 card = person.card_ap
                 assert card is not None
-                info = card_ap.CardApInfo(
-                    person.code, card.user_id, card.key_version, card.card_kind
-                )
                 challenge = tx.step(
                     "challenge", lambda: kiosk.card_ap_challenge(sid, person.code, card.user_id)
                 )
-                answer = card_ap.compute_response(
-                    bytes.fromhex(card.key_hex), info, challenge.challenge
-                )
+                answer = _card_answer(person, card, challenge.challenge)
                 tx.step(
                     "auth", lambda: kiosk.authenticate_card_ap(sid, challenge.challenge, answer)
                 )
@@ -526,12 +525,6 @@ class KioskUser(User):
             # the session expires by itself; the step that failed is what counts
             with suppress(CentreApiError, httpx.HTTPError):
                 kiosk.end_session(sid)
-
-
-def _http_code(exc: Exception) -> str:
-    if isinstance(exc, LgwanError):
-        return exc.code
-    return type(exc).__name__
 
 
 class LgwanError(Exception):
@@ -590,7 +583,6 @@ class ServerUser(User):
         else:
             card = person.card_ap
             assert card is not None
-            info = card_ap.CardApInfo(person.code, card.user_id, card.key_version, card.card_kind)
             challenge = tx.step(
                 "challenge",
                 lambda: self._json(
@@ -598,7 +590,7 @@ class ServerUser(User):
                 ),
             )
             raw = bytes.fromhex(challenge["challenge"])
-            answer = card_ap.compute_response(bytes.fromhex(card.key_hex), info, raw)
+            answer = _card_answer(person, card, raw)
             session = tx.step(
                 "auth",
                 lambda: self._json(

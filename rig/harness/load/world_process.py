@@ -23,11 +23,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import cast
+from typing import Any, cast
 
 import simpy.rt
 from cryptography import x509
@@ -125,6 +125,16 @@ def emulated_applicants(
     per_code = max(1, count // len(codes) + 1)
     applicants: list[Applicant] = []
     certs: list[str] = []
+
+    def jpki(rid: str, code: str) -> dict[str, Any]:
+        """A JPKI certificate minted for `rid`, applying to `code` (the registry and the
+        centre know it): the applicant's `jpki` and `jpki_serial_hex`."""
+        cert = mint.mint()
+        registry.register_jpki_user(cert.serial_number, rid)
+        world.centre.register_jpki_holder(cert.serial_number, code)
+        certs.append(_der_b64(cert))
+        return {"jpki": len(certs) - 1, "jpki_serial_hex": f"{cert.serial_number:x}"}
+
     # non-residents: 本籍 in another rig municipality, kiosk use registered there; they
     # apply to that municipality (戸籍, 附票) with JPKI
     taken: set[str] = set()
@@ -134,36 +144,21 @@ def emulated_applicants(
             if honseki is None or honseki not in codes:
                 continue
             taken.add(rid)
-            cert = mint.mint()
-            registry.register_jpki_user(cert.serial_number, rid)
-            world.centre.register_jpki_holder(cert.serial_number, honseki)
-            certs.append(_der_b64(cert))
             applicants.append(
-                Applicant(
-                    resident_id=rid,
-                    code=honseki,
-                    resident=False,
-                    jpki=len(certs) - 1,
-                    jpki_serial_hex=f"{cert.serial_number:x}",
-                )
+                Applicant(resident_id=rid, code=honseki, resident=False, **jpki(rid, honseki))
             )
     # interleave municipalities so a small run still touches all three
     by_code = [[(code, rid) for rid in _candidates(registry, code, taken)] for code in codes]
     mixed = [p for group in itertools.zip_longest(*by_code) for p in group if p is not None]
     residents: list[Applicant] = []
     for n, (code, rid) in enumerate(mixed[:count]):
-        cert = mint.mint()
-        registry.register_jpki_user(cert.serial_number, rid)
-        world.centre.register_jpki_holder(cert.serial_number, code)
-        user_id = f"LOAD{code}{n:06d}"
-        info = registry.register_card_ap_user(user_id, rid, CARD_AP_PIN)
-        certs.append(_der_b64(cert))
+        certificate = jpki(rid, code)
+        info = registry.register_card_ap_user(f"LOAD{code}{n:06d}", rid, CARD_AP_PIN)
         residents.append(
             Applicant(
                 resident_id=rid,
                 code=code,
-                jpki=len(certs) - 1,
-                jpki_serial_hex=f"{cert.serial_number:x}",
+                **certificate,
                 card_ap=CardApCard(
                     user_id=info.user_id,
                     key_hex=card_key(world.options.seed, info).hex(),
@@ -266,7 +261,6 @@ def serve_world(
     applicants: int,
     kiosks: int,
     stop: threading.Event,
-    out: object = print,
 ) -> int:
     clock = RigClock(start, realtime_factor=factor)
     options = WorldOptions(
@@ -403,26 +397,19 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, handler)
     if args.watch_parent:
         threading.Thread(target=_watch_parent, args=(os.getppid(), stop), daemon=True).start()
-    if args.separate_municipal and args.topology is None:
-        with separate_municipal(args.folder, start) as topology:
-            return serve_world(
-                args.folder,
-                topology=topology,
-                start=start,
-                factor=args.factor,
-                applicants=args.applicants,
-                kiosks=args.kiosks,
-                stop=stop,
-            )
-    return serve_world(
-        args.folder,
-        topology=args.topology,
-        start=start,
-        factor=args.factor,
-        applicants=args.applicants,
-        kiosks=args.kiosks,
-        stop=stop,
-    )
+    with ExitStack() as stack:
+        topology = args.topology
+        if args.separate_municipal and topology is None:
+            topology = stack.enter_context(separate_municipal(args.folder, start))
+        return serve_world(
+            args.folder,
+            topology=topology,
+            start=start,
+            factor=args.factor,
+            applicants=args.applicants,
+            kiosks=args.kiosks,
+            stop=stop,
+        )
 
 
 if __name__ == "__main__":
