@@ -193,6 +193,9 @@ class _LineSettings:
         }
         self.cts = self.dsr = self.cd = True
         self.ri = False
+        # PortManager reads these when a client asks for the flow-control setting; a client
+        # may ask before it ever sets one, and a missing attribute killed the port's thread
+        self.xonxoff = self.rtscts = False
         self.name = "emulated"
 
     def __getattr__(self, name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -164,3 +165,26 @@ def test_new_tcp_connection_replaces_the_old(make_unit: UnitFactory) -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_rfc2217_flow_control_asked_before_set(make_unit: UnitFactory) -> None:
+    """An RFC 2217 client may ask for the flow-control setting before it sets one (pyserial's
+    own client sets it first); the port must answer "none" and keep serving frames."""
+    unit = make_unit(transport="rfc2217")
+    host, port = unit.endpoints["bill_validator_port"].removeprefix("rfc2217://").split(":")
+    iac, sb, se, com_port, set_control = 255, 250, 240, 44, 5
+    with socket.create_connection((host, int(port)), timeout=2) as conn:
+        conn.sendall(bytes([iac, sb, com_port, set_control, 0, iac, se]))  # request flow setting
+        answer = bytes([iac, sb, com_port, set_control + 100, 1, iac, se])  # 1: no flow control
+        received = b""
+        deadline = time.monotonic() + 2.0
+        while answer not in received and time.monotonic() < deadline:
+            received += conn.recv(256)
+        assert answer in received
+        conn.sendall(id003.encode_frame(0x11))  # STATUS REQUEST on the same connection
+        received = b""
+        deadline = time.monotonic() + 2.0
+        while id003.encode_frame(0x40) not in received and time.monotonic() < deadline:
+            received += conn.recv(256)
+        assert id003.encode_frame(0x40) in received  # POWER UP: the port still serves
