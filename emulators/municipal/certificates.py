@@ -20,6 +20,7 @@ from emulators.municipal.config import MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
+from emulators.municipal.registry import full_name
 from rig.core.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 
 
@@ -57,18 +58,14 @@ CATALOG: tuple[CertType, ...] = (
     CertType("fuhyo", None, "戸籍の附票の写し", ("scope",)),
 )
 _BY_KEY = {(c.type, c.variant): c for c in CATALOG}
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "tax_certificate": ("income", "assessment", "payment"),
-    "koseki": ("full", "individual"),
-}
 
 
 def lookup(cert_type: str, variant: str | None) -> CertType:
     found = _BY_KEY.get((cert_type, variant))
     if found is None:
-        allowed = VARIANTS.get(cert_type)
+        allowed = [c.variant for c in CATALOG if c.type == cert_type and c.variant]
         raise ValueError(
-            f"variant must be one of {list(allowed)}" if allowed else "this type takes no variant"
+            f"variant must be one of {allowed}" if allowed else "this type takes no variant"
         )
     return found
 
@@ -96,11 +93,11 @@ class Block:
 @dataclass
 class DocumentContent:
     title: str
-    paper: Paper
     header: list[tuple[str, str]]
     pages: list[list[Block]]
     attestation: str
     subject_ids: list[str] = field(default_factory=list)  # whose data appears (for the log)
+    paper: Paper = "A4"  # the municipality's choice for the type (`build_document` sets it)
 
 
 def wareki(day: date) -> str:
@@ -123,11 +120,7 @@ def yen(amount: int) -> str:
     return f"{amount:,}円"
 
 
-def _name(p: Person | KosekiMember) -> str:
-    return f"{p.family_name} {p.given_name}"
-
-
-def _check_names(people: list[Person]) -> None:
+def _check_names(people: list[Person] | list[KosekiMember]) -> None:
     for p in people:
         if not in_jis_x0208(p.family_name + p.given_name):
             raise Refusal(RefusalCode.NAME_OUTSIDE_CHARSET)
@@ -185,11 +178,11 @@ def _resident_record(
         chosen = [m for m in household if m.id in set(ids)]
     header = [("住所", _address(s, applicant))]
     if opts.include_head_relationship and head is not None:
-        header.append(("世帯主", _name(head)))
+        header.append(("世帯主", full_name(head)))
     blocks = []
     for m in chosen:
         rows = [
-            ("氏名", _name(m)),
+            ("氏名", full_name(m)),
             ("フリガナ", f"{m.family_kana} {m.given_kana}"),
             ("生年月日", wareki(m.birth_date)),
             ("性別", m.sex),
@@ -209,7 +202,6 @@ def _resident_record(
     whole = "世帯全員" if scope == "household" else "世帯の一部"
     return DocumentContent(
         title="住民票の写し",
-        paper="A4",
         header=header,
         pages=_chunks(blocks, 3),
         attestation=f"この写しは、{whole}の住民票の原本と相違ないことを証明する。",
@@ -229,19 +221,18 @@ def _resident_entries(
 ) -> DocumentContent:
     _resident_checks(household_members(s, applicant), today)
     rows = [
-        ("氏名", _name(applicant)),
+        ("氏名", full_name(applicant)),
         ("生年月日", wareki(applicant.birth_date)),
         ("性別", applicant.sex),
         ("住所", _address(s, applicant)),
         ("住民となった年月日", wareki(applicant.became_resident_on)),
     ]
     if opts.include_head_relationship and head is not None:
-        rows += [("世帯主", _name(head)), ("続柄", applicant.relationship)]
+        rows += [("世帯主", full_name(head)), ("続柄", applicant.relationship)]
     if opts.include_honseki:
         rows += [("本籍", applicant.honseki_address), ("筆頭者", applicant.hittosha)]
     return DocumentContent(
         title="住民票記載事項証明書",
-        paper="A5",
         header=[],
         pages=[[Block(None, rows)]],
         attestation="上記の事項は、住民票に記載されていることを証明する。",
@@ -263,13 +254,12 @@ def _seal(s: Session, applicant: Person, today: date) -> DocumentContent:
     seal = live[0]
     rows = [
         ("登録番号", seal.registration_no),
-        ("氏名", _name(applicant)),
+        ("氏名", full_name(applicant)),
         ("生年月日", wareki(applicant.birth_date)),
         ("住所", _address(s, applicant)),
     ]
     return DocumentContent(
         title="印鑑登録証明書",
-        paper="A5",
         header=[],
         pages=[[Block("印影", rows, seal_impression=seal.seal_text)]],
         attestation="この写しは、登録されている印影と相違ないことを証明する。",
@@ -299,7 +289,7 @@ def _tax(
     if record is None:
         raise Refusal(RefusalCode.TAX_RECORD_NOT_FOUND, f"fiscal year {fy}")
     rows = [
-        ("氏名", _name(applicant)),
+        ("氏名", full_name(applicant)),
         ("住所", _address(s, applicant)),
         ("年度", f"{era_year(fy)}年度 ({era_year(fy - 1)}年中の所得)"),
     ]
@@ -332,7 +322,6 @@ def _tax(
         attestation = "上記のとおり納付されていることを証明する。"
     return DocumentContent(
         title=title,
-        paper="A4",
         header=[],
         pages=[[Block(None, rows)]],
         attestation=attestation,
@@ -356,9 +345,7 @@ def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> D
     )
     if variant == "individual":
         members = [m for m in members if m.person_id == applicant.id]
-    for m in members:
-        if not in_jis_x0208(m.family_name + m.given_name):
-            raise Refusal(RefusalCode.NAME_OUTSIDE_CHARSET)
+    _check_names(members)
     header = [
         ("本籍", koseki.honseki_address),
         ("氏名", koseki.hittosha),
@@ -379,7 +366,6 @@ def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> D
     part = "事項の全部" if full else "事項の一部"
     return DocumentContent(
         title="戸籍全部事項証明書" if full else "戸籍個人事項証明書",
-        paper="A4",
         header=header,
         pages=_chunks(blocks, 3),
         attestation=f"これは、戸籍に記録されている{part}を証明した書面である。",
@@ -411,13 +397,12 @@ def _fuhyo(
         if person is None:
             continue
         _check_names([person])
-        rows = [("氏名", _name(person)), ("生年月日", wareki(person.birth_date))]
+        rows = [("氏名", full_name(person)), ("生年月日", wareki(person.birth_date))]
         for e in rows_for:
             rows.append(("住所", f"{e.address} ({wareki(e.since)} 定住)"))
         blocks.append(Block("附票に記録されている者", rows))
     return DocumentContent(
         title="戸籍の附票の写し",
-        paper="A4",
         header=[("本籍", koseki.honseki_address), ("筆頭者", koseki.hittosha)],
         pages=_chunks(blocks, 3),
         attestation="この写しは、戸籍の附票の原本と相違ないことを証明する。",
