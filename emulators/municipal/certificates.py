@@ -20,7 +20,7 @@ from emulators.municipal.config import MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
-from emulators.municipal.registry import full_name
+from emulators.municipal.registry import full_name, latest_fiscal_year
 from rig.core.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 
 
@@ -268,11 +268,6 @@ def _seal(s: Session, applicant: Person, today: date) -> DocumentContent:
 
 
 # -- 税証明 ------------------------------------------------------------------------------------
-
-
-def latest_fiscal_year(today: date) -> int:
-    # a fiscal year's 住民税 is determined in June
-    return today.year if today.month >= 6 else today.year - 1
 
 
 def _tax(

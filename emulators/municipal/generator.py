@@ -29,7 +29,6 @@ from faker import Faker
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from emulators.municipal.certificates import latest_fiscal_year
 from emulators.municipal.config import MunicipalityConfig
 from emulators.municipal.hours import add_business_days
 from emulators.municipal.identifiers import in_jis_x0208, make_my_number, make_resident_code
@@ -44,7 +43,7 @@ from emulators.municipal.models import (
     Seal,
     TaxRecord,
 )
-from emulators.municipal.registry import age_on
+from emulators.municipal.registry import age_on, latest_fiscal_year
 
 GENERATOR_VERSION = 6
 

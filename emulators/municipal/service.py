@@ -29,7 +29,6 @@ from emulators.municipal.certificates import (
     DocumentContent,
     build_document,
     household_members,
-    latest_fiscal_year,
     lookup,
 )
 from emulators.municipal.config import MunicipalityConfig
@@ -37,7 +36,7 @@ from emulators.municipal.hours import check_open
 from emulators.municipal.models import Issuance, KosekiRegistration, Person, TaxRecord
 from emulators.municipal.pdf import render
 from emulators.municipal.reasons import Refusal, RefusalCode
-from emulators.municipal.registry import Registry, age_on, full_name
+from emulators.municipal.registry import Registry, age_on, full_name, latest_fiscal_year
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
 from rig.core.protocols.card_ap import CardApInfo
