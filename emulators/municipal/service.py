@@ -50,6 +50,8 @@ CHALLENGE_TTL = timedelta(minutes=2)
 DOCUMENT_TTL = timedelta(minutes=10)
 
 AuthMethod = Literal["jpki", "card_ap"]
+#: The statistics' figures summed over the types (a cancelled document is counted by type only).
+_TOTALLED = ("documents", "copies", "pages", "fees", "printed_copies")
 
 
 @dataclass
@@ -121,19 +123,13 @@ class IssuanceService:
         if self.evidence is not None:
             self.evidence.record("municipal", event, **data)
 
-    def master_key(self, code: str) -> bytes:
-        return card_ap.master_key(self.world_seed, code)
-
-    def today(self) -> date:
-        return self.clock.now().date()
-
     # -- authentication --------------------------------------------------------------------
     def _open_session(
         self, code: str, person_id: str, method: AuthMethod, card_user: str | None = None
     ) -> IssuanceSession:
         config = self.config(code)
         self._check_open(config, self.clock.now())
-        today = self.today()
+        today = self.clock.now().date()
         with self.registry.session() as s:
             person = s.get(Person, person_id)
             if person is None:
@@ -252,7 +248,8 @@ class IssuanceService:
         if entry is None or entry[0] != code or entry[1] != user_id or entry[2] < self.clock.now():
             raise Refusal(RefusalCode.CHALLENGE_UNKNOWN)
         person_id, info = self._card_ap_user(code, user_id)
-        if not card_ap.verify_card_response(self.master_key(code), info, challenge, response):
+        master = card_ap.master_key(self.world_seed, code)
+        if not card_ap.verify_card_response(master, info, challenge, response):
             self._record("card_response_invalid", municipality=code, user_id=user_id)
             raise Refusal(RefusalCode.CARD_RESPONSE_INVALID)
         return self._open_session(code, person_id, "card_ap", card_user=user_id)
@@ -472,11 +469,7 @@ class IssuanceService:
                 {
                     "type": row.cert_type,
                     "variant": row.variant,
-                    "documents": 0,
-                    "copies": 0,
-                    "pages": 0,
-                    "fees": 0,
-                    "printed_copies": 0,
+                    **dict.fromkeys(_TOTALLED, 0),
                     "cancelled_documents": 0,
                 },
             )
@@ -487,10 +480,7 @@ class IssuanceService:
             g["printed_copies"] += row.copies_printed
             g["cancelled_documents"] += row.outcome == "cancelled"
         by_type = sorted(groups.values(), key=lambda g: (g["type"], g["variant"] or ""))
-        totals = {
-            k: sum(g[k] for g in by_type)
-            for k in ("documents", "copies", "pages", "fees", "printed_copies")
-        }
+        totals = {k: sum(g[k] for g in by_type) for k in _TOTALLED}
         return {
             "municipality": config.code,
             "from": start.isoformat(),
