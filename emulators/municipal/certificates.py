@@ -70,10 +70,7 @@ def lookup(cert_type: str, variant: str | None) -> CertType:
     return found
 
 
-_Strict = StrictModel
-
-
-class CertificateRequest(_Strict):
+class CertificateRequest(StrictModel):
     type: CertTypeName
     variant: str | None = Field(default=None, max_length=20)
     copies: WireInt = Field(default=1, ge=1, le=99)
