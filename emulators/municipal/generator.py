@@ -495,17 +495,9 @@ class _MunicipalityBuilder:
             child_members = [(married_child, "夫", head.given[0], name_of(wife), False, "婚姻")]
             for m in by_role.get("子の妻", []):
                 child_members.append((m, "妻", "", "", False, "婚姻"))
+            parents = (married_child.given[0], by_role["子の妻"][0].given[0])
             for m in by_role.get("孫", []):
-                child_members.append(
-                    (
-                        m,
-                        m.child_relation,
-                        married_child.given[0],
-                        by_role["子の妻"][0].given[0],
-                        False,
-                        "出生",
-                    )
-                )
+                child_members.append((m, m.child_relation, *parents, False, "出生"))
             write(married_child, child_members)
         return result
 
