@@ -39,7 +39,7 @@ from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import Registry, age_on, full_name, latest_fiscal_year
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
-from rig.core.protocols.card_ap import CardApInfo
+from rig.core.protocols.card_ap import CHALLENGE_LENGTH, CardApInfo
 from rig.core.protocols.certificates import CertificateOptions
 
 #: A session lives this long on the rig clock after authentication.
@@ -226,7 +226,7 @@ class IssuanceService:
         self._check_method(config, "card_ap")
         self._check_open(config, self.clock.now())
         self._card_ap_user(code, user_id)
-        challenge = card_ap.new_challenge()
+        challenge = secrets.token_bytes(CHALLENGE_LENGTH)
         expires = self.clock.now() + CHALLENGE_TTL
         with self._lock:
             self._challenges[challenge.hex()] = (code, user_id, expires)
