@@ -1,4 +1,4 @@
-"""Certificate types, their request options, and their content (laid out by `pdf`).
+"""Certificate requests and their content (laid out by `pdf`); the types are `config.CATALOG`.
 
 The six types of seed I.1: 住民票の写し, 住民票記載事項証明書, 印鑑登録証明書, 各種税証明書
 (所得/課税/納税), 戸籍証明書 (全部/個人事項), 戸籍の附票の写し. `build_document` turns a
@@ -16,47 +16,13 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emulators.municipal.config import MunicipalityConfig, Paper
+from emulators.municipal.config import CATALOG, CertType, MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import full_name, latest_fiscal_year
 from rig.core.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 
-
-@dataclass(frozen=True)
-class CertType:
-    type: str
-    variant: str | None
-    title: str
-    options: tuple[str, ...]
-
-    @property
-    def fee_key(self) -> str:
-        return f"{self.type}.{self.variant}" if self.variant else self.type
-
-
-CATALOG: tuple[CertType, ...] = (
-    CertType(
-        "resident_record",
-        None,
-        "住民票の写し",
-        ("scope", "members", "include_honseki", "include_head_relationship", "include_my_number"),
-    ),
-    CertType(
-        "resident_record_entries",
-        None,
-        "住民票記載事項証明書",
-        ("include_honseki", "include_head_relationship"),
-    ),
-    CertType("seal_registration", None, "印鑑登録証明書", ()),
-    CertType("tax_certificate", "income", "所得証明書", ("fiscal_year",)),
-    CertType("tax_certificate", "assessment", "課税証明書", ("fiscal_year",)),
-    CertType("tax_certificate", "payment", "納税証明書", ("fiscal_year",)),
-    CertType("koseki", "full", "戸籍全部事項証明書", ()),
-    CertType("koseki", "individual", "戸籍個人事項証明書", ()),
-    CertType("fuhyo", None, "戸籍の附票の写し", ("scope",)),
-)
 _BY_KEY = {(c.type, c.variant): c for c in CATALOG}
 
 

@@ -23,15 +23,13 @@ from sqlalchemy.orm import Session
 
 from emulators.municipal import card_ap
 from emulators.municipal.certificates import (
-    CATALOG,
     CertificateRequest,
-    CertType,
     DocumentContent,
     build_document,
     household_members,
     lookup,
 )
-from emulators.municipal.config import MunicipalityConfig
+from emulators.municipal.config import CATALOG, CertType, MunicipalityConfig
 from emulators.municipal.hours import check_open
 from emulators.municipal.models import Issuance, KosekiRegistration, Person, TaxRecord
 from emulators.municipal.pdf import render
