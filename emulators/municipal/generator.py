@@ -83,6 +83,7 @@ APPENDED_FIXTURES: tuple[tuple[str, int], ...] = (
     ("dv_member", 4),
 )
 
+_SEX_OF = {"妻": "女", "父": "男", "母": "女", "子の妻": "女"}
 _CHILD_NAMES = {"男": ["長男", "二男", "三男", "四男"], "女": ["長女", "二女", "三女", "四女"]}
 
 
@@ -239,32 +240,26 @@ class _MunicipalityBuilder:
         head_age = self.rng.randint(25, 52) if size >= 6 else self.rng.randint(22, 85)
         if size >= 6:
             head_age = self.rng.randint(45, 55) if "孫" in roles else self.rng.randint(35, 50)
-        members: list[_Member] = []
         head_birth = self._born(head_age, head_age)
-        members.append(_Member("世帯主", head_sex, family, self._pair(head_sex), head_birth))
+        members = [_Member("世帯主", head_sex, family, self._pair(head_sex), head_birth)]
         for r in roles[1:]:
+            # children and grandchildren are drawn, the others follow from the relation
+            sex = _SEX_OF.get(r) or self.rng.choice("男女")
             if r == "妻":
                 birth = head_birth + timedelta(days=self.rng.randint(-1500, 1500))
-                members.append(_Member(r, "女", family, self._pair("女"), birth))
             elif r == "子":
-                sex = self.rng.choice("男女")
                 gap = self.rng.randint(24, 38) * 365 + self.rng.randint(0, 300)
                 birth = min(head_birth + timedelta(days=gap), self.ref - timedelta(days=40))
-                members.append(_Member(r, sex, family, self._pair(sex), birth))
             elif r in ("父", "母"):
-                sex = "男" if r == "父" else "女"
                 birth = head_birth - timedelta(days=self.rng.randint(25, 32) * 365)
-                members.append(_Member(r, sex, family, self._pair(sex), birth))
             elif r == "子の妻":
                 birth = members[2].birth + timedelta(days=self.rng.randint(-700, 700))
-                members.append(_Member(r, "女", family, self._pair("女"), birth))
-            elif r == "孫":
-                sex = self.rng.choice("男女")
+            else:  # 孫
                 birth = min(
                     members[2].birth + timedelta(days=self.rng.randint(26, 33) * 365),
                     self.ref - timedelta(days=60),
                 )
-                members.append(_Member(r, sex, family, self._pair(sex), birth))
+            members.append(_Member(r, sex, family, self._pair(sex), birth))
         if size >= 3 and role == "plain" and self.rng.random() < 0.5:
             # keep some young children about: the under-15 cases need them
             last_child = [m for m in members if m.role == "子"][-1]
