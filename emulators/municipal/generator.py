@@ -283,13 +283,10 @@ class _MunicipalityBuilder:
         head = members[0]
         # where the 戸籍 is kept
         honseki_code: str | None
-        if role.startswith("honseki_") and self.elsewhere is not None:
-            honseki_code = self.elsewhere.code
-        elif role.startswith("honseki_"):
-            honseki_code = self.c.code
+        if role.startswith("honseki_"):
+            honseki_code = (self.elsewhere or self.c).code
         else:
-            draw = self.rng.random()
-            honseki_code = self.c.code if draw < 0.7 else None
+            honseki_code = self.c.code if self.rng.random() < 0.7 else None
         if honseki_code is None:
             honseki_address = self._external_address()
         elif honseki_code == self.c.code:
