@@ -234,7 +234,7 @@ def _seal(s: Session, applicant: Person, today: date) -> DocumentContent:
 
 
 def _tax(
-    s: Session, applicant: Person, variant: str, opts: CertificateOptions, today: date
+    s: Session, applicant: Person, cert: CertType, opts: CertificateOptions, today: date
 ) -> DocumentContent:
     _check_names([applicant])
     fy = opts.fiscal_year or latest_fiscal_year(today)
@@ -251,16 +251,14 @@ def _tax(
         ("住所", _address(s, applicant)),
         ("年度", f"{era_year(fy)}年度 ({era_year(fy - 1)}年中の所得)"),
     ]
-    if variant == "income":
-        title = "所得証明書"
+    if cert.variant == "income":
         rows += [
             ("給与収入", yen(record.salary_income)),
             ("合計所得金額", yen(record.total_income)),
             ("所得控除額", yen(record.deductions)),
         ]
         attestation = "上記のとおり所得があったことを証明する。"
-    elif variant == "assessment":
-        title = "課税証明書"
+    elif cert.variant == "assessment":
         rows += [
             ("合計所得金額", yen(record.total_income)),
             ("課税標準額", yen(record.taxable_income)),
@@ -270,7 +268,6 @@ def _tax(
         ]
         attestation = "上記のとおり課税されていることを証明する。"
     else:
-        title = "納税証明書"
         due = record.municipal_tax + record.prefectural_tax
         rows += [
             ("年税額", yen(due)),
@@ -279,7 +276,7 @@ def _tax(
         ]
         attestation = "上記のとおり納付されていることを証明する。"
     return DocumentContent(
-        title=title,
+        title=cert.title,
         header=[],
         pages=[[Block(None, rows)]],
         attestation=attestation,
@@ -290,7 +287,7 @@ def _tax(
 # -- 戸籍 ---------------------------------------------------------------------------------------
 
 
-def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> DocumentContent:
+def _koseki(s: Session, applicant: Person, cert: CertType, municipality: str) -> DocumentContent:
     koseki = s.get(Koseki, applicant.koseki_id) if applicant.koseki_id else None
     if koseki is None or koseki.municipality != municipality:
         raise Refusal(RefusalCode.KOSEKI_NOT_FOUND)
@@ -301,7 +298,7 @@ def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> D
             .order_by(KosekiMember.seq)
         )
     )
-    if variant == "individual":
+    if cert.variant == "individual":
         members = [m for m in members if m.person_id == applicant.id]
     _check_names(members)
     header = [
@@ -320,10 +317,10 @@ def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> D
         rows.append(("続柄", m.relation))
         rows.append(("身分事項", "、".join(m.events.splitlines())))
         blocks.append(Block("戸籍に記録されている者", rows))
-    full = variant == "full"
+    full = cert.variant == "full"
     part = "事項の全部" if full else "事項の一部"
     return DocumentContent(
-        title="戸籍全部事項証明書" if full else "戸籍個人事項証明書",
+        title=cert.title,
         header=header,
         pages=_chunks(blocks, 3),
         attestation=f"これは、戸籍に記録されている{part}を証明した書面である。",
@@ -391,9 +388,9 @@ def build_document(
     elif cert.type == "seal_registration":
         content = _seal(s, applicant, today)
     elif cert.type == "tax_certificate":
-        content = _tax(s, applicant, cert.variant or "income", opts, today)
+        content = _tax(s, applicant, cert, opts, today)
     elif cert.type == "koseki":
-        content = _koseki(s, applicant, cert.variant or "full", config.code)
+        content = _koseki(s, applicant, cert, config.code)
     else:
         content = _fuhyo(s, applicant, opts, config.code)
     content.paper = config.paper_for(cert.type)
