@@ -154,13 +154,13 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
             "type": doc.cert.type,
             "variant": doc.cert.variant,
             "title": doc.cert.title,
-            "paper": doc.paper,
-            "pages": doc.pages,
+            "paper": doc.rendered.paper,
+            "pages": doc.rendered.pages,
             "copies": doc.copies,
             "fee_per_copy": doc.fee_per_copy,
             "total_fee": doc.fee_per_copy * doc.copies,
             "resident_id": doc.resident_id,
-            "page_resident_ids": [doc.resident_id] * doc.pages,
+            "page_resident_ids": [doc.resident_id] * doc.rendered.pages,
             "issued_at": doc.issued_at.isoformat(),
             "sha256": doc.sha256,
             "content_type": "application/pdf",
@@ -168,7 +168,7 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         if body.delivery == "url":
             payload["download_url"] = f"{PREFIX}/municipalities/{code}/documents/{doc.document_id}"
         else:
-            payload["pdf_base64"] = base64.b64encode(doc.pdf).decode("ascii")
+            payload["pdf_base64"] = base64.b64encode(doc.rendered.data).decode("ascii")
         return Response(status=201, json=payload)
 
     def end_session(r: Request) -> Response:

@@ -32,7 +32,7 @@ from emulators.municipal.certificates import (
 from emulators.municipal.config import CATALOG, CertType, MunicipalityConfig
 from emulators.municipal.hours import check_open
 from emulators.municipal.models import Issuance, KosekiRegistration, Person, TaxRecord
-from emulators.municipal.pdf import render
+from emulators.municipal.pdf import RenderedPdf, render
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import Registry, age_on, full_name, latest_fiscal_year
 from rig.core.clock import RigClock
@@ -76,9 +76,7 @@ class StoredDocument:
 class IssuedDocument:
     document_id: str
     cert: CertType
-    pdf: bytes
-    pages: int
-    paper: str
+    rendered: RenderedPdf
     copies: int
     fee_per_copy: int
     resident_id: str
@@ -86,7 +84,7 @@ class IssuedDocument:
     sha256: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sha256 = hashlib.sha256(self.pdf).hexdigest()
+        self.sha256 = hashlib.sha256(self.rendered.data).hexdigest()
 
 
 class IssuanceService:
@@ -383,9 +381,7 @@ class IssuanceService:
         issued = IssuedDocument(
             document_id=document_id,
             cert=cert,
-            pdf=rendered.data,
-            pages=rendered.pages,
-            paper=rendered.paper,
+            rendered=rendered,
             copies=request.copies,
             fee_per_copy=fee,
             resident_id=person.id,
