@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -174,13 +174,8 @@ class Registry:
                 raise KeyError(f"no resident {resident_id}")
             size = 0
             if p.household_id is not None:
-                size = len(
-                    s.scalars(
-                        select(Person.id).where(
-                            Person.household_id == p.household_id, Person.status == "active"
-                        )
-                    ).all()
-                )
+                active_members = (Person.household_id == p.household_id, Person.status == "active")
+                size = s.scalar(select(func.count()).where(*active_members)) or 0
             return ResidentInfo(
                 id=p.id,
                 municipality=p.municipality,
