@@ -21,6 +21,7 @@ import os
 import random
 import sqlite3
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -122,13 +123,8 @@ def ensure_registry(
 def copy_registry(source: Path, target: Path) -> None:
     """Copy a cached registry to a world's working file (SQLite backup: consistent)."""
     target.unlink(missing_ok=True)
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
-    try:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
 
 
 def build_registry(
