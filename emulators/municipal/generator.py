@@ -326,14 +326,12 @@ class _MunicipalityBuilder:
                 status="active",
                 status_date=None,
                 moving_out_on=None,
-                dv_protected=False,
+                dv_protected=(role, seq) in (("dv", 0), ("dv_member", 1)),
                 honseki_code=honseki_code,
                 honseki_address=honseki_address,
                 hittosha=hittosha,
                 koseki_id=koseki_id,
             )
-            if (role == "dv" and seq == 0) or (role == "dv_member" and seq == 1):
-                person.dv_protected = True
             if role == "deceased" and seq == 1:
                 person.status, person.status_date = "deceased", self.ref - timedelta(days=40)
             if role == "moved_out" and seq == 1:
