@@ -10,57 +10,47 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from emulators.municipal.certificates import CertificateRequest
 from emulators.municipal.faults import MunicipalFaults
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.service import InvalidRequest, IssuanceService
 from rig.core.https import Handler, Problem, Request, Response, Route
-from rig.core.protocols.certificates import WireInt
+from rig.core.protocols.certificates import StrictModel, WireInt
 from rig.core.protocols.lgwan import API_VERSION_HEADER, CURRENT_VERSION, version_problem
 
 PREFIX = "/v1"
 M = PREFIX + "/municipalities/{code}"
 
-_Model = TypeVar("_Model", bound=BaseModel)
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class JpkiAuth(_Strict):
+class JpkiAuth(StrictModel):
     cert_serial: str = Field(min_length=1, max_length=64)
 
 
-class CardApChallengeRequest(_Strict):
+class CardApChallengeRequest(StrictModel):
     user_id: str = Field(min_length=1, max_length=64)
 
 
-class CardApAuth(_Strict):
+class CardApAuth(StrictModel):
     user_id: str = Field(min_length=1, max_length=64)
     challenge: str = Field(pattern=r"^[0-9a-fA-F]{32}$")
     response: str = Field(pattern=r"^(?:[0-9a-fA-F]{2}){1,64}$")
 
 
-class PinRequest(_Strict):
+class PinRequest(StrictModel):
     pin: str = Field(min_length=1, max_length=16)
 
 
-class ResultReport(_Strict):
+class ResultReport(StrictModel):
     outcome: Literal["printed", "cancelled"]
     copies_printed: WireInt = Field(ge=0, le=99)
 
 
 def invalid(errors: list[dict[str, Any]]) -> Problem:
     return Problem(422, "invalid_request", "Invalid request", "see errors", errors=errors)
-
-
-def parse(model: type[_Model], request: Request) -> _Model:
-    return request.parsed(model, invalid)
 
 
 def _session_json(session: Any) -> dict[str, Any]:
@@ -90,12 +80,8 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
                 if faultable:
                     faults.apply()
                 result = fn(request)
-            except Refusal as refusal:
-                problem = refusal.problem()
-                problem.headers[API_VERSION_HEADER] = CURRENT_VERSION
-                raise problem from None
-            except InvalidRequest as exc:
-                problem = invalid(exc.errors)
+            except (Refusal, InvalidRequest) as exc:
+                problem = exc.problem() if isinstance(exc, Refusal) else invalid(exc.errors)
                 problem.headers[API_VERSION_HEADER] = CURRENT_VERSION
                 raise problem from None
             answer = result if isinstance(result, Response) else Response(json=result)
@@ -128,19 +114,19 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         }
 
     def auth_jpki(r: Request) -> Response:
-        body = parse(JpkiAuth, r)
+        body = r.parsed(JpkiAuth, invalid)
         session = service.authenticate_jpki(r.params["code"], body.cert_serial)
         return Response(status=201, json=_session_json(session))
 
     def challenge(r: Request) -> Response:
-        body = parse(CardApChallengeRequest, r)
+        body = r.parsed(CardApChallengeRequest, invalid)
         value, expires = service.card_ap_challenge(r.params["code"], body.user_id)
         return Response(
             status=201, json={"challenge": value.hex(), "expires_at": expires.isoformat()}
         )
 
     def auth_card_ap(r: Request) -> Response:
-        body = parse(CardApAuth, r)
+        body = r.parsed(CardApAuth, invalid)
         if len(body.response) % 2:
             raise invalid([{"loc": ["response"], "msg": "an even number of hex digits"}])
         session = service.authenticate_card_ap(
@@ -152,7 +138,7 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         return Response(status=201, json=_session_json(session))
 
     def pin(r: Request) -> dict[str, Any]:
-        body = parse(PinRequest, r)
+        body = r.parsed(PinRequest, invalid)
         service.verify_pin(r.params["code"], r.params["session_id"], body.pin)
         return {"verified": True}
 
@@ -160,7 +146,7 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         return service.menu(r.params["code"], r.params["session_id"])
 
     def certificates(r: Request) -> Response:
-        body = parse(CertificateRequest, r)
+        body = r.parsed(CertificateRequest, invalid)
         code = r.params["code"]
         doc = service.issue(code, r.params["session_id"], body)
         payload: dict[str, Any] = {
@@ -168,13 +154,13 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
             "type": doc.cert.type,
             "variant": doc.cert.variant,
             "title": doc.cert.title,
-            "paper": doc.paper,
-            "pages": doc.pages,
+            "paper": doc.rendered.paper,
+            "pages": doc.rendered.pages,
             "copies": doc.copies,
             "fee_per_copy": doc.fee_per_copy,
             "total_fee": doc.fee_per_copy * doc.copies,
             "resident_id": doc.resident_id,
-            "page_resident_ids": [doc.resident_id] * doc.pages,
+            "page_resident_ids": [doc.resident_id] * doc.rendered.pages,
             "issued_at": doc.issued_at.isoformat(),
             "sha256": doc.sha256,
             "content_type": "application/pdf",
@@ -182,7 +168,7 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         if body.delivery == "url":
             payload["download_url"] = f"{PREFIX}/municipalities/{code}/documents/{doc.document_id}"
         else:
-            payload["pdf_base64"] = base64.b64encode(doc.pdf).decode("ascii")
+            payload["pdf_base64"] = base64.b64encode(doc.rendered.data).decode("ascii")
         return Response(status=201, json=payload)
 
     def end_session(r: Request) -> Response:
@@ -194,7 +180,7 @@ def build_routes(service: IssuanceService, faults: MunicipalFaults) -> list[Rout
         return Response(body=data, content_type="application/pdf")
 
     def result(r: Request) -> dict[str, Any]:
-        body = parse(ResultReport, r)
+        body = r.parsed(ResultReport, invalid)
         service.report_result(
             r.params["code"], r.params["document_id"], body.outcome, body.copies_printed
         )

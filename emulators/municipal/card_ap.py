@@ -10,16 +10,8 @@ the municipality's keys to it.
 
 from __future__ import annotations
 
-import secrets
-
 from rig.core.protocols import card_ap as protocol
 from rig.core.protocols.card_ap import CardApInfo
-
-CHALLENGE_BYTES = protocol.CHALLENGE_LENGTH
-
-
-def new_challenge() -> bytes:
-    return secrets.token_bytes(CHALLENGE_BYTES)
 
 
 def master_key(world_seed: str, municipality_code: str) -> bytes:

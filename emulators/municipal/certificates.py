@@ -1,4 +1,4 @@
-"""Certificate types, their request options, and their content (laid out by `pdf`).
+"""Certificate requests and their content (laid out by `pdf`); the types are `config.CATALOG`.
 
 The six types of seed I.1: 住民票の写し, 住民票記載事項証明書, 印鑑登録証明書, 各種税証明書
 (所得/課税/納税), 戸籍証明書 (全部/個人事項), 戸籍の附票の写し. `build_document` turns a
@@ -16,67 +16,27 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emulators.municipal.config import MunicipalityConfig, Paper
+from emulators.municipal.config import CATALOG, CertType, MunicipalityConfig, Paper
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import FuhyoEntry, Koseki, KosekiMember, Person, Seal, TaxRecord
 from emulators.municipal.reasons import Refusal, RefusalCode
+from emulators.municipal.registry import full_name, latest_fiscal_year
 from rig.core.protocols.certificates import CertificateOptions, CertTypeName, StrictModel, WireInt
 
-
-@dataclass(frozen=True)
-class CertType:
-    type: str
-    variant: str | None
-    title: str
-    options: tuple[str, ...]
-
-    @property
-    def fee_key(self) -> str:
-        return f"{self.type}.{self.variant}" if self.variant else self.type
-
-
-CATALOG: tuple[CertType, ...] = (
-    CertType(
-        "resident_record",
-        None,
-        "住民票の写し",
-        ("scope", "members", "include_honseki", "include_head_relationship", "include_my_number"),
-    ),
-    CertType(
-        "resident_record_entries",
-        None,
-        "住民票記載事項証明書",
-        ("include_honseki", "include_head_relationship"),
-    ),
-    CertType("seal_registration", None, "印鑑登録証明書", ()),
-    CertType("tax_certificate", "income", "所得証明書", ("fiscal_year",)),
-    CertType("tax_certificate", "assessment", "課税証明書", ("fiscal_year",)),
-    CertType("tax_certificate", "payment", "納税証明書", ("fiscal_year",)),
-    CertType("koseki", "full", "戸籍全部事項証明書", ()),
-    CertType("koseki", "individual", "戸籍個人事項証明書", ()),
-    CertType("fuhyo", None, "戸籍の附票の写し", ("scope",)),
-)
 _BY_KEY = {(c.type, c.variant): c for c in CATALOG}
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "tax_certificate": ("income", "assessment", "payment"),
-    "koseki": ("full", "individual"),
-}
 
 
 def lookup(cert_type: str, variant: str | None) -> CertType:
     found = _BY_KEY.get((cert_type, variant))
     if found is None:
-        allowed = VARIANTS.get(cert_type)
+        allowed = [c.variant for c in CATALOG if c.type == cert_type and c.variant]
         raise ValueError(
-            f"variant must be one of {list(allowed)}" if allowed else "this type takes no variant"
+            f"variant must be one of {allowed}" if allowed else "this type takes no variant"
         )
     return found
 
 
-_Strict = StrictModel
-
-
-class CertificateRequest(_Strict):
+class CertificateRequest(StrictModel):
     type: CertTypeName
     variant: str | None = Field(default=None, max_length=20)
     copies: WireInt = Field(default=1, ge=1, le=99)
@@ -96,11 +56,11 @@ class Block:
 @dataclass
 class DocumentContent:
     title: str
-    paper: Paper
     header: list[tuple[str, str]]
     pages: list[list[Block]]
     attestation: str
     subject_ids: list[str] = field(default_factory=list)  # whose data appears (for the log)
+    paper: Paper = "A4"  # the municipality's choice for the type (`build_document` sets it)
 
 
 def wareki(day: date) -> str:
@@ -123,11 +83,7 @@ def yen(amount: int) -> str:
     return f"{amount:,}円"
 
 
-def _name(p: Person | KosekiMember) -> str:
-    return f"{p.family_name} {p.given_name}"
-
-
-def _check_names(people: list[Person]) -> None:
+def _check_names(people: list[Person] | list[KosekiMember]) -> None:
     for p in people:
         if not in_jis_x0208(p.family_name + p.given_name):
             raise Refusal(RefusalCode.NAME_OUTSIDE_CHARSET)
@@ -185,11 +141,11 @@ def _resident_record(
         chosen = [m for m in household if m.id in set(ids)]
     header = [("住所", _address(s, applicant))]
     if opts.include_head_relationship and head is not None:
-        header.append(("世帯主", _name(head)))
+        header.append(("世帯主", full_name(head)))
     blocks = []
     for m in chosen:
         rows = [
-            ("氏名", _name(m)),
+            ("氏名", full_name(m)),
             ("フリガナ", f"{m.family_kana} {m.given_kana}"),
             ("生年月日", wareki(m.birth_date)),
             ("性別", m.sex),
@@ -209,7 +165,6 @@ def _resident_record(
     whole = "世帯全員" if scope == "household" else "世帯の一部"
     return DocumentContent(
         title="住民票の写し",
-        paper="A4",
         header=header,
         pages=_chunks(blocks, 3),
         attestation=f"この写しは、{whole}の住民票の原本と相違ないことを証明する。",
@@ -229,19 +184,18 @@ def _resident_entries(
 ) -> DocumentContent:
     _resident_checks(household_members(s, applicant), today)
     rows = [
-        ("氏名", _name(applicant)),
+        ("氏名", full_name(applicant)),
         ("生年月日", wareki(applicant.birth_date)),
         ("性別", applicant.sex),
         ("住所", _address(s, applicant)),
         ("住民となった年月日", wareki(applicant.became_resident_on)),
     ]
     if opts.include_head_relationship and head is not None:
-        rows += [("世帯主", _name(head)), ("続柄", applicant.relationship)]
+        rows += [("世帯主", full_name(head)), ("続柄", applicant.relationship)]
     if opts.include_honseki:
         rows += [("本籍", applicant.honseki_address), ("筆頭者", applicant.hittosha)]
     return DocumentContent(
         title="住民票記載事項証明書",
-        paper="A5",
         header=[],
         pages=[[Block(None, rows)]],
         attestation="上記の事項は、住民票に記載されていることを証明する。",
@@ -263,13 +217,12 @@ def _seal(s: Session, applicant: Person, today: date) -> DocumentContent:
     seal = live[0]
     rows = [
         ("登録番号", seal.registration_no),
-        ("氏名", _name(applicant)),
+        ("氏名", full_name(applicant)),
         ("生年月日", wareki(applicant.birth_date)),
         ("住所", _address(s, applicant)),
     ]
     return DocumentContent(
         title="印鑑登録証明書",
-        paper="A5",
         header=[],
         pages=[[Block("印影", rows, seal_impression=seal.seal_text)]],
         attestation="この写しは、登録されている印影と相違ないことを証明する。",
@@ -280,13 +233,8 @@ def _seal(s: Session, applicant: Person, today: date) -> DocumentContent:
 # -- 税証明 ------------------------------------------------------------------------------------
 
 
-def latest_fiscal_year(today: date) -> int:
-    # a fiscal year's 住民税 is determined in June
-    return today.year if today.month >= 6 else today.year - 1
-
-
 def _tax(
-    s: Session, applicant: Person, variant: str, opts: CertificateOptions, today: date
+    s: Session, applicant: Person, cert: CertType, opts: CertificateOptions, today: date
 ) -> DocumentContent:
     _check_names([applicant])
     fy = opts.fiscal_year or latest_fiscal_year(today)
@@ -299,20 +247,18 @@ def _tax(
     if record is None:
         raise Refusal(RefusalCode.TAX_RECORD_NOT_FOUND, f"fiscal year {fy}")
     rows = [
-        ("氏名", _name(applicant)),
+        ("氏名", full_name(applicant)),
         ("住所", _address(s, applicant)),
         ("年度", f"{era_year(fy)}年度 ({era_year(fy - 1)}年中の所得)"),
     ]
-    if variant == "income":
-        title = "所得証明書"
+    if cert.variant == "income":
         rows += [
             ("給与収入", yen(record.salary_income)),
             ("合計所得金額", yen(record.total_income)),
             ("所得控除額", yen(record.deductions)),
         ]
         attestation = "上記のとおり所得があったことを証明する。"
-    elif variant == "assessment":
-        title = "課税証明書"
+    elif cert.variant == "assessment":
         rows += [
             ("合計所得金額", yen(record.total_income)),
             ("課税標準額", yen(record.taxable_income)),
@@ -322,7 +268,6 @@ def _tax(
         ]
         attestation = "上記のとおり課税されていることを証明する。"
     else:
-        title = "納税証明書"
         due = record.municipal_tax + record.prefectural_tax
         rows += [
             ("年税額", yen(due)),
@@ -331,8 +276,7 @@ def _tax(
         ]
         attestation = "上記のとおり納付されていることを証明する。"
     return DocumentContent(
-        title=title,
-        paper="A4",
+        title=cert.title,
         header=[],
         pages=[[Block(None, rows)]],
         attestation=attestation,
@@ -343,7 +287,7 @@ def _tax(
 # -- 戸籍 ---------------------------------------------------------------------------------------
 
 
-def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> DocumentContent:
+def _koseki(s: Session, applicant: Person, cert: CertType, municipality: str) -> DocumentContent:
     koseki = s.get(Koseki, applicant.koseki_id) if applicant.koseki_id else None
     if koseki is None or koseki.municipality != municipality:
         raise Refusal(RefusalCode.KOSEKI_NOT_FOUND)
@@ -354,11 +298,9 @@ def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> D
             .order_by(KosekiMember.seq)
         )
     )
-    if variant == "individual":
+    if cert.variant == "individual":
         members = [m for m in members if m.person_id == applicant.id]
-    for m in members:
-        if not in_jis_x0208(m.family_name + m.given_name):
-            raise Refusal(RefusalCode.NAME_OUTSIDE_CHARSET)
+    _check_names(members)
     header = [
         ("本籍", koseki.honseki_address),
         ("氏名", koseki.hittosha),
@@ -375,11 +317,10 @@ def _koseki(s: Session, applicant: Person, variant: str, municipality: str) -> D
         rows.append(("続柄", m.relation))
         rows.append(("身分事項", "、".join(m.events.splitlines())))
         blocks.append(Block("戸籍に記録されている者", rows))
-    full = variant == "full"
+    full = cert.variant == "full"
     part = "事項の全部" if full else "事項の一部"
     return DocumentContent(
-        title="戸籍全部事項証明書" if full else "戸籍個人事項証明書",
-        paper="A4",
+        title=cert.title,
         header=header,
         pages=_chunks(blocks, 3),
         attestation=f"これは、戸籍に記録されている{part}を証明した書面である。",
@@ -411,13 +352,12 @@ def _fuhyo(
         if person is None:
             continue
         _check_names([person])
-        rows = [("氏名", _name(person)), ("生年月日", wareki(person.birth_date))]
+        rows = [("氏名", full_name(person)), ("生年月日", wareki(person.birth_date))]
         for e in rows_for:
             rows.append(("住所", f"{e.address} ({wareki(e.since)} 定住)"))
         blocks.append(Block("附票に記録されている者", rows))
     return DocumentContent(
         title="戸籍の附票の写し",
-        paper="A4",
         header=[("本籍", koseki.honseki_address), ("筆頭者", koseki.hittosha)],
         pages=_chunks(blocks, 3),
         attestation="この写しは、戸籍の附票の原本と相違ないことを証明する。",
@@ -448,9 +388,9 @@ def build_document(
     elif cert.type == "seal_registration":
         content = _seal(s, applicant, today)
     elif cert.type == "tax_certificate":
-        content = _tax(s, applicant, cert.variant or "income", opts, today)
+        content = _tax(s, applicant, cert, opts, today)
     elif cert.type == "koseki":
-        content = _koseki(s, applicant, cert.variant or "full", config.code)
+        content = _koseki(s, applicant, cert, config.code)
     else:
         content = _fuhyo(s, applicant, opts, config.code)
     content.paper = config.paper_for(cert.type)

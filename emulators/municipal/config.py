@@ -1,12 +1,13 @@
 """Municipality configuration, one YAML file per municipality (municipalities/*.yaml).
 
-A file sets the municipality's identity, fees per certificate type, paper size per type,
-service hours, closed weekdays and dates, 戸籍 hours, maintenance windows and the size of
-its generated registry. `load_municipalities()` reads the bundled files.
+A file sets the municipality's identity, fees per certificate type (`CATALOG`), paper size
+per type, service hours, closed weekdays and dates, 戸籍 hours, maintenance windows and the
+size of its generated registry. `load_municipalities()` reads the bundled files.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
@@ -24,18 +25,43 @@ Paper = Literal["A4", "A5"]
 #: The authentication methods (認証方式) a municipality may offer (seed I.1 (4), II.3 (8)).
 AuthMethodName = Literal["jpki", "card_ap"]
 
-#: Fee keys: certificate type, or type.variant for tax certificates and 戸籍証明書.
-FEE_KEYS = (
-    "resident_record",
-    "resident_record_entries",
-    "seal_registration",
-    "tax_certificate.income",
-    "tax_certificate.assessment",
-    "tax_certificate.payment",
-    "koseki.full",
-    "koseki.individual",
-    "fuhyo",
+
+@dataclass(frozen=True)
+class CertType:
+    type: str
+    variant: str | None
+    title: str
+    options: tuple[str, ...]
+
+    @property
+    def fee_key(self) -> str:
+        return f"{self.type}.{self.variant}" if self.variant else self.type
+
+
+#: The certificate types (seed I.1) a municipality may offer, in the order of its menu.
+CATALOG: tuple[CertType, ...] = (
+    CertType(
+        "resident_record",
+        None,
+        "住民票の写し",
+        ("scope", "members", "include_honseki", "include_head_relationship", "include_my_number"),
+    ),
+    CertType(
+        "resident_record_entries",
+        None,
+        "住民票記載事項証明書",
+        ("include_honseki", "include_head_relationship"),
+    ),
+    CertType("seal_registration", None, "印鑑登録証明書", ()),
+    CertType("tax_certificate", "income", "所得証明書", ("fiscal_year",)),
+    CertType("tax_certificate", "assessment", "課税証明書", ("fiscal_year",)),
+    CertType("tax_certificate", "payment", "納税証明書", ("fiscal_year",)),
+    CertType("koseki", "full", "戸籍全部事項証明書", ()),
+    CertType("koseki", "individual", "戸籍個人事項証明書", ()),
+    CertType("fuhyo", None, "戸籍の附票の写し", ("scope",)),
 )
+#: Fee keys: certificate type, or type.variant for tax certificates and 戸籍証明書.
+FEE_KEYS = tuple(c.fee_key for c in CATALOG)
 
 
 class _Strict(BaseModel):

@@ -14,12 +14,14 @@ rig municipality with the kiosk-use registration done, pending and absent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import random
 import sqlite3
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,6 +44,7 @@ from emulators.municipal.models import (
     Seal,
     TaxRecord,
 )
+from emulators.municipal.registry import age_on, latest_fiscal_year
 
 GENERATOR_VERSION = 6
 
@@ -61,15 +64,7 @@ _SIZE_WEIGHTS = {1: 30, 2: 26, 3: 18, 4: 15, 5: 6, 6: 3, 7: 1, 8: 1}
 
 #: Fixture households (index → role); the rest are drawn at random.
 FIXTURES: dict[int, tuple[str, int]] = {
-    0: ("plain", 8),
-    1: ("plain", 9),
-    2: ("plain", 1),
-    3: ("plain", 2),
-    4: ("plain", 3),
-    5: ("plain", 4),
-    6: ("plain", 5),
-    7: ("plain", 6),
-    8: ("plain", 7),
+    **{index: ("plain", size) for index, size in enumerate((8, 9, 1, 2, 3, 4, 5, 6, 7))},
     9: ("honseki_registered", 2),
     10: ("honseki_pending", 1),
     11: ("honseki_unregistered", 1),
@@ -89,6 +84,7 @@ APPENDED_FIXTURES: tuple[tuple[str, int], ...] = (
     ("dv_member", 4),
 )
 
+_SEX_OF = {"妻": "女", "父": "男", "母": "女", "子の妻": "女"}
 _CHILD_NAMES = {"男": ["長男", "二男", "三男", "四男"], "女": ["長女", "二女", "三女", "四女"]}
 
 
@@ -127,13 +123,8 @@ def ensure_registry(
 def copy_registry(source: Path, target: Path) -> None:
     """Copy a cached registry to a world's working file (SQLite backup: consistent)."""
     target.unlink(missing_ok=True)
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
-    try:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
 
 
 def build_registry(
@@ -197,13 +188,12 @@ class _MunicipalityBuilder:
 
     # -- helpers ---------------------------------------------------------------------------
     def _pair(self, kind: str) -> tuple[str, str]:
+        f = self.fake
+        draw = {"family": f.last_name_pair, "男": f.first_name_male_pair}.get(
+            kind, f.first_name_female_pair
+        )
         for _ in range(20):
-            if kind == "family":
-                name, kana, _r = self.fake.last_name_pair()
-            elif kind == "男":
-                name, kana, _r = self.fake.first_name_male_pair()
-            else:
-                name, kana, _r = self.fake.first_name_female_pair()
+            name, kana, _r = draw()
             if in_jis_x0208(name):
                 return str(name), str(kana)
         raise RuntimeError("Faker kept producing names outside JIS X 0208")
@@ -220,11 +210,6 @@ class _MunicipalityBuilder:
         days = self.rng.randint(age_min * 365 + 1, age_max * 365 + 300)
         return self.ref - timedelta(days=days)
 
-    def _age(self, birth: date) -> int:
-        return (
-            self.ref.year - birth.year - ((self.ref.month, self.ref.day) < (birth.month, birth.day))
-        )
-
     def _next_person_id(self) -> str:
         self.person_n += 1
         return f"{self.c.code}-{self.person_n:05d}"
@@ -235,8 +220,8 @@ class _MunicipalityBuilder:
             if index in FIXTURES:
                 role, size = FIXTURES[index]
             else:
-                sizes = list(_SIZE_WEIGHTS)
-                size = self.rng.choices(sizes, weights=[_SIZE_WEIGHTS[s] for s in sizes])[0]
+                weights = list(_SIZE_WEIGHTS.values())
+                size = self.rng.choices(list(_SIZE_WEIGHTS), weights=weights)[0]
                 role = "plain"
             self._household(index, role, size)
         for offset, (role, size) in enumerate(APPENDED_FIXTURES):
@@ -251,38 +236,26 @@ class _MunicipalityBuilder:
         head_age = self.rng.randint(25, 52) if size >= 6 else self.rng.randint(22, 85)
         if size >= 6:
             head_age = self.rng.randint(45, 55) if "孫" in roles else self.rng.randint(35, 50)
-        members: list[_Member] = []
         head_birth = self._born(head_age, head_age)
-        members.append(_Member("世帯主", head_sex, family, self._pair(head_sex), head_birth))
-        child_counts = {"男": 0, "女": 0}
+        members = [_Member("世帯主", head_sex, family, self._pair(head_sex), head_birth)]
         for r in roles[1:]:
+            # children and grandchildren are drawn, the others follow from the relation
+            sex = _SEX_OF.get(r) or self.rng.choice("男女")
             if r == "妻":
                 birth = head_birth + timedelta(days=self.rng.randint(-1500, 1500))
-                members.append(_Member(r, "女", family, self._pair("女"), birth))
             elif r == "子":
-                sex = self.rng.choice("男女")
                 gap = self.rng.randint(24, 38) * 365 + self.rng.randint(0, 300)
                 birth = min(head_birth + timedelta(days=gap), self.ref - timedelta(days=40))
-                m = _Member(r, sex, family, self._pair(sex), birth)
-                m.child_relation = _CHILD_NAMES[sex][min(child_counts[sex], 3)]
-                child_counts[sex] += 1
-                members.append(m)
             elif r in ("父", "母"):
-                sex = "男" if r == "父" else "女"
                 birth = head_birth - timedelta(days=self.rng.randint(25, 32) * 365)
-                members.append(_Member(r, sex, family, self._pair(sex), birth))
             elif r == "子の妻":
                 birth = members[2].birth + timedelta(days=self.rng.randint(-700, 700))
-                members.append(_Member(r, "女", family, self._pair("女"), birth))
-            elif r == "孫":
-                sex = self.rng.choice("男女")
+            else:  # 孫
                 birth = min(
                     members[2].birth + timedelta(days=self.rng.randint(26, 33) * 365),
                     self.ref - timedelta(days=60),
                 )
-                m = _Member(r, sex, family, self._pair(sex), birth)
-                m.child_relation = _CHILD_NAMES[sex][0 if r not in [x.role for x in members] else 1]
-                members.append(m)
+            members.append(_Member(r, sex, family, self._pair(sex), birth))
         if size >= 3 and role == "plain" and self.rng.random() < 0.5:
             # keep some young children about: the under-15 cases need them
             last_child = [m for m in members if m.role == "子"][-1]
@@ -306,13 +279,10 @@ class _MunicipalityBuilder:
         head = members[0]
         # where the 戸籍 is kept
         honseki_code: str | None
-        if role.startswith("honseki_") and self.elsewhere is not None:
-            honseki_code = self.elsewhere.code
-        elif role.startswith("honseki_"):
-            honseki_code = self.c.code
+        if role.startswith("honseki_"):
+            honseki_code = (self.elsewhere or self.c).code
         else:
-            draw = self.rng.random()
-            honseki_code = self.c.code if draw < 0.7 else None
+            honseki_code = self.c.code if self.rng.random() < 0.7 else None
         if honseki_code is None:
             honseki_address = self._external_address()
         elif honseki_code == self.c.code:
@@ -335,7 +305,6 @@ class _MunicipalityBuilder:
         )
 
         for seq, m in enumerate(members):
-            became = max(m.birth, moved_in) if m.birth < moved_in else m.birth
             koseki_id, hittosha = koseki_of.get(m.person_id, (None, head.family[0] + head.given[0]))
             person = Person(
                 id=m.person_id,
@@ -351,20 +320,18 @@ class _MunicipalityBuilder:
                 relationship=m.role,
                 my_number=make_my_number(self.rng),
                 resident_code=make_resident_code(self.rng),
-                became_resident_on=became,
+                became_resident_on=max(moved_in, m.birth),
                 address_since=max(moved_in, m.birth),
                 previous_address=previous_address if m.birth < moved_in else "",
                 status="active",
                 status_date=None,
                 moving_out_on=None,
-                dv_protected=False,
+                dv_protected=(role, seq) in (("dv", 0), ("dv_member", 1)),
                 honseki_code=honseki_code,
                 honseki_address=honseki_address,
                 hittosha=hittosha,
                 koseki_id=koseki_id,
             )
-            if (role == "dv" and seq == 0) or (role == "dv_member" and seq == 1):
-                person.dv_protected = True
             if role == "deceased" and seq == 1:
                 person.status, person.status_date = "deceased", self.ref - timedelta(days=40)
             if role == "moved_out" and seq == 1:
@@ -375,11 +342,7 @@ class _MunicipalityBuilder:
             self._seal(m, role)
             self._tax(m, role)
         if role.startswith("honseki_") and role != "honseki_unregistered":
-            applied = (
-                self.ref - timedelta(days=60)
-                if role == "honseki_registered"
-                else self.ref - timedelta(days=1)
-            )
+            applied = self.ref - timedelta(days=60 if role == "honseki_registered" else 1)
             assert honseki_code is not None
             for m in members:
                 self.s.add(
@@ -392,7 +355,7 @@ class _MunicipalityBuilder:
                 )
 
     def _seal(self, m: _Member, role: str) -> None:
-        if self._age(m.birth) < 15:
+        if age_on(m.birth, self.ref) < 15:
             return
         draw = self.rng.random()
         if role == "seal_cancelled" or (role == "plain" and 0.75 <= draw < 0.82):
@@ -419,9 +382,9 @@ class _MunicipalityBuilder:
         )
 
     def _tax(self, m: _Member, role: str) -> None:
-        if role == "no_tax" or self._age(m.birth) < 18:
+        if role == "no_tax" or age_on(m.birth, self.ref) < 18:
             return
-        newest = self.ref.year if self.ref.month >= 6 else self.ref.year - 1
+        newest = latest_fiscal_year(self.ref)
         salary_base = self.rng.choice([0, 0, 1_200_000, 2_800_000, 4_500_000, 6_200_000, 9_000_000])
         # before June the coming fiscal year is prepared too: it becomes available on 1 June
         for fy in range(newest - 2, self.ref.year + 1):
@@ -488,25 +451,20 @@ class _MunicipalityBuilder:
             events = "婚姻" + ("\n死亡" if deceased else "")
             main_members.append((wife, "妻", "", "", deceased, events))
         for child in children:
-            wife_name = name_of(wife)
-            if child is married_child:
-                main_members.append(
-                    (
-                        child,
-                        child.child_relation,
-                        head.given[0],
-                        wife_name,
-                        True,
-                        "出生\n婚姻により除籍",
-                    )
-                )
-            else:
-                main_members.append(
-                    (child, child.child_relation, head.given[0], wife_name, False, "出生")
-                )
-        self._write_koseki(
-            code, honseki_address, head, main_members, address, previous_address, moved_in, result
+            married = child is married_child
+            events = "出生\n婚姻により除籍" if married else "出生"
+            relation = child.child_relation
+            main_members.append((child, relation, head.given[0], name_of(wife), married, events))
+        write = functools.partial(
+            self._write_koseki,
+            code=code,
+            honseki_address=honseki_address,
+            address=address,
+            previous_address=previous_address,
+            moved_in=moved_in,
+            result=result,
         )
+        write(head, main_members)
 
         if father is not None:
             parent_members = [
@@ -517,57 +475,29 @@ class _MunicipalityBuilder:
             parent_members.append(
                 (head, "長男", father.given[0], name_of(mother), True, "出生\n婚姻により除籍")
             )
-            self._write_koseki(
-                code,
-                honseki_address,
-                father,
-                parent_members,
-                address,
-                previous_address,
-                moved_in,
-                result,
-                skip_existing=True,
-            )
+            write(father, parent_members)
 
         if married_child is not None:
             child_members = [(married_child, "夫", head.given[0], name_of(wife), False, "婚姻")]
             for m in by_role.get("子の妻", []):
                 child_members.append((m, "妻", "", "", False, "婚姻"))
+            parents = (married_child.given[0], by_role["子の妻"][0].given[0])
             for m in by_role.get("孫", []):
-                child_members.append(
-                    (
-                        m,
-                        m.child_relation,
-                        married_child.given[0],
-                        by_role["子の妻"][0].given[0],
-                        False,
-                        "出生",
-                    )
-                )
-            self._write_koseki(
-                code,
-                honseki_address,
-                married_child,
-                child_members,
-                address,
-                previous_address,
-                moved_in,
-                result,
-            )
+                child_members.append((m, m.child_relation, *parents, False, "出生"))
+            write(married_child, child_members)
         return result
 
     def _write_koseki(
         self,
-        code: str,
-        honseki_address: str,
         hittosha: _Member,
         members: list[tuple[_Member, str, str, str, bool, str]],
+        *,
+        code: str,
+        honseki_address: str,
         address: str,
         previous_address: str,
         moved_in: date,
         result: dict[str, tuple[str | None, str]],
-        *,
-        skip_existing: bool = False,
     ) -> None:
         self.koseki_n += 1
         koseki_id = f"K{self.c.code}-{self.koseki_n:05d}"
@@ -602,8 +532,7 @@ class _MunicipalityBuilder:
             )
             if removed:
                 continue
-            if not (skip_existing and m.person_id in result):
-                result[m.person_id] = (koseki_id, hittosha_name)
+            result[m.person_id] = (koseki_id, hittosha_name)
             if m.birth < moved_in and previous_address:
                 self.s.add(
                     FuhyoEntry(

@@ -37,9 +37,8 @@ def add_business_days(day: date, count: int) -> date:
 
 
 def in_maintenance(config: MunicipalityConfig, when: datetime) -> bool:
-    for window in config.maintenance:
-        if window.start <= when < window.end:
-            return True
+    if any(window.start <= when < window.end for window in config.maintenance):
+        return True
     for rec in config.recurring_maintenance:
         # a window may start the day before and run past midnight
         for offset in (0, 1):

@@ -76,11 +76,10 @@ def draw_office_seal(c: Canvas, cx: float, cy: float, radius: float, office: str
     c.circle(cx, cy, radius, stroke=1, fill=0)
     c.setLineWidth(0.8)
     c.circle(cx, cy, radius - 4, stroke=1, fill=0)
-    lines = [office, "之印"]
     size = min(radius * 0.5, (2 * radius - 14) / max(len(office), 1))
     c.setFont(MINCHO, size)
-    c.drawCentredString(cx, cy + size * 0.15, lines[0])
-    c.drawCentredString(cx, cy - size * 1.05, lines[1])
+    c.drawCentredString(cx, cy + size * 0.15, office)
+    c.drawCentredString(cx, cy - size * 1.05, "之印")
     c.restoreState()
 
 
@@ -124,15 +123,14 @@ def render(
     body_size = 8.5 if small else 10.0
     line_h = body_size * 1.55
     label_w = 88.0 if small else 120.0
+    # the header is set like a block without a heading, on every page
+    header = [Block(None, content.header)] if content.header else []
     for index, blocks in enumerate(content.pages, start=1):
         y = height - margin
         c.setFont(MINCHO, 15 if small else 20)
         c.drawCentredString(width / 2, y - 12, content.title)
         y -= 36 if small else 46
-        if content.header:
-            y = _rows(c, content.header, margin, y, width - 2 * margin, label_w, body_size, line_h)
-            y -= 8
-        for block in blocks:
+        for block in header + blocks:
             y = _block(c, block, margin, y, width - 2 * margin, label_w, body_size, line_h)
             y -= 8
         if index == total:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,6 +71,11 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def latest_fiscal_year(today: date) -> int:
+    # a fiscal year's 住民税 is determined in June
+    return today.year if today.month >= 6 else today.year - 1
+
+
 def full_name(person: Person) -> str:
     return f"{person.family_name} {person.given_name}"
 
@@ -122,11 +127,7 @@ class Registry:
         with self.write_lock, self.session() as s:
             if s.get(Person, resident_id) is None:
                 raise KeyError(f"no resident {resident_id}")
-            existing = s.get(JpkiUser, serial)
-            if existing is None:
-                s.add(JpkiUser(cert_serial=serial, person_id=resident_id))
-            else:
-                existing.person_id = resident_id
+            s.merge(JpkiUser(cert_serial=serial, person_id=resident_id))
             s.commit()
 
     def register_card_ap_user(
@@ -173,13 +174,8 @@ class Registry:
                 raise KeyError(f"no resident {resident_id}")
             size = 0
             if p.household_id is not None:
-                size = len(
-                    s.scalars(
-                        select(Person.id).where(
-                            Person.household_id == p.household_id, Person.status == "active"
-                        )
-                    ).all()
-                )
+                active_members = (Person.household_id == p.household_id, Person.status == "active")
+                size = s.scalar(select(func.count()).where(*active_members)) or 0
             return ResidentInfo(
                 id=p.id,
                 municipality=p.municipality,
@@ -217,7 +213,7 @@ class Registry:
                 .where(Person.municipality == municipality)
             ):
                 seals.setdefault(seal.person_id, []).append(seal)
-            newest = today.year if today.month >= 6 else today.year - 1
+            newest = latest_fiscal_year(today)
             taxed = set(
                 s.scalars(
                     select(TaxRecord.person_id)
@@ -264,6 +260,12 @@ class Registry:
         def size(p: Person) -> int:
             return len(active(household(p)))
 
+        def live_seal(p: Person) -> bool:
+            return any(x.cancelled_on is None for x in seals.get(p.id, []))
+
+        def koseki_here(p: Person) -> bool:
+            return p.honseki_code == municipality and p.koseki_id is not None
+
         checks: dict[str, Callable[[Person], bool]] = {
             "eligible": eligible,
             "household_of_8": lambda p: eligible(p) and size(p) >= 8,
@@ -293,9 +295,7 @@ class Registry:
             "non_jis_name": lambda p: (
                 p.status == "active" and adult(p) and not in_jis_x0208(p.family_name + p.given_name)
             ),
-            "seal_registered": lambda p: (
-                eligible(p) and any(x.cancelled_on is None for x in seals.get(p.id, []))
-            ),
+            "seal_registered": lambda p: eligible(p) and live_seal(p),
             "seal_cancelled": lambda p: (
                 eligible(p)
                 and bool(seals.get(p.id))
@@ -304,9 +304,7 @@ class Registry:
             "no_seal": lambda p: eligible(p) and not seals.get(p.id),
             "tax_record": lambda p: eligible(p) and p.id in taxed,
             "no_tax_record": lambda p: eligible(p) and p.id not in taxed,
-            "koseki_here": lambda p: (
-                eligible(p) and p.honseki_code == municipality and p.koseki_id is not None
-            ),
+            "koseki_here": lambda p: eligible(p) and koseki_here(p),
             "honseki_elsewhere_registered": lambda p: (
                 eligible(p) and elsewhere(p) and p.id in regs and regs[p.id].available_on <= today
             ),
@@ -318,11 +316,7 @@ class Registry:
             ),
             "honseki_outside_rig": lambda p: eligible(p) and p.honseki_code is None,
             "every_type": lambda p: (
-                eligible(p)
-                and any(x.cancelled_on is None for x in seals.get(p.id, []))
-                and p.id in taxed
-                and p.honseki_code == municipality
-                and p.koseki_id is not None
+                eligible(p) and live_seal(p) and p.id in taxed and koseki_here(p)
             ),
         }
 
@@ -377,12 +371,10 @@ class Registry:
             if user.failed >= max_tries:
                 raise Refusal(RefusalCode.PIN_LOCKED, tries_left=0)
             ok = card_ap_protocol.check_pin(pin, user.pin_salt, user.pin_hash)
-            if ok:
-                user.failed = 0
-                s.commit()
-                return
-            user.failed += 1
+            user.failed = 0 if ok else user.failed + 1
             s.commit()
+            if ok:
+                return
             left = max(0, max_tries - user.failed)
             if left == 0:
                 raise Refusal(RefusalCode.PIN_LOCKED, tries_left=0)

@@ -23,24 +23,21 @@ from sqlalchemy.orm import Session
 
 from emulators.municipal import card_ap
 from emulators.municipal.certificates import (
-    CATALOG,
     CertificateRequest,
-    CertType,
     DocumentContent,
     build_document,
     household_members,
-    latest_fiscal_year,
     lookup,
 )
-from emulators.municipal.config import MunicipalityConfig
+from emulators.municipal.config import CATALOG, CertType, MunicipalityConfig
 from emulators.municipal.hours import check_open
 from emulators.municipal.models import Issuance, KosekiRegistration, Person, TaxRecord
-from emulators.municipal.pdf import render
+from emulators.municipal.pdf import RenderedPdf, render
 from emulators.municipal.reasons import Refusal, RefusalCode
-from emulators.municipal.registry import Registry, age_on, full_name
+from emulators.municipal.registry import Registry, age_on, full_name, latest_fiscal_year
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
-from rig.core.protocols.card_ap import CardApInfo
+from rig.core.protocols.card_ap import CHALLENGE_LENGTH, CardApInfo
 from rig.core.protocols.certificates import CertificateOptions
 
 #: A session lives this long on the rig clock after authentication.
@@ -51,6 +48,8 @@ CHALLENGE_TTL = timedelta(minutes=2)
 DOCUMENT_TTL = timedelta(minutes=10)
 
 AuthMethod = Literal["jpki", "card_ap"]
+#: The statistics' figures summed over the types (a cancelled document is counted by type only).
+_TOTALLED = ("documents", "copies", "pages", "fees", "printed_copies")
 
 
 @dataclass
@@ -77,9 +76,7 @@ class StoredDocument:
 class IssuedDocument:
     document_id: str
     cert: CertType
-    pdf: bytes
-    pages: int
-    paper: str
+    rendered: RenderedPdf
     copies: int
     fee_per_copy: int
     resident_id: str
@@ -87,7 +84,7 @@ class IssuedDocument:
     sha256: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sha256 = hashlib.sha256(self.pdf).hexdigest()
+        self.sha256 = hashlib.sha256(self.rendered.data).hexdigest()
 
 
 class IssuanceService:
@@ -122,19 +119,13 @@ class IssuanceService:
         if self.evidence is not None:
             self.evidence.record("municipal", event, **data)
 
-    def master_key(self, code: str) -> bytes:
-        return card_ap.master_key(self.world_seed, code)
-
-    def today(self) -> date:
-        return self.clock.now().date()
-
     # -- authentication --------------------------------------------------------------------
     def _open_session(
         self, code: str, person_id: str, method: AuthMethod, card_user: str | None = None
     ) -> IssuanceSession:
         config = self.config(code)
         self._check_open(config, self.clock.now())
-        today = self.today()
+        today = self.clock.now().date()
         with self.registry.session() as s:
             person = s.get(Person, person_id)
             if person is None:
@@ -231,7 +222,7 @@ class IssuanceService:
         self._check_method(config, "card_ap")
         self._check_open(config, self.clock.now())
         self._card_ap_user(code, user_id)
-        challenge = card_ap.new_challenge()
+        challenge = secrets.token_bytes(CHALLENGE_LENGTH)
         expires = self.clock.now() + CHALLENGE_TTL
         with self._lock:
             self._challenges[challenge.hex()] = (code, user_id, expires)
@@ -253,7 +244,8 @@ class IssuanceService:
         if entry is None or entry[0] != code or entry[1] != user_id or entry[2] < self.clock.now():
             raise Refusal(RefusalCode.CHALLENGE_UNKNOWN)
         person_id, info = self._card_ap_user(code, user_id)
-        if not card_ap.verify_card_response(self.master_key(code), info, challenge, response):
+        master = card_ap.master_key(self.world_seed, code)
+        if not card_ap.verify_card_response(master, info, challenge, response):
             self._record("card_response_invalid", municipality=code, user_id=user_id)
             raise Refusal(RefusalCode.CARD_RESPONSE_INVALID)
         return self._open_session(code, person_id, "card_ap", card_user=user_id)
@@ -389,9 +381,7 @@ class IssuanceService:
         issued = IssuedDocument(
             document_id=document_id,
             cert=cert,
-            pdf=rendered.data,
-            pages=rendered.pages,
-            paper=rendered.paper,
+            rendered=rendered,
             copies=request.copies,
             fee_per_copy=fee,
             resident_id=person.id,
@@ -473,11 +463,7 @@ class IssuanceService:
                 {
                     "type": row.cert_type,
                     "variant": row.variant,
-                    "documents": 0,
-                    "copies": 0,
-                    "pages": 0,
-                    "fees": 0,
-                    "printed_copies": 0,
+                    **dict.fromkeys(_TOTALLED, 0),
                     "cancelled_documents": 0,
                 },
             )
@@ -488,10 +474,7 @@ class IssuanceService:
             g["printed_copies"] += row.copies_printed
             g["cancelled_documents"] += row.outcome == "cancelled"
         by_type = sorted(groups.values(), key=lambda g: (g["type"], g["variant"] or ""))
-        totals = {
-            k: sum(g[k] for g in by_type)
-            for k in ("documents", "copies", "pages", "fees", "printed_copies")
-        }
+        totals = {k: sum(g[k] for g in by_type) for k in _TOTALLED}
         return {
             "municipality": config.code,
             "from": start.isoformat(),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from emulators.municipal.models import Household, Person, Seal
 from emulators.municipal.registry import Registry
+from emulators.municipal.test_clock import invalid_request
 from rig.core.https import Problem, Request
 from rig.core.protocols.municipal_registry import ChangeTestResident, TestResident
 
@@ -67,16 +68,6 @@ def change(registry: Registry, request: ChangeTestResident) -> TestResident:
     return describe(registry, request.resident)
 
 
-def _parse(model: type[ChangeTestResident], r: Request) -> ChangeTestResident:
-    try:
-        return model.model_validate(r.json_object())
-    except ValidationError as exc:
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise Problem(422, "invalid_request", "Invalid request", detail) from None
-
-
 def registry_routes(registry: Registry, evidence: Any = None) -> dict[str, Any]:
     """`GET` and `POST` handlers of the test-registry route."""
 
@@ -90,7 +81,7 @@ def registry_routes(registry: Registry, evidence: Any = None) -> dict[str, Any]:
         return dump(describe(registry, resident))
 
     def post(r: Request) -> dict[str, Any]:
-        request = _parse(ChangeTestResident, r)
+        request = r.parsed(ChangeTestResident, invalid_request)
         answer = change(registry, request)
         if evidence is not None:
             changed = sorted(request.model_fields_set - {"resident"})

@@ -198,10 +198,10 @@ def test_rendering_is_deterministic(shared_world: World) -> None:
     config = shared_world.server.configs[0]
     content = DocumentContent(
         "住民票の写し",
-        "A4",
         [("住所", "x")],
         [[Block(None, [("氏名", "山田 太郎")])]],
         "証明する。",
+        paper="A4",
     )
     a = render(content, config, document_id="D1", resident_id="R1", issued_on=date(2026, 11, 24))
     b = render(content, config, document_id="D1", resident_id="R1", issued_on=date(2026, 11, 24))

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emulators.municipal.certificates import CertificateRequest, CertType, DocumentContent
-from emulators.municipal.config import MunicipalityConfig
+from emulators.municipal.certificates import CertificateRequest, DocumentContent
+from emulators.municipal.config import CertType, MunicipalityConfig
 from emulators.municipal.models import Person
 from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import age_on
