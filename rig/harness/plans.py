@@ -12,7 +12,7 @@ selection by scenario area (the module `scenarios/test_<area>.py`) and/or by mar
   issuance server (marker `municipal_server`).
 
 A plan may name its `title` (the report's heading) and its `stage` in the seed's order of
-tests (rig/harness/validation/stages.py), with `device` where the stage exists for both kinds.
+tests (rig/harness/stages.py), with `device` where the stage exists for both kinds.
 
 A plan may also state `kiosk_timeouts_max_s`: per kiosk screen id, the longest inactivity
 time-out the plan accepts. The kiosk's declared time-outs are checked against it, and the kiosk
@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from rig.core.protocols.robot import ScreenId
-from rig.harness.validation.stages import DeviceKind, Stage, StageError, parse_stage
+from rig.harness.stages import DeviceKind, Stage, StageError, parse_stage
 
 PLAN_DIR = Path(__file__).parent / "plans"
 

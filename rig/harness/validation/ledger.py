@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rig.harness.validation.stages import SEQUENCES, DeviceKind, Stage, earlier_stages
+from rig.harness.stages import SEQUENCES, DeviceKind, Stage, earlier_stages
 
 LEDGER_FILE = "plan-ledger.jsonl"
 #: A hand-edited ledger this large is not a ledger; refuse rather than read it all.

@@ -11,6 +11,7 @@ from typing import Any
 from reports.builder import now_stamp
 from rig.harness.config import DEFAULT_TOPOLOGY, Topology, TopologyError
 from rig.harness.plans import Plan
+from rig.harness.stages import DeviceKind, Stage
 from rig.harness.validation.ledger import (
     FAILED,
     LEDGER_FILE,
@@ -24,7 +25,6 @@ from rig.harness.validation.ledger import (
     sequence_of,
 )
 from rig.harness.validation.marker import catalogue_version, write_marker
-from rig.harness.validation.stages import DeviceKind, Stage
 
 
 def default_ledger(report_dir: Path) -> Path:
