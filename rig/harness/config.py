@@ -292,6 +292,10 @@ class Topology(BaseModel):
         )  # fmt: skip
         return self.model_copy(update={"kiosk": kiosk, "card_readers": unit.card_readers})
 
+    def unit_topologies(self) -> list[Topology]:
+        """One single-kiosk topology per kiosk unit (just this one without `kiosk.units`)."""
+        return [self.unit_topology(u.name) for u in self.kiosk.units] or [self]
+
     @property
     def external_kiosk(self) -> KioskParty | None:
         """The kiosk under test, when it is not the rig's reference kiosk."""

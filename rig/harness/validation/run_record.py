@@ -58,9 +58,7 @@ def reference_server() -> dict[str, Any]:
 def _identity_of_units(plan: Plan, topology: Topology) -> dict[str, Any]:
     """Several units of one kiosk: they must all be the same device (vendor, model, software,
     build), since one run and one package judge one device."""
-    from rig.harness.kiosk_kit import unit_topologies
-
-    units = [device_identity(plan, unit) for unit in unit_topologies(topology)]
+    units = [device_identity(plan, unit) for unit in topology.unit_topologies()]
     same = ("vendor", "model", "software_version", "build_hash")
     kinds = {tuple(u.get(k) for k in same) for u in units}
     if len(kinds) != 1:
