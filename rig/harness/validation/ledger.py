@@ -128,12 +128,6 @@ class Ledger:
         passed = {e.stage for e in self.entries(device) if e.outcome == PASSED}
         return tuple(s for s in earlier_stages(kind, stage) if s.value not in passed)
 
-    def check(self, device: str, kind: DeviceKind, stage: Stage) -> None:
-        """Raise `OrderError` when an earlier stage has not been passed."""
-        missing = self.missing_before(device, kind, stage)
-        if missing:
-            raise OrderError(device, stage, missing)
-
     def append(self, entry: Entry) -> None:
         with self._locked() as fh:
             self._read(fh)  # refuse to add to a ledger that no longer reads
