@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -60,7 +59,6 @@ class Plan:
     markers: tuple[str, ...] = ()
     exclude_markers: tuple[str, ...] = ()
     max_seconds: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     title: str = ""
     #: Where this plan stands in the seed's order of tests (None: not a pre-go-live test).
     stage: Stage | None = None
