@@ -33,17 +33,10 @@ def _binary(name: str, path: str, package: str) -> CheckResult:
 def check_pcscd() -> CheckResult:
     from rig.core.pcsc.daemon import PCSCD, VPCD_DRIVER
 
-    if not Path(PCSCD).exists():
-        return CheckResult(
-            "pcscd", False, f"{PCSCD} missing", f"{FIX_SETUP}  (Debian package pcscd)"
-        )
-    if not Path(VPCD_DRIVER).exists():
-        return CheckResult(
-            "pcscd",
-            False,
-            f"{VPCD_DRIVER} missing",
-            f"{FIX_SETUP}  (Debian package vsmartcard-vpcd)",
-        )
+    for path, package in ((PCSCD, "pcscd"), (VPCD_DRIVER, "vsmartcard-vpcd")):
+        if not Path(path).exists():
+            fix = f"{FIX_SETUP}  (Debian package {package})"
+            return CheckResult("pcscd", False, f"{path} missing", fix)
     return CheckResult("pcscd", True, f"{PCSCD} with the vpcd driver")
 
 
