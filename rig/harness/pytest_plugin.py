@@ -153,18 +153,23 @@ def pytest_collection_modifyitems(
 
 
 def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from rig.harness.config import TopologyError, load_topology
-
     path = config.getoption("--rig-topology")
     if not path:
         return
-    try:
-        topology = load_topology(path)
-    except TopologyError as exc:
-        raise pytest.UsageError(str(exc)) from exc
     from rig.harness.applicability import mark_not_applicable
 
-    mark_not_applicable(topology, items)
+    mark_not_applicable(_load_topology(path), items)
+
+
+def _load_topology(path: str | None) -> Topology:
+    """The topology file at `path` (None: the default); one the rig cannot use is a usage
+    error, reported before any scenario runs."""
+    from rig.harness.config import TopologyError, load_topology
+
+    try:
+        return load_topology(path)
+    except TopologyError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -339,12 +344,7 @@ def run_topology(config: pytest.Config) -> tuple[Topology, str | None]:
     gwN the N-th unit (modulo their number); a run without workers drives the first.
     """
     if TOPOLOGY_KEY not in config.stash:
-        from rig.harness.config import TopologyError, load_topology
-
-        try:
-            loaded = load_topology(config.getoption("--rig-topology"))
-        except TopologyError as exc:
-            raise pytest.UsageError(str(exc)) from exc
+        loaded = _load_topology(config.getoption("--rig-topology"))
         unit: str | None = None
         if loaded.kiosk.units:
             worker = str(getattr(config, "workerinput", {}).get("workerid", "gw0"))
