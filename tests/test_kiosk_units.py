@@ -29,7 +29,6 @@ from rig.core.protocols.robot import (
 )
 from rig.harness.applicability import _common, units_declared
 from rig.harness.config import TOPOLOGY_DIR, TopologyError, load_topology, parse_topology
-from rig.harness.kiosk_kit import unit_topologies
 from rig.harness.pytest_plugin import run_topology
 
 from .rig_process import free_ports, rig, rig_party
@@ -54,7 +53,7 @@ def test_the_shipped_two_unit_topology_gives_one_kiosk_topology_per_unit() -> No
     topology = load_topology(TOPOLOGY_DIR / "two-units.yaml")
     assert [u.name for u in topology.kiosk.units] == ["unit-a", "unit-b"]
     assert topology.external_parties() == ["kiosk"]
-    a, b = unit_topologies(topology)
+    a, b = topology.unit_topologies()
     assert a.kiosk.robot_url == "http://127.0.0.1:8701/robot" and not a.kiosk.units
     assert (a.kiosk.centre_port, b.kiosk.centre_port) == (18443, 18444)
     assert (a.card_readers.port_base, b.card_readers.port_base) == (31110, 31111)
@@ -67,7 +66,7 @@ def test_the_shipped_two_unit_topology_gives_one_kiosk_topology_per_unit() -> No
 def test_a_single_kiosk_topology_is_unchanged() -> None:
     topology = load_topology(TOPOLOGY_DIR / "external-kiosk.yaml")
     assert topology.kiosk.units == []
-    assert unit_topologies(topology) == [topology]
+    assert topology.unit_topologies() == [topology]
     project = Path(__file__).resolve().parents[1]
     assert topology.kiosk.kit.resolve() == project / "build" / "kiosk-kit"
 

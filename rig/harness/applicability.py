@@ -22,7 +22,7 @@ party is reported skipped, "not applicable", with the reason; it is never counte
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import httpx
 import pytest
@@ -123,50 +123,43 @@ def mark_not_applicable(topology: Topology, items: list[pytest.Item]) -> None:
                 item.add_marker(clockless)
             elif item.get_closest_marker("municipal_registry") is not None and not test_registry:
                 item.add_marker(unregistered)
-    kiosk = topology.external_kiosk
-    if kiosk is None:
+    if topology.external_kiosk is None:
         return
-    declared: KioskExtensions | None = None
-    asked = False
+    # the kiosks' /info is asked once, when the first scenario needs it
+    declared = functools.cache(lambda: units_declared(topology))
     for item in items:
-        if item.get_closest_marker("reference_kiosk") is not None:
-            item.add_marker(
-                pytest.mark.skip(
-                    reason=f"{prefix}: looks into the reference kiosk (its audit log or state "
-                    "folder), which no robot-protocol route exposes"
-                )
-            )
-            continue
-        wanted, impossible = _config_needs(item)
-        inspect = item.get_closest_marker("kiosk_inspect")
-        looks_at = sorted({str(a) for a in inspect.args}) if inspect is not None else []
-        if not wanted and not impossible and not looks_at:
-            continue
-        if impossible:
-            reason = f"{prefix}: sets {', '.join(impossible)} on the kiosk, which no route can"
-            item.add_marker(pytest.mark.skip(reason=reason))
-            continue
-        if not asked:
-            declared = units_declared(topology)
-            asked = True
-        unseen = missing_parts(declared, looks_at)
-        if unseen:
-            item.add_marker(
-                pytest.mark.skip(
-                    reason=f"{prefix}: reads the kiosk's {' and '.join(unseen)}, and its /info "
-                    f"declares no {' or '.join(unseen)} extension (docs/kiosk-adapter.md)"
-                )
-            )
-            continue
-        missing = _missing(declared, wanted)
-        if missing:
-            item.add_marker(
-                pytest.mark.skip(
-                    reason=f"{prefix}: reconfigures or restarts the kiosk, and its /info declares "
-                    f"no configuration extension with {', '.join(missing)} "
-                    "(docs/kiosk-adapter.md)"
-                )
-            )
+        reason = _not_on_kiosk(item, declared)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=f"{prefix}: {reason}"))
+
+
+def _not_on_kiosk(item: pytest.Item, declared: Callable[[], KioskExtensions | None]) -> str | None:
+    """Why `item` cannot run against the kiosk under test (None: it can)."""
+    if item.get_closest_marker("reference_kiosk") is not None:
+        return (
+            "looks into the reference kiosk (its audit log or state folder), which no "
+            "robot-protocol route exposes"
+        )
+    wanted, impossible = _config_needs(item)
+    inspect = item.get_closest_marker("kiosk_inspect")
+    looks_at = sorted({str(a) for a in inspect.args}) if inspect is not None else []
+    if impossible:
+        return f"sets {', '.join(impossible)} on the kiosk, which no route can"
+    if not wanted and not looks_at:
+        return None
+    unseen = missing_parts(declared(), looks_at)
+    if unseen:
+        return (
+            f"reads the kiosk's {' and '.join(unseen)}, and its /info declares no "
+            f"{' or '.join(unseen)} extension (docs/kiosk-adapter.md)"
+        )
+    missing = _missing(declared(), wanted)
+    if missing:
+        return (
+            "reconfigures or restarts the kiosk, and its /info declares no configuration "
+            f"extension with {', '.join(missing)} (docs/kiosk-adapter.md)"
+        )
+    return None
 
 
 def _config_needs(item: pytest.Item) -> tuple[list[str], list[str]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +30,16 @@ console = Console()
 @app.callback()
 def _root() -> None:
     """Konbini issuance rig."""
+
+
+@contextmanager
+def _refused_on(*errors: type[Exception]) -> Iterator[None]:
+    """One of `errors` (bad input the user can fix) prints its message in red: exit status 2."""
+    try:
+        yield
+    except errors as exc:
+        console.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -83,15 +95,12 @@ def run(
     from rig.harness.runner import run_plan
     from rig.harness.validation.ledger import LedgerError, OrderError
 
-    try:
+    with _refused_on(PlanError, TopologyError, LedgerError, OrderError):
         outcome = run_plan(
             plan, topology, report_dir, expected_failures=expected_failures, workers=workers,
             extra_args=["-k", keyword] if keyword else None, ledger=ledger,
             out_of_order=out_of_order,
         )  # fmt: skip
-    except (PlanError, TopologyError, LedgerError, OrderError) as exc:
-        console.print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
     raise typer.Exit(outcome.exit_code)
 
 
@@ -109,7 +118,7 @@ def report(
     from reports.builder import ReportError, build_report, now_stamp
 
     target = report_dir or results.parent
-    try:
+    with _refused_on(ReportError):
         summary = build_report(
             results,
             target,
@@ -117,9 +126,6 @@ def report(
             meta={"finished_at": now_stamp(), "rebuilt": True},
             record_history=False,
         )
-    except ReportError as exc:
-        console.print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
     console.print(f"{summary['verdict'].upper()}: report in {target / 'index.html'}", markup=False)
 
 
@@ -150,7 +156,7 @@ def serve(
     from rig.harness.config import TopologyError
     from rig.harness.serve import serve as run_serve
 
-    try:
+    with _refused_on(TopologyError, ValueError):
         begin = _clock_start(start)
         code = run_serve(
             topology_path=topology,
@@ -162,9 +168,6 @@ def serve(
             start=begin,
             unit=unit,
         )
-    except (TopologyError, ValueError) as exc:
-        console.print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
 
@@ -191,15 +194,12 @@ def municipal_server(
     from rig.harness.municipal_standalone import run_standalone
 
     stop = _stop_on_signals()
-    try:
+    with _refused_on(OSError, ValueError):
         begin = _clock_start(start)
         code = run_standalone(
             work_dir, port=port, seed=seed, start=begin, out=console.print, stop=stop,
             test_mode=test_mode,
         )  # fmt: skip
-    except (OSError, ValueError) as exc:
-        console.print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
 
@@ -213,14 +213,11 @@ def kiosk_kit(
     from rig.harness.config import TopologyError, load_topology
     from rig.harness.kiosk_kit import write_kits
 
-    try:
+    with _refused_on(TopologyError, ValueError, RuntimeError):
         loaded = load_topology(topology)
         if loaded.external_kiosk is None:
             raise TopologyError(f"{topology}: the kiosk is not external; nothing to configure")
         paths = write_kits(loaded, ReaderStack.shared())
-    except (TopologyError, ValueError, RuntimeError) as exc:
-        console.print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
     for path in paths:
         console.print(path.read_text(encoding="utf-8").rstrip())
         console.print(f"kiosk kit written: {path}", markup=False)
@@ -243,13 +240,10 @@ def kiosk(
     from rig.harness.kiosk_standalone import run_kiosk
 
     stop = _stop_on_signals()
-    try:
+    with _refused_on(OSError, ValueError, RuntimeError):
         code = run_kiosk(
             kit, port=port, work_dir=work_dir, out=console.print, stop=stop, test_mode=test_mode
         )
-    except (OSError, ValueError, RuntimeError) as exc:
-        console.print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
 

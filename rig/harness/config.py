@@ -292,6 +292,10 @@ class Topology(BaseModel):
         )  # fmt: skip
         return self.model_copy(update={"kiosk": kiosk, "card_readers": unit.card_readers})
 
+    def unit_topologies(self) -> list[Topology]:
+        """One single-kiosk topology per kiosk unit (just this one without `kiosk.units`)."""
+        return [self.unit_topology(u.name) for u in self.kiosk.units] or [self]
+
     @property
     def external_kiosk(self) -> KioskParty | None:
         """The kiosk under test, when it is not the rig's reference kiosk."""
@@ -324,14 +328,11 @@ def _resolve(path: Path | None, base: Path) -> Path | None:
 def _relative_to(topology: Topology, base: Path) -> Topology:
     """Paths in a topology file are relative to the file's folder."""
     municipal = topology.municipal
-    if municipal.tls is not None:
-        tls = TlsClient(
-            ca_bundle=base / municipal.tls.ca_bundle,
-            client_cert=base / municipal.tls.client_cert,
-            client_key=base / municipal.tls.client_key,
-        )
-        municipal = municipal.model_copy(update={"tls": tls})
-    municipal = municipal.model_copy(update={"test_data": _resolve(municipal.test_data, base)})
+    tls = municipal.tls
+    if tls is not None:
+        tls = tls.model_copy(update={name: base / path for name, path in tls})
+    test_data = _resolve(municipal.test_data, base)
+    municipal = municipal.model_copy(update={"tls": tls, "test_data": test_data})
     kiosk = topology.kiosk
     if "kit" in kiosk.model_fields_set:  # the default stays relative to the working folder
         kiosk = kiosk.model_copy(update={"kit": _resolve(kiosk.kit, base)})

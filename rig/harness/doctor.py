@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 FIX_SETUP = "make setup"
@@ -32,36 +33,17 @@ def _binary(name: str, path: str, package: str) -> CheckResult:
 def check_pcscd() -> CheckResult:
     from rig.core.pcsc.daemon import PCSCD, VPCD_DRIVER
 
-    if not Path(PCSCD).exists():
-        return CheckResult(
-            "pcscd", False, f"{PCSCD} missing", f"{FIX_SETUP}  (Debian package pcscd)"
-        )
-    if not Path(VPCD_DRIVER).exists():
-        return CheckResult(
-            "pcscd",
-            False,
-            f"{VPCD_DRIVER} missing",
-            f"{FIX_SETUP}  (Debian package vsmartcard-vpcd)",
-        )
+    for path, package in ((PCSCD, "pcscd"), (VPCD_DRIVER, "vsmartcard-vpcd")):
+        if not Path(path).exists():
+            fix = f"{FIX_SETUP}  (Debian package {package})"
+            return CheckResult("pcscd", False, f"{path} missing", fix)
     return CheckResult("pcscd", True, f"{PCSCD} with the vpcd driver")
 
 
 def check_readers() -> CheckResult:
     """Bring the stack up, put a loopback card in a reader and exchange one APDU."""
     try:
-        from smartcard.scard import (
-            SCARD_LEAVE_CARD,
-            SCARD_PROTOCOL_T0,
-            SCARD_PROTOCOL_T1,
-            SCARD_SCOPE_USER,
-            SCARD_SHARE_SHARED,
-            SCardConnect,
-            SCardDisconnect,
-            SCardEstablishContext,
-            SCardReleaseContext,
-            SCardTransmit,
-        )
-
+        from emulators.kiosk.card_reader import CardIOError, CardReader
         from rig.core.pcsc import ReaderStack
         from rig.core.pcsc.loopback import LoopbackCard
     except ImportError as exc:
@@ -73,20 +55,19 @@ def check_readers() -> CheckResult:
         return CheckResult("virtual readers", False, str(exc), "pkill pcscd; rig doctor")
     try:
         slot = stack.acquire(timeout=10)
+        reader = CardReader(slot.reader_name)  # the reference kiosk's own reader code
         try:
             slot.insert(LoopbackCard())
-            _, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
-            rv, handle, proto = SCardConnect(
-                ctx, slot.reader_name, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1
-            )
-            if rv != 0:
-                return CheckResult("virtual readers", False, f"SCardConnect {rv:#x}", "pkill pcscd")
-            rv, response = SCardTransmit(handle, proto, [0x00, 0xA4, 0x04, 0x00, 0x00])
-            SCardDisconnect(handle, SCARD_LEAVE_CARD)
-            SCardReleaseContext(ctx)
-            if rv != 0 or response[-2:] != [0x90, 0x00]:
-                return CheckResult("virtual readers", False, f"APDU failed: {rv:#x}", "pkill pcscd")
+            with reader.connect() as card:
+                sw = card.transmit(bytes([0x00, 0xA4, 0x04, 0x00, 0x00])).sw
+            if sw != 0x9000:
+                return CheckResult(
+                    "virtual readers", False, f"APDU failed: SW {sw:04X}", "pkill pcscd"
+                )
+        except CardIOError as exc:
+            return CheckResult("virtual readers", False, str(exc), "pkill pcscd")
         finally:
+            reader.close()
             slot.release()
         return CheckResult(
             "virtual readers", True, f"{len(stack.readers())} readers, loopback APDU answered 90 00"
@@ -144,14 +125,6 @@ def check_fonts() -> CheckResult:
     return CheckResult("japanese fonts", True, "IPAex Gothic and Mincho")
 
 
-def check_opensc() -> CheckResult:
-    return _binary("opensc", "pkcs15-tool", "opensc")
-
-
-def check_ipptool() -> CheckResult:
-    return _binary("ipptool", "ipptool", "cups-ipp-utils")
-
-
 def check_virtualsmartcard() -> CheckResult:
     try:
         from virtualsmartcard.VirtualSmartcard import SmartcardOS  # noqa: F401
@@ -169,8 +142,8 @@ CHECKS: list[Callable[[], CheckResult]] = [
     check_readers,
     check_ghostscript,
     check_fonts,
-    check_opensc,
-    check_ipptool,
+    partial(_binary, "opensc", "pkcs15-tool", "opensc"),
+    partial(_binary, "ipptool", "ipptool", "cups-ipp-utils"),
 ]
 
 

@@ -110,14 +110,9 @@ def write_kit(topology: Topology, reader_name: str) -> Path:
     return path
 
 
-def unit_topologies(topology: Topology) -> list[Topology]:
-    """One single-kiosk topology per kiosk unit (just `topology` without `kiosk.units`)."""
-    return [topology.unit_topology(u.name) for u in topology.kiosk.units] or [topology]
-
-
 def write_kits(topology: Topology, stack: ReaderStack) -> list[Path]:
     """Write the kit of every kiosk unit of the topology; the paths of their kiosk.json."""
-    return [write_kit(t, kiosk_reader_name(t, stack)) for t in unit_topologies(topology)]
+    return [write_kit(t, kiosk_reader_name(t, stack)) for t in topology.unit_topologies()]
 
 
 def read_kit(folder: Path) -> dict[str, Any]:

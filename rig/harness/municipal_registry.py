@@ -98,16 +98,13 @@ class Counter:
             undo["seals_cancelled_on"] = None
         self._undo.append(ChangeTestResident(resident=resident, **undo))
         after = self._apply(request)
-        if request.given_name is not None and after.given_name != request.given_name:
-            raise ExtensionError(
-                f"POST {self._where()}: asked for given_name {request.given_name!r}, "
-                f"the server answered {after.given_name!r}"
-            )
-        if request.address is not None and after.address != request.address:
-            raise ExtensionError(
-                f"POST {self._where()}: asked for address {request.address!r}, "
-                f"the server answered {after.address!r}"
-            )
+        for name in ("given_name", "address"):
+            asked, answered = getattr(request, name), getattr(after, name)
+            if asked is not None and answered != asked:
+                raise ExtensionError(
+                    f"POST {self._where()}: asked for {name} {asked!r}, "
+                    f"the server answered {answered!r}"
+                )
         return after
 
     def cancel_seals(self, resident: str, on: date) -> TestResident:

@@ -38,81 +38,8 @@ from rig.core.pki.tls import TlsMaterial
 
 #: a weekday morning, inside every test municipality's hours (2026-11-24 is a Tuesday)
 DEFAULT_START = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
-
-
-class StandaloneMunicipal:
-    """The emulated issuance server on a fixed port, with its hand-over files in `folder`."""
-
-    def __init__(
-        self,
-        folder: Path,
-        *,
-        port: int,
-        seed: str = "konbini-municipal",
-        start: datetime = DEFAULT_START,
-        factor: float = 1.0,
-        per_trait: int = 4,
-        test_mode: bool = True,
-    ):
-        self.folder = Path(folder)
-        self.test_mode = test_mode
-        self.clock = HoldableClock(start, realtime_factor=factor)
-        self.evidence = EvidenceStore(self.folder / "evidence", now=self.clock.now)
-        self.tls = TlsMaterial(self.folder / "tls", seed)
-        self.server = MunicipalServer(
-            self.clock, self.evidence, self.folder / "state", None, self.tls, port, seed=seed
-        )
-        self.per_trait = per_trait
-        self.driver = ClockDriver(self.clock)
-        self.url = ""
-
-    def start(self) -> dict[str, Any]:
-        if self.test_mode:
-            for method, handler in clock_routes(self.clock, self.evidence).items():
-                self.server.http.add_route(method, PREFIX + TEST_CLOCK_PATH, handler)
-            routes = registry_routes(self.server.registry, self.evidence)
-            for method, handler in routes.items():
-                self.server.http.add_route(method, PREFIX + TEST_REGISTRY_PATH, handler)
-        urls = self.server.start()
-        self.url = urls["base"]
-        self.driver.start()
-        data = export_test_data(self.server, self.per_trait)
-        if self.test_mode:
-            data = data.model_copy(
-                update={"test_clock": TEST_CLOCK_PATH, "test_registry": TEST_REGISTRY_PATH}
-            )
-        test_data = self.folder / "municipal-test-data.yaml"
-        data.write(test_data)
-        client = self.tls.lgpki_client("issuance-centre")
-        topology = self.folder / "topology.yaml"
-        document = {
-            "name": "standalone-municipal",
-            "description": "the rig's emulated issuance server, run stand-alone as an external one",
-            "municipal": {
-                "mode": "external",
-                "url": self.url,
-                "test_data": test_data.name,
-                "tls": {
-                    "ca_bundle": str(Path(self.tls.server_ca).resolve()),
-                    "client_cert": str(Path(client.cert).resolve()),
-                    "client_key": str(Path(client.key).resolve()),
-                },
-            },
-        }
-        topology.write_text(
-            yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
-        )
-        return {
-            "url": self.url,
-            "municipalities": data.codes,
-            "test_data": str(test_data.resolve()),
-            "topology": str(topology.resolve()),
-            "clock_start": self.clock.now().isoformat(),
-        }
-
-    def stop(self) -> None:
-        self.driver.stop()
-        self.server.stop()
+#: test residents the test-data file names per trait
+PER_TRAIT = 4
 
 
 def run_standalone(
@@ -125,15 +52,67 @@ def run_standalone(
     stop: threading.Event,
     test_mode: bool = True,
 ) -> int:
-    standalone = StandaloneMunicipal(
-        folder, port=port, seed=seed, start=start or DEFAULT_START, test_mode=test_mode
-    )
-    info = standalone.start()
+    """Serve on `port` with the hand-over files in `folder` until `stop` is set."""
+    folder = Path(folder)
+    clock = HoldableClock(start or DEFAULT_START, realtime_factor=1.0)
+    evidence = EvidenceStore(folder / "evidence", now=clock.now)
+    tls = TlsMaterial(folder / "tls", seed)
+    server = MunicipalServer(clock, evidence, folder / "state", None, tls, port, seed=seed)
+    driver = ClockDriver(clock)
+    if test_mode:
+        for method, handler in clock_routes(clock, evidence).items():
+            server.http.add_route(method, PREFIX + TEST_CLOCK_PATH, handler)
+        routes = registry_routes(server.registry, evidence)
+        for method, handler in routes.items():
+            server.http.add_route(method, PREFIX + TEST_REGISTRY_PATH, handler)
+    url = server.start()["base"]
+    driver.start()
     try:
+        info = _hand_over(folder, server, tls, url, test_mode)
+        info["clock_start"] = clock.now().isoformat()
         out(yaml.safe_dump(info, allow_unicode=True, sort_keys=False).rstrip())
         out("rig municipal-server: running; Ctrl-C to stop")
         stop.wait()
         out("rig municipal-server: stopping")
     finally:
-        standalone.stop()
+        driver.stop()
+        server.stop()
     return 0
+
+
+def _hand_over(
+    folder: Path, server: MunicipalServer, tls: TlsMaterial, url: str, test_mode: bool
+) -> dict[str, Any]:
+    """Write the test-data file and the topology an external server's operator hands over."""
+    data = export_test_data(server, PER_TRAIT)
+    if test_mode:
+        data = data.model_copy(
+            update={"test_clock": TEST_CLOCK_PATH, "test_registry": TEST_REGISTRY_PATH}
+        )
+    test_data = folder / "municipal-test-data.yaml"
+    data.write(test_data)
+    client = tls.lgpki_client("issuance-centre")
+    topology = folder / "topology.yaml"
+    document = {
+        "name": "standalone-municipal",
+        "description": "the rig's emulated issuance server, run stand-alone as an external one",
+        "municipal": {
+            "mode": "external",
+            "url": url,
+            "test_data": test_data.name,
+            "tls": {
+                "ca_bundle": str(Path(tls.server_ca).resolve()),
+                "client_cert": str(Path(client.cert).resolve()),
+                "client_key": str(Path(client.key).resolve()),
+            },
+        },
+    }
+    topology.write_text(
+        yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return {
+        "url": url,
+        "municipalities": data.codes,
+        "test_data": str(test_data.resolve()),
+        "topology": str(topology.resolve()),
+    }

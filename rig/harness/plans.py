@@ -12,7 +12,7 @@ selection by scenario area (the module `scenarios/test_<area>.py`) and/or by mar
   issuance server (marker `municipal_server`).
 
 A plan may name its `title` (the report's heading) and its `stage` in the seed's order of
-tests (rig/harness/validation/stages.py), with `device` where the stage exists for both kinds.
+tests (rig/harness/stages.py), with `device` where the stage exists for both kinds.
 
 A plan may also state `kiosk_timeouts_max_s`: per kiosk screen id, the longest inactivity
 time-out the plan accepts. The kiosk's declared time-outs are checked against it, and the kiosk
@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from rig.core.protocols.robot import ScreenId
-from rig.harness.validation.stages import DeviceKind, Stage, StageError, parse_stage
+from rig.harness.stages import DeviceKind, Stage, StageError, parse_stage
 
 PLAN_DIR = Path(__file__).parent / "plans"
 
@@ -60,7 +59,6 @@ class Plan:
     markers: tuple[str, ...] = ()
     exclude_markers: tuple[str, ...] = ()
     max_seconds: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     title: str = ""
     #: Where this plan stands in the seed's order of tests (None: not a pre-go-live test).
     stage: Stage | None = None

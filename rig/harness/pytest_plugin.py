@@ -66,25 +66,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rig-results", default=None, help="write per-test results as JSON here")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "requirement(*ids): the catalogue requirements this scenario verifies"
-    )
-    config.addinivalue_line("markers", "smoke: part of the smoke plan")
-    config.addinivalue_line(
-        "markers", "municipal_server: drives a municipal issuance server as the centre would"
-    )
-    config.addinivalue_line(
-        "markers",
-        "emulated_municipal: needs the emulated issuance server (its registry or its clock)",
-    )
-    config.addinivalue_line(
-        "markers",
-        "reference_kiosk: looks into the reference kiosk (its state, audit log or settings)",
-    )
-    from rig.harness.applicability import MARKERS
+MARKERS = (
+    "requirement(*ids): the catalogue requirements this scenario verifies",
+    "smoke: part of the smoke plan",
+    "municipal_server: drives a municipal issuance server as the centre would",
+    "emulated_municipal: needs the emulated issuance server (its registry or its clock)",
+    "reference_kiosk: looks into the reference kiosk (its state, audit log or settings)",
+)
+#: what a scenario's user property (name) becomes in its results entry
+RESULT_FIELDS = {
+    "rig_requirements": "requirements",
+    "rig_area": "area",
+    "rig_evidence": "evidence",
+    "rig_unit": "unit",  # the kiosk unit that ran it (several units)
+    "rig_time": "time",
+}
 
-    for line in MARKERS:
+
+def pytest_configure(config: pytest.Config) -> None:
+    from rig.harness import applicability
+
+    for line in (*MARKERS, *applicability.MARKERS):
         config.addinivalue_line("markers", line)
     plan_name = config.getoption("--rig-plan")
     plan: Plan | None = None
@@ -151,18 +153,23 @@ def pytest_collection_modifyitems(
 
 
 def _not_applicable(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from rig.harness.config import TopologyError, load_topology
-
     path = config.getoption("--rig-topology")
     if not path:
         return
-    try:
-        topology = load_topology(path)
-    except TopologyError as exc:
-        raise pytest.UsageError(str(exc)) from exc
     from rig.harness.applicability import mark_not_applicable
 
-    mark_not_applicable(topology, items)
+    mark_not_applicable(_load_topology(path), items)
+
+
+def _load_topology(path: str | None) -> Topology:
+    """The topology file at `path` (None: the default); one the rig cannot use is a usage
+    error, reported before any scenario runs."""
+    from rig.harness.config import TopologyError, load_topology
+
+    try:
+        return load_topology(path)
+    except TopologyError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -204,16 +211,8 @@ class RunResults:
         )
         entry["duration_s"] += report.duration
         for name, value in report.user_properties:
-            if name == "rig_requirements":
-                entry["requirements"] = [str(v) for v in value]  # type: ignore[attr-defined]
-            elif name == "rig_area":
-                entry["area"] = value
-            elif name == "rig_evidence":
-                entry["evidence"] = value
-            elif name == "rig_unit":  # the kiosk unit that ran it (several units)
-                entry["unit"] = value
-            elif name == "rig_time":
-                entry["time"] = value
+            if name in RESULT_FIELDS:
+                entry[RESULT_FIELDS[name]] = value
         if report.when == "call" or report.outcome != "passed":
             outcome: str = report.outcome
             if hasattr(report, "wasxfail"):
@@ -345,12 +344,7 @@ def run_topology(config: pytest.Config) -> tuple[Topology, str | None]:
     gwN the N-th unit (modulo their number); a run without workers drives the first.
     """
     if TOPOLOGY_KEY not in config.stash:
-        from rig.harness.config import TopologyError, load_topology
-
-        try:
-            loaded = load_topology(config.getoption("--rig-topology"))
-        except TopologyError as exc:
-            raise pytest.UsageError(str(exc)) from exc
+        loaded = _load_topology(config.getoption("--rig-topology"))
         unit: str | None = None
         if loaded.kiosk.units:
             worker = str(getattr(config, "workerinput", {}).get("workerid", "gw0"))

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from reports.builder import FAILED, build_report, now_stamp
 from rig.core.municipal_test_data import MunicipalDataError, load_test_data
 from rig.harness.config import Topology, TopologyError, load_topology
-from rig.harness.kiosk_kit import KIOSK_JSON, unit_topologies
+from rig.harness.kiosk_kit import KIOSK_JSON
 from rig.harness.plans import DEPRECATED_ALIASES, deprecation_note, load_plan
 from rig.harness.validation.marker import clear_earlier_run
 from rig.harness.validation.run_record import RunRecord, default_ledger
@@ -225,7 +225,7 @@ def check_runnable(plan_name: str, topology: Topology) -> None:
                 f"{topology.name}: the kiosk is external; the kiosk-conformance plan drives "
                 f"one (not {plan_name!r}): --plan kiosk-conformance"
             )
-        for unit in unit_topologies(topology):
+        for unit in topology.unit_topologies():
             check_kiosk_reachable(unit)
     if municipal is not None:
         if plan_name != "municipal-server":

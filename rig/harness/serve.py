@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rig.core.clock import JST, ClockDriver, RigClock
@@ -73,7 +72,9 @@ def serve(
     )
     driver = ClockDriver(clock)
     driver.start()
-    previous = {sig: signal.signal(sig, _stopper(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         endpoints: dict[str, Any] = {
             **world.endpoints,
@@ -92,10 +93,7 @@ def serve(
             ]
         for slot, profile in zip(slots, cards, strict=False):
             card = world.issue_card(profile, world.resident(CITY))
-            if card.mute:
-                slot.insert(card.card, mute=True)
-            else:
-                slot.insert(card.card)
+            slot.insert(card.card, mute=card.mute)
             endpoints["cards"].append(
                 {"profile": profile, "reader_name": slot.reader_name, "pins": card.pins}
             )
@@ -117,10 +115,3 @@ def serve(
         for slot in slots:
             slot.release()
     return 0
-
-
-def _stopper(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    return handler

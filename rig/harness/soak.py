@@ -133,7 +133,8 @@ class Soak:
         c.begin_cash(label)
         out = Outcome(n, kind, world.clock.now().isoformat(), "refused")
         if kind == "revoked_card":
-            self._refused(self.revoked_card, out)
+            if self._authenticate(self.revoked_card, out) is not None:
+                out.problems.append("a revoked card was accepted")
         else:
             card, cert, variant = self._pick(kind)
             view = self._authenticate(card, out)
@@ -174,10 +175,6 @@ class Soak:
             return None
         c.remove_card()
         return c.wait_for(ScreenId.CERTIFICATE_CHOICE)
-
-    def _refused(self, card: BuiltCard, out: Outcome) -> None:
-        if self._authenticate(card, out) is not None:
-            out.problems.append("a revoked card was accepted")
 
     def _issue(
         self, card: BuiltCard, cert: str, variant: str | None, kind: str, out: Outcome
@@ -235,10 +232,7 @@ class Soak:
         view = c.sees()
         if view.screen is ScreenId.NOTICE:
             c.tap("ok")
-        self._back_to_start()
-
-    def _back_to_start(self) -> None:
-        self.world.customer.wait_for(ScreenId.CARD_HOLD)
+        c.wait_for(ScreenId.CARD_HOLD)
 
     def _check(self, out: Outcome) -> None:
         if out.owed_yen != 0:

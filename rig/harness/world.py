@@ -148,26 +148,18 @@ class World:
         return self.kiosk_seat.reference_kiosk if self.kiosk_seat is not None else None
 
     @property
-    def robot_client(self) -> RobotClient | None:
-        return self.kiosk_seat.robot_client if self.kiosk_seat is not None else None
-
-    @property
-    def the_customer(self) -> Customer | None:
-        return self.kiosk_seat.customer if self.kiosk_seat is not None else None
-
-    @property
     def kiosk(self) -> ReferenceKiosk:
         """The reference kiosk (emulators.kiosk.ReferenceKiosk)."""
         return self._need(self.reference_kiosk)
 
     @property
     def robot(self) -> RobotClient:
-        return self._need(self.robot_client)
+        return self._need(self.kiosk_seat.robot_client if self.kiosk_seat is not None else None)
 
     @property
     def customer(self) -> Customer:
         """A person at the reference kiosk: robot calls plus the physical acts."""
-        return self._need(self.the_customer)
+        return self._need(self.kiosk_seat.customer if self.kiosk_seat is not None else None)
 
     @staticmethod
     def _need(part: _T | None) -> _T:

@@ -15,7 +15,7 @@ from rig.core.requirements import load_catalogue
 from rig.harness.cli import app
 from rig.harness.config import TopologyError, load_topology, parse_topology
 from rig.harness.selftest.pack import DEFECTS, EXTRA_PACKS_ENV, DefectPackError, all_defects, find
-from rig.harness.selftest.variants import kiosk_class, municipal_class
+from rig.harness.selftest.variants import variant_class
 
 AREAS = {"cash", "printing", "privacy", "hours", "refusals", "statistics", "isolation"}
 #: notes/domain.md, "Incidents the rig must be able to catch"
@@ -25,9 +25,9 @@ INCIDENTS = ["横浜市", "川崎市", "徳島市", "新潟市", "宗像市", "�
 def test_the_reference_parties_without_defects() -> None:
     topology = load_topology()
     assert topology.defects == []
-    assert kiosk_class(topology) is ReferenceKiosk
-    assert municipal_class(topology) is MunicipalServer
-    assert kiosk_class(None) is ReferenceKiosk
+    assert variant_class(topology, "kiosk", ReferenceKiosk) is ReferenceKiosk
+    assert variant_class(topology, "municipal", MunicipalServer) is MunicipalServer
+    assert variant_class(None, "kiosk", ReferenceKiosk) is ReferenceKiosk
 
 
 @pytest.mark.parametrize(
@@ -42,8 +42,8 @@ def test_the_topology_picks_the_variant(
     defects: list[str], kiosk: type[ReferenceKiosk], server: type[MunicipalServer]
 ) -> None:
     topology = parse_topology({"name": "t", "defects": defects})
-    assert kiosk_class(topology) is kiosk
-    assert municipal_class(topology) is server
+    assert variant_class(topology, "kiosk", ReferenceKiosk) is kiosk
+    assert variant_class(topology, "municipal", MunicipalServer) is server
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_every_defect_loads_a_proper_variant() -> None:
     for defect in DEFECTS:
         topology = parse_topology({"name": "t", "defects": [defect.name]})
         base: type = ReferenceKiosk if defect.party == "kiosk" else MunicipalServer
-        chosen = kiosk_class(topology) if defect.party == "kiosk" else municipal_class(topology)
+        chosen = variant_class(topology, defect.party, base)
         assert issubclass(chosen, base) and chosen is not base, defect.name
 
 

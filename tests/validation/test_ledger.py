@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from rig.harness.cli import app
 from rig.harness.config import load_topology
 from rig.harness.plans import PlanError, load_plan
+from rig.harness.stages import DeviceKind, Stage, StageError, earlier_stages, parse_stage
 from rig.harness.validation.ledger import Entry, Ledger, LedgerError, OrderError, device_key
 from rig.harness.validation.marker import read_marker
 from rig.harness.validation.run_record import RunRecord, reference_server
-from rig.harness.validation.stages import DeviceKind, Stage, StageError, earlier_stages, parse_stage
 from tests.validation.conftest import finish_run
 
 SERVER = device_key(reference_server())

@@ -22,14 +22,10 @@ from numpy.typing import NDArray
 
 from rig.core.antiforgery import apply_marks, compare, inspect_side, read_back, scan, sheets_to_pdf
 from rig.core.antiforgery.specimen import certificate_page, certificate_page_a4
-from rig.harness.bench import Figure
+from rig.harness.bench import Figure, median_ms
 
 _KEY = bytes(range(32))
 _RUNS = 7
-
-
-def _median_ms(action: Callable[[], object], runs: int = _RUNS) -> float:
-    return _medians_ms(action, runs)[0]
 
 
 def _medians_ms(action: Callable[[], object], runs: int = _RUNS) -> tuple[float, float]:
@@ -69,8 +65,8 @@ def measure() -> list[Figure]:
         Figure("antiforgery_document_cpu_ms", document_cpu, "ms"),
         Figure(
             "verify_scan_ms",
-            _median_ms(lambda: compare(front_scan, read_back(back_scan, _KEY).image)),
+            median_ms(lambda: compare(front_scan, read_back(back_scan, _KEY).image), _RUNS),
             "ms",
         ),
-        Figure("inspect_side_ms", _median_ms(lambda: inspect_side(front)), "ms"),
+        Figure("inspect_side_ms", median_ms(lambda: inspect_side(front), _RUNS), "ms"),
     ]

@@ -21,16 +21,11 @@ from rig.core.pcsc import ReaderStack
 from rig.core.pki.jpki import JpkiAuthority
 from rig.core.pki.tls import TlsMaterial
 from rig.core.protocols.robot import ScreenId
-from rig.harness.bench import Figure
+from rig.harness.bench import Figure, p99
 from rig.harness.world import World, WorldOptions
 
 RUNS = 15
 PKI_FOLDER = Path("build/test-pki/kiosk")
-
-
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 def measure(runs: int = RUNS) -> list[Figure]:
@@ -79,7 +74,7 @@ def measure(runs: int = RUNS) -> list[Figure]:
             slot.release()
     return [
         Figure("kiosk.issuance_end_to_end_ms_median", statistics.median(timings), "ms"),
-        Figure("kiosk.issuance_end_to_end_ms_p99", _p99(timings), "ms"),
+        Figure("kiosk.issuance_end_to_end_ms_p99", p99(timings), "ms"),
     ]
 
 

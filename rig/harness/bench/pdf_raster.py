@@ -14,11 +14,8 @@ functions are also the reference renderers of tests/test_pdf_raster.py.
 from __future__ import annotations
 
 import io
-import statistics
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import ghostscript
@@ -29,7 +26,7 @@ from emulators.printer.render import MAX_PAGES, read_pgm, render_pdf
 from rig.core.antiforgery import apply_marks, rasterize_pdf, sheets_to_pdf
 from rig.core.antiforgery.specimen import certificate_page
 from rig.core.pdf_raster import Interpreter, RasterOptions
-from rig.harness.bench import Figure
+from rig.harness.bench import Figure, median_ms
 
 Pages = list[NDArray[np.uint8]]
 _RUNS = 7
@@ -75,16 +72,6 @@ def centre_subprocess(pdf: bytes, dpi: int) -> Pages:
         return _read(folder)
 
 
-def _median_ms(action: Callable[[], object], runs: int = _RUNS) -> float:
-    action()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
-
-
 def marked_sheet_pdf() -> bytes:
     front, back = apply_marks(certificate_page(7), bytes(range(32)), "BENCH-1")
     return sheets_to_pdf([front, back])
@@ -95,19 +82,23 @@ def _start_ms() -> float:
         with tempfile.TemporaryDirectory(prefix="rig-bench-gs-") as tmp:
             Interpreter(RasterOptions(), Path(tmp)).close()
 
-    return _median_ms(start, runs=5)
+    return median_ms(start, runs=5)
 
 
 def measure() -> list[Figure]:
     pdf = marked_sheet_pdf()
     return [
-        Figure("pdf_raster.printer_fresh_ms", _median_ms(lambda: printer_fresh(pdf, 300)), "ms"),
-        Figure("pdf_raster.printer_pooled_ms", _median_ms(lambda: render_pdf(pdf, 300)), "ms"),
+        Figure(
+            "pdf_raster.printer_fresh_ms", median_ms(lambda: printer_fresh(pdf, 300), _RUNS), "ms"
+        ),
+        Figure(
+            "pdf_raster.printer_pooled_ms", median_ms(lambda: render_pdf(pdf, 300), _RUNS), "ms"
+        ),
         Figure(
             "pdf_raster.centre_subprocess_ms",
-            _median_ms(lambda: centre_subprocess(pdf, 300)),
+            median_ms(lambda: centre_subprocess(pdf, 300), _RUNS),
             "ms",
         ),
-        Figure("pdf_raster.centre_pooled_ms", _median_ms(lambda: rasterize_pdf(pdf)), "ms"),
+        Figure("pdf_raster.centre_pooled_ms", median_ms(lambda: rasterize_pdf(pdf), _RUNS), "ms"),
         Figure("pdf_raster.interpreter_start_ms", _start_ms(), "ms"),
     ]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import io
-import statistics
-import time
+from functools import partial
 
 import httpx
 import numpy as np
@@ -14,7 +13,7 @@ from PIL import Image
 from emulators.verification import VerificationSite
 from rig.core.antiforgery import apply_marks, rasterize_pdf, scan, sheets_to_pdf
 from rig.core.antiforgery.specimen import certificate_page
-from rig.harness.bench import Figure
+from rig.harness.bench import Figure, median_ms
 
 KEY = bytes(range(32))
 ROUNDS = 5
@@ -30,6 +29,10 @@ def _encode(pixels: NDArray[np.uint8], fmt: str) -> bytes:
     return out.getvalue()
 
 
+def _verify(http: httpx.Client, upload: bytes) -> None:
+    http.post("/api/verify", content=upload).raise_for_status()
+
+
 def measure() -> list[Figure]:
     front, back = apply_marks(certificate_page(0), KEY, "BENCH-1")
     _, captured = rasterize_pdf(sheets_to_pdf([front, back]))
@@ -38,13 +41,7 @@ def measure() -> list[Figure]:
     figures = []
     with VerificationSite(KEY) as site, httpx.Client(base_url=site.server.url, timeout=60) as http:
         for fmt, data in uploads.items():
-            http.post("/api/verify", content=data)  # warm-up
-            times = []
-            for _ in range(ROUNDS):
-                started = time.perf_counter()
-                response = http.post("/api/verify", content=data)
-                times.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-            figures.append(Figure(f"verification_{fmt.lower()}_ms", statistics.median(times), "ms"))
+            ms = median_ms(partial(_verify, http, data), ROUNDS)
+            figures.append(Figure(f"verification_{fmt.lower()}_ms", ms, "ms"))
             figures.append(Figure(f"verification_{fmt.lower()}_upload_mb", len(data) / 1e6, "MB"))
     return figures

@@ -18,7 +18,7 @@ from rig.harness.config import Topology
 from rig.harness.kiosk_kit import cash_link_dir, cash_tcp_ports, cash_transport, kit_tls
 from rig.harness.parties.context import KIOSK_ID, BuildContext, Seat, offered, required
 from rig.harness.parties.options import WorldOptions
-from rig.harness.selftest.variants import kiosk_class
+from rig.harness.selftest.variants import variant_class
 
 #: how long `health()` waits for a kiosk under test to answer `GET /info` (seconds)
 PROBE_S = 2.0
@@ -77,7 +77,8 @@ class ReferenceKioskParty:
             kiosk_id=KIOSK_ID,
         )
         config = replace(config, **ctx.options.kiosk_overrides)
-        kiosk_cls = kiosk_class(ctx.options.topology)  # a selftest defect, or the reference
+        # a selftest defect, or the reference
+        kiosk_cls = variant_class(ctx.options.topology, "kiosk", ReferenceKiosk)
         self.reference_kiosk: ReferenceKiosk | None = kiosk_cls(
             ctx.clock, ctx.evidence, ctx.folder / "kiosk", config
         )

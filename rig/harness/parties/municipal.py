@@ -12,7 +12,7 @@ from rig.core.party import PartyHealth
 from rig.core.pki.tls import CertPair
 from rig.harness.config import MunicipalParty
 from rig.harness.parties.context import BuildContext, Lgwan, required
-from rig.harness.selftest.variants import municipal_class
+from rig.harness.selftest.variants import variant_class
 
 #: how long `health()` waits for an external server to accept a connection (seconds)
 PROBE_S = 2.0
@@ -20,7 +20,7 @@ PROBE_S = 2.0
 
 def emulated(ctx: BuildContext) -> MunicipalServer:
     """The emulated server (or the variant a topology's selftest defect names)."""
-    server = municipal_class(ctx.options.topology)(
+    server = variant_class(ctx.options.topology, "municipal", MunicipalServer)(
         ctx.clock, ctx.evidence, ctx.folder / "municipal", ctx.options.municipalities, ctx.tls,
         seed=ctx.options.seed, cache_dir=ctx.options.registry_cache,
     )  # fmt: skip

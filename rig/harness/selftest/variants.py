@@ -8,17 +8,9 @@ from typing import TYPE_CHECKING, TypeVar
 from rig.harness.selftest.pack import Defect, DefectPackError, Party, find
 
 if TYPE_CHECKING:
-    from emulators.kiosk import ReferenceKiosk
-    from emulators.municipal import MunicipalServer
     from rig.harness.config import Topology
 
 _C = TypeVar("_C", bound=type)
-
-
-def defects_for(topology: Topology | None, party: Party) -> list[Defect]:
-    if topology is None:
-        return []
-    return [d for d in map(find, topology.defects) if d.party == party]
 
 
 def _variant(defect: Defect, base: _C) -> _C:
@@ -32,17 +24,9 @@ def _variant(defect: Defect, base: _C) -> _C:
     return cls  # type: ignore[return-value]
 
 
-def kiosk_class(topology: Topology | None) -> type[ReferenceKiosk]:
-    """The reference kiosk, or the variant the topology's kiosk defect names."""
-    from emulators.kiosk import ReferenceKiosk
-
-    chosen = defects_for(topology, "kiosk")
-    return _variant(chosen[0], ReferenceKiosk) if chosen else ReferenceKiosk
-
-
-def municipal_class(topology: Topology | None) -> type[MunicipalServer]:
-    """The emulated issuance server, or the variant the topology's server defect names."""
-    from emulators.municipal import MunicipalServer
-
-    chosen = defects_for(topology, "municipal")
-    return _variant(chosen[0], MunicipalServer) if chosen else MunicipalServer
+def variant_class(topology: Topology | None, party: Party, reference: _C) -> _C:
+    """`reference` (the reference kiosk or the emulated issuance server), or the variant of
+    it that the topology's defect for `party` names."""
+    defects = topology.defects if topology is not None else []
+    chosen = [d for d in map(find, defects) if d.party == party]
+    return _variant(chosen[0], reference) if chosen else reference

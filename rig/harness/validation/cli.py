@@ -146,8 +146,8 @@ def record(
     """Record the result of a stage that took place outside the rig (at J-LIS, at an
     operator's venue, in a store), in the same order rule as `rig run`."""
     from reports.builder import now_stamp
+    from rig.harness.stages import StageError, parse_stage
     from rig.harness.validation.ledger import FAILED, PASSED, Entry, Ledger, LedgerError, OrderError
-    from rig.harness.validation.stages import StageError, parse_stage
 
     if outcome not in (PASSED, FAILED):
         raise _fail(f"--outcome must be {PASSED} or {FAILED}, not {outcome!r}", 2)

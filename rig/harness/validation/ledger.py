@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rig.harness.validation.stages import SEQUENCES, DeviceKind, Stage, earlier_stages
+from rig.harness.stages import SEQUENCES, DeviceKind, Stage, earlier_stages
 
 LEDGER_FILE = "plan-ledger.jsonl"
 #: A hand-edited ledger this large is not a ledger; refuse rather than read it all.
@@ -127,12 +127,6 @@ class Ledger:
         """The earlier stages this device has not passed yet (empty: `stage` may run)."""
         passed = {e.stage for e in self.entries(device) if e.outcome == PASSED}
         return tuple(s for s in earlier_stages(kind, stage) if s.value not in passed)
-
-    def check(self, device: str, kind: DeviceKind, stage: Stage) -> None:
-        """Raise `OrderError` when an earlier stage has not been passed."""
-        missing = self.missing_before(device, kind, stage)
-        if missing:
-            raise OrderError(device, stage, missing)
 
     def append(self, entry: Entry) -> None:
         with self._locked() as fh:

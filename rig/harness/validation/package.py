@@ -82,20 +82,21 @@ class _HashingReader(io.RawIOBase):
         return data
 
 
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> dict[str, Any]:
+def _add(tar: tarfile.TarFile, name: str, fh: IO[bytes], size: int, mtime: float) -> dict[str, Any]:
     info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(data), int(mtime), 0o644
-    tar.addfile(info, io.BytesIO(data))
-    return {"sha256": sha256_stream(io.BytesIO(data))[0], "size": len(data)}
+    info.size, info.mtime, info.mode = size, int(mtime), 0o644
+    reader = _HashingReader(fh)
+    tar.addfile(info, reader)
+    return {"sha256": reader.digest.hexdigest(), "size": reader.size}
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> dict[str, Any]:
+    return _add(tar, name, io.BytesIO(data), len(data), mtime)
 
 
 def _add_file(tar: tarfile.TarFile, name: str, path: Path, mtime: float) -> dict[str, Any]:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = path.stat().st_size, int(mtime), 0o644
     with path.open("rb") as fh:
-        reader = _HashingReader(fh)
-        tar.addfile(info, reader)
-    return {"sha256": reader.digest.hexdigest(), "size": reader.size}
+        return _add(tar, name, fh, path.stat().st_size, mtime)
 
 
 def _run_files(marker: dict[str, Any]) -> dict[str, bytes]:
@@ -230,7 +231,7 @@ def _read_archive(archive: Path, result: Verification) -> tuple[dict[str, str], 
                     meta[name] = fh.read()
                     digests[name] = ""
                 else:
-                    digests[name] = sha256_stream(fh)[0]
+                    digests[name] = sha256_stream(fh)
             # tarfile stops at the end-of-archive blocks; reading on checks the gzip trailer
             # (CRC, length) and catches bytes after it
             rest = tar.fileobj

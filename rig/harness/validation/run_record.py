@@ -11,6 +11,7 @@ from typing import Any
 from reports.builder import now_stamp
 from rig.harness.config import DEFAULT_TOPOLOGY, Topology, TopologyError
 from rig.harness.plans import Plan
+from rig.harness.stages import DeviceKind, Stage
 from rig.harness.validation.ledger import (
     FAILED,
     LEDGER_FILE,
@@ -24,7 +25,6 @@ from rig.harness.validation.ledger import (
     sequence_of,
 )
 from rig.harness.validation.marker import catalogue_version, write_marker
-from rig.harness.validation.stages import DeviceKind, Stage
 
 
 def default_ledger(report_dir: Path) -> Path:
@@ -58,9 +58,7 @@ def reference_server() -> dict[str, Any]:
 def _identity_of_units(plan: Plan, topology: Topology) -> dict[str, Any]:
     """Several units of one kiosk: they must all be the same device (vendor, model, software,
     build), since one run and one package judge one device."""
-    from rig.harness.kiosk_kit import unit_topologies
-
-    units = [device_identity(plan, unit) for unit in unit_topologies(topology)]
+    units = [device_identity(plan, unit) for unit in topology.unit_topologies()]
     same = ("vendor", "model", "software_version", "build_hash")
     kinds = {tuple(u.get(k) for k in same) for u in units}
     if len(kinds) != 1:

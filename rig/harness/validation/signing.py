@@ -54,9 +54,7 @@ def load_signing_key(path: Path) -> SigningKey:
         raise SigningInputError(
             f"{path}: not a PEM private key, or a wrong password ({exc})"
         ) from exc
-    if not isinstance(
-        key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-    ):
+    if not isinstance(key, SigningKey):
         raise SigningInputError(f"{path}: a {type(key).__name__}; use an Ed25519, ECDSA or RSA key")
     return key
 
