@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -58,7 +59,7 @@ def check_readers() -> CheckResult:
         reader = CardReader(slot.reader_name)  # the reference kiosk's own reader code
         try:
             slot.insert(LoopbackCard())
-            with reader.connect() as card:
+            with closing(reader.connect()) as card:
                 sw = card.transmit(bytes([0x00, 0xA4, 0x04, 0x00, 0x00])).sw
             if sw != 0x9000:
                 return CheckResult(

@@ -12,6 +12,7 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from emulators.card import build_card
@@ -72,7 +73,7 @@ def measure() -> list[Figure]:
         # the kiosk's own reader code: an authentication as the reference kiosk does it
         reader = CardReader(slot.reader_name)
         try:
-            with reader.connect() as card:
+            with closing(reader.connect()) as card:
                 authenticate(card, built.pins["auth_pin"])  # warm-up
                 samples = []
                 for _ in range(ROUNDS):
