@@ -45,6 +45,14 @@ def test_shipped_plans_load() -> None:
         load_plan("nightly-everything")
 
 
+def test_a_run_longer_than_the_plan_states_gets_a_note() -> None:
+    smoke = load_plan("smoke")
+    assert smoke.max_seconds == 30
+    assert smoke.over_time(29.5) is None
+    assert "meant to take under 30 s; its scenarios took 42 s" in (smoke.over_time(42.2) or "")
+    assert load_plan("kiosk-conformance").over_time(10_000) is None  # states no time
+
+
 def test_unknown_requirement_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
     scenarios = pytester.mkdir("scenarios")
     (scenarios / "test_x.py").write_text(

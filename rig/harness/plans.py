@@ -67,6 +67,16 @@ class Plan:
     #: screen id → the longest inactivity time-out the plan accepts (seconds)
     kiosk_timeouts_max_s: dict[str, float] = field(default_factory=dict)
 
+    def over_time(self, seconds: float) -> str | None:
+        """A note when a run took longer than the plan's `max_seconds`: a slower machine or a
+        regression in speed, worth a look but never a failure (speed is judged by benchmarks)."""
+        if self.max_seconds is None or seconds <= self.max_seconds:
+            return None
+        return (
+            f"plan {self.name} is meant to take under {self.max_seconds:g} s; its scenarios "
+            f"took {seconds:.0f} s (docs/performance.md has the figures of this machine)"
+        )
+
     def selects(self, area: str, markers: set[str]) -> bool:
         if markers & set(self.exclude_markers):
             return False

@@ -6,6 +6,7 @@ import json
 import platform
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -173,7 +174,9 @@ def run_plan(
     where = escape(str(report_dir))
     console.print(f"topology [bold]{escape(topology.name)}[/bold]; report in {where}")
     plugins: list[object] = [ProgressPlugin(console)]
+    started = time.monotonic()
     code = pytest.main(args, plugins=plugins)
+    took = time.monotonic() - started
     if not results.exists():
         raise RuntimeError(f"pytest exited with {code} before any results were written")
     found_versions = versions()
@@ -205,6 +208,8 @@ def run_plan(
         f"[{colour}]{summary['verdict'].upper()}[/{colour}]: {summary['tests']} scenarios, "
         f"{failed} failed ({new_failures} new); report: {escape(str(report_dir / 'index.html'))}"
     )
+    if (note := plan.over_time(took)) is not None:
+        console.print(note, style="yellow", markup=False)
     return RunOutcome(exit_code, report_dir, summary)
 
 
