@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +173,29 @@ def test_what_did_not_run_is_reported_with_its_reason(
     assert not_run["reason"] == "not run, no test data: 991015: no resident with trait 'deceased'"
     html = (tmp_path / "run" / "index.html").read_text()
     assert "<h2>Not run</h2>" in html and "no test data" in html
+
+
+def test_rig_run_keeps_bytecode_where_the_shell_forbids_it(tmp_path: Path) -> None:
+    """A vendor's CI calling `rig run` directly with PYTHONDONTWRITEBYTECODE set still gets
+    cached bytecode, under build/pycache, for the run's processes; a chosen prefix stands."""
+    probe = (
+        "import json, os, sys; from rig.harness.runner import keep_bytecode; keep_bytecode(); "
+        "print(json.dumps([sys.dont_write_bytecode, sys.pycache_prefix, "
+        "os.environ.get('PYTHONDONTWRITEBYTECODE'), os.environ.get('PYTHONPYCACHEPREFIX')]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    root = Path(__file__).resolve().parents[1]
+    cache = root / "build" / "pycache"
+
+    def ask(env: dict[str, str]) -> list[object]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, cwd=root, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        answer: list[object] = json.loads(done.stdout)
+        return answer
+
+    assert ask(env) == [False, str(cache), None, str(cache)]
+    chosen = str(tmp_path / "mine")
+    assert ask({**env, "PYTHONPYCACHEPREFIX": chosen}) == [True, chosen, "1", chosen]

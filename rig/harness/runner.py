@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -105,6 +107,19 @@ def versions() -> dict[str, str]:
     return found
 
 
+def keep_bytecode() -> None:
+    """Let this process and the workers and parties it starts keep bytecode under build/pycache
+    where the shell sets PYTHONDONTWRITEBYTECODE (as the Makefile does for its targets): without
+    it every process of a run compiles the rig, and pytest rewrites the scenarios, from source.
+    Nothing is written beside the sources either way; a prefix the user chose stands."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    prefix = str(ROOT / "build" / "pycache")
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix = prefix
+    sys.dont_write_bytecode = False
+
+
 def run_plan(
     plan_name: str,
     topology_path: str | None,
@@ -118,6 +133,7 @@ def run_plan(
     out_of_order: bool = False,
 ) -> RunOutcome:
     console = console or Console()
+    keep_bytecode()
     clear_earlier_run(report_dir)  # its marker must not vouch for this run, nor its files
     plan = load_plan(plan_name)  # fail fast with a clear message
     note = deprecation_note(plan_name)
