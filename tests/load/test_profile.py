@@ -22,13 +22,13 @@ def test_bundled_profiles_load_and_are_bounded(name: str) -> None:
 
 def test_shapes_give_the_rate_over_time() -> None:
     step = load_profile("step")
-    assert [step.rate_at(t) for t in (0, 29.9, 30, 95)] == [2, 2, 5, 20]
+    assert [step.shape.rate_at(t) for t in (0, 29.9, 30, 95)] == [2, 2, 5, 20]
     spike = load_profile("spike")
-    assert [spike.rate_at(t) for t in (29, 30, 44.9, 45)] == [2, 25, 25, 2]
+    assert [spike.shape.rate_at(t) for t in (29, 30, 44.9, 45)] == [2, 25, 25, 2]
     day = load_profile("peak-day")
-    assert day.rate_at(0) == pytest.approx(1100 / 3600)  # the run starts in the 6:00 hour
-    assert day.rate_at((19 - 6) * 10 + 1) == pytest.approx(14800 / 3600)  # the 19:00 hour
-    assert day.rate_at((23 - 6) * 10 + 1) == 0  # 23:00, the centre is closed
+    assert day.shape.rate_at(0) == pytest.approx(1100 / 3600)  # the run starts in the 6:00 hour
+    assert day.shape.rate_at((19 - 6) * 10 + 1) == pytest.approx(14800 / 3600)  # the 19:00 hour
+    assert day.shape.rate_at((23 - 6) * 10 + 1) == 0  # 23:00, the centre is closed
     assert day.users_at((23 - 6) * 10 + 1) == 0
     # users = rate x pacing: 5 per second with a 4 s pacing needs 20 kiosks
     assert load_profile("constant").users_at(0) == 20

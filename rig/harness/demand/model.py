@@ -278,7 +278,6 @@ def simulate(
     start_bin: int = 0,
     end_bin: int | None = None,
     keep_records: bool = False,
-    clock: RigClock | None = None,
 ) -> Result:
     """One applicant at a time on the rig clock (simpy), over bins [start_bin, end_bin).
 
@@ -289,9 +288,7 @@ def simulate(
     n = grid.n_bins
     end_bin = n if end_bin is None else end_bin
     rng = np.random.default_rng(seed)
-    clock = clock or RigClock(grid.start)
-    if clock.epoch != grid.start:
-        raise ValueError("the clock's epoch must be the start of the fiscal year")
+    clock = RigClock(grid.start)
     behaviour, mix = pop.params.behaviour, pop.params.mix
     auth_names = list(pop.auth_shares())
     auth_p = np.asarray([pop.auth_shares()[a] for a in auth_names])

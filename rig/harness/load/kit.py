@@ -77,7 +77,6 @@ class LoadKit(_Model):
     applicants: list[Applicant] = Field(min_length=1)
     lgwan: LgwanAccess | None = None
     clock_start: str
-    clock_factor: float = 1.0
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

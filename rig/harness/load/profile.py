@@ -170,9 +170,6 @@ class LoadProfile(_Strict):
     #: rig time the emulated world starts at (service hours come from the rig clock)
     clock_start: datetime | None = None
 
-    def rate_at(self, t: float) -> float:
-        return self.shape.rate_at(t)
-
     @property
     def rounds(self) -> Rounds | None:
         """The rounds shape, if this profile has one (released together, not paced)."""

@@ -96,10 +96,8 @@ class Tally:
             return delta
 
 
-COUNTS = (
-    "started", "completed", "failed", "refused", "documents", "bad_documents", "crossed", "lost",
-    "judge_cpu_us",
-)  # fmt: skip
+#: the plain counts a tally hands over: its int fields, in their order
+COUNTS = tuple(f.name for f in fields(Tally) if f.type == "int")
 #: the counts by kind (step:code, problem, certificate type) a tally hands over
 BY_KIND = ("problems", "errors", "refusals", "by_type")
 

@@ -449,7 +449,6 @@ def _card_answer(person: Applicant, card: CardApCard, challenge: bytes) -> bytes
 class KioskUser(User):
     """One kiosk doing whole transactions against the centre's kiosk API."""
 
-    abstract = False
     wait_time = constant_pacing(4.0)
 
     def on_start(self) -> None:
@@ -536,7 +535,6 @@ class LgwanError(Exception):
 class ServerUser(User):
     """The issuance server's LGWAN API, spoken directly as the centre would."""
 
-    abstract = False
     wait_time = constant_pacing(4.0)
 
     def on_start(self) -> None:

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any, cast
 
 import simpy.rt
@@ -248,7 +247,6 @@ def build_kit(world: World, clock: RigClock, *, applicants: int, kiosks: int) ->
             client_key_pem=lgwan_pair.key.read_text(),
         ),
         clock_start=clock.now().isoformat(),
-        clock_factor=clock.realtime_factor or 1.0,
     )
 
 
@@ -389,12 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         if start.tzinfo is None:
             start = start.replace(tzinfo=JST)
     stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
+        signal.signal(sig, lambda *_: stop.set())
     if args.watch_parent:
         threading.Thread(target=_watch_parent, args=(os.getppid(), stop), daemon=True).start()
     with ExitStack() as stack:

@@ -38,17 +38,14 @@ def create(
     """Package a finished run: report, evidence, plan, topology, versions, device identity,
     plan order, a SHA-256 manifest and a signature over it."""
     from rig.harness.validation.package import PackageRefused, create_package
-    from rig.harness.validation.signing import SigningInputError
 
     try:
         manifest = create_package(report_dir, output, key, cert)
-    except SigningInputError as exc:
-        raise _fail(str(exc), 2) from exc
     except PackageRefused as exc:
         for problem in exc.problems:
             console.print(f"[red]refused[/red]: {escape(problem)}")
         raise typer.Exit(1) from exc
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # SigningInputError too: the caller's own input
         raise _fail(str(exc), 2) from exc
     device = manifest.get("device") or {}
     console.print(
