@@ -136,7 +136,7 @@ def test_every_party_of_the_emulated_world_keeps_the_contract(world: World) -> N
     assert world.kiosk.health().up
     # the faults a scenario schedules, on the party itself
     assert started["JPKI OCSP responder"].party.faults is world.ocsp_faults
-    assert started["cash unit"].party.faults is world.cash.plan
+    assert started["cash unit"].party.faults is world.cash.fault_counters.plan
     assert started["printer"].party.faults is world.printer.faults
     assert started["kiosk"].party.faults is None
     # what the world's endpoints say is what the parties gave

@@ -60,17 +60,12 @@ class Form(StrEnum):
     IPHONE = "iphone"
 
 
-_TOKENS = {
-    Form.MYNUMBER_CARD: TOKEN_MY_NUMBER_CARD,
-    Form.JUKI_CARD: TOKEN_JUKI_CARD,
-    Form.ANDROID: TOKEN_SMARTPHONE,
-    Form.IPHONE: TOKEN_SMARTPHONE,
-}
-_DEVICES = {
-    Form.MYNUMBER_CARD: Device.CARD,
-    Form.JUKI_CARD: Device.CARD,
-    Form.ANDROID: Device.ANDROID,
-    Form.IPHONE: Device.IPHONE,
+#: each form's card-type token (EF 0006 of the JPKI AP) and the device its certificates name
+_FORMS = {
+    Form.MYNUMBER_CARD: (TOKEN_MY_NUMBER_CARD, Device.CARD),
+    Form.JUKI_CARD: (TOKEN_JUKI_CARD, Device.CARD),
+    Form.ANDROID: (TOKEN_SMARTPHONE, Device.ANDROID),
+    Form.IPHONE: (TOKEN_SMARTPHONE, Device.IPHONE),
 }
 
 
@@ -242,7 +237,8 @@ def build_card(
 
     if profile.jpki is not None:
         j = profile.jpki
-        credentials = authority.issue_user(person, j.issued_at, _DEVICES[profile.form])
+        token, device = _FORMS[profile.form]
+        credentials = authority.issue_user(person, j.issued_at, device)
         if j.revoked is not None:
             authority.revoke(
                 credentials.auth_serial, j.revoked.at, x509.ReasonFlags[j.revoked.reason]
@@ -255,7 +251,7 @@ def build_card(
         sign_pin = _reference(j.sign_pin, DEFAULT_SIGN_PASSWORD, SIGN_PIN_TRIES) if j.sign else None
         apps.append(
             JpkiApplication.build(
-                token=_TOKENS[profile.form],
+                token=token,
                 auth_cert=files["auth_cert"] if j.auth else None,
                 auth_ca_cert=files["auth_ca_cert"] if j.auth else None,
                 auth_key=credentials.auth_key if j.auth else None,

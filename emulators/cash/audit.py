@@ -58,7 +58,6 @@ class SessionSummary:
     given_yen: int = 0
     in_yen: int = 0
     out_yen: int = 0
-    returned_yen: int = 0
     taken_back_yen: int = 0
 
     @property
@@ -296,7 +295,6 @@ class Ledger:
                 out.out_yen += yen
             if dst in (BEZEL, TRAY) and not is_hopper(src):
                 out.returned[key] = out.returned.get(key, 0) + count
-                out.returned_yen += yen
         return out
 
     def balances(self) -> dict[str, dict[str, int]]:

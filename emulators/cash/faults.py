@@ -6,7 +6,7 @@ the 2nd bill the acceptor pulls in after `start()`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from emulators.cash.money import COIN_DENOMINATIONS
@@ -147,9 +147,6 @@ class FaultPlan:
         plan.corrupt_replies = [ReplyCorruption.from_dict(r) for r in plan.corrupt_replies]
         plan.validate()
         return plan
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def validate(self) -> None:
         for name in (

@@ -24,9 +24,6 @@ CCTALK_CHANNEL = "cash_cctalk"
 
 @dataclass
 class FrameStats:
-    frames: int = 0
-    replies: int = 0
-    discarded_bytes: int = 0
     corrupted_replies: int = 0
 
 
@@ -38,7 +35,7 @@ _D = TypeVar("_D", bound=_Decoder)
 
 
 class _SerialLink(Generic[_D]):
-    """What both links do besides their own frames: count and record the bytes their decoder
+    """What both links do besides their own frames: record the bytes their decoder
     discards, the line settings, and any other event under the link's evidence `channel`."""
 
     channel: str
@@ -56,10 +53,6 @@ class _SerialLink(Generic[_D]):
         self._decoder = decoder
         self.stats = FrameStats()
 
-    def _discarded(self, raw: bytes, reason: str) -> None:
-        self.stats.discarded_bytes += len(raw)
-        self._record("discarded", raw=raw, reason=reason)
-
     def _answer(
         self, reply: bytes, how: str | None, corrupt: Callable[[bytes, str], bytes]
     ) -> bytes:
@@ -67,7 +60,6 @@ class _SerialLink(Generic[_D]):
         if how is not None:
             reply = corrupt(reply, how)
             self.stats.corrupted_replies += 1
-        self.stats.replies += 1
         return reply
 
     def _frame(self, corrupted: str | None, **data: Any) -> None:
@@ -77,7 +69,7 @@ class _SerialLink(Generic[_D]):
     def idle_gap(self) -> None:
         dropped = self._decoder.clear()
         if dropped:
-            self._discarded(dropped, "inter-byte time-out")
+            self._record("discarded", raw=dropped, reason="inter-byte time-out")
 
     def line_settings(self, settings: dict[str, Any]) -> None:
         self._record("line_settings", **settings)
@@ -108,9 +100,8 @@ class Id003Link(_SerialLink[id003.FrameDecoder]):
         with self._lock:
             for item in self._decoder.feed(data):
                 if isinstance(item, id003.Discarded):
-                    self._discarded(item.raw, item.reason)
+                    self._record("discarded", raw=item.raw, reason=item.reason)
                     continue
-                self.stats.frames += 1
                 reply = self.model.handle(item)
                 status = corrupted = None
                 if reply is not None:
@@ -154,9 +145,8 @@ class CcTalkLink(_SerialLink[cctalk.PacketDecoder]):
         with self._lock:
             for item in self._decoder.feed(data):
                 if isinstance(item, cctalk.Discarded):
-                    self._discarded(item.raw, item.reason)
+                    self._record("discarded", raw=item.raw, reason=item.reason)
                     continue
-                self.stats.frames += 1
                 reply = self.bus.handle(item)
                 corrupted: str | None = None
                 if reply is not None:

@@ -57,11 +57,12 @@ class CashUnit:
         self.state_dir = Path(state_dir)
         self.transport = transport
         self.host = host
-        self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan.from_dict(faults)
-        self.plan.validate()
+        #: the unit's fault plan (jams, full cassette, hopper levels, corrupted replies)
+        self.faults = faults if isinstance(faults, FaultPlan) else FaultPlan.from_dict(faults)
+        self.faults.validate()
         self.lock = threading.RLock()
         self.ledger = Ledger(self.state_dir, clock.now)
-        self.fault_counters = FaultCounters(self.plan)
+        self.fault_counters = FaultCounters(self.faults)
         self.validator = BillValidatorModel(
             self.ledger, self.fault_counters, clock, self._bus_power_loss
         )
@@ -79,7 +80,7 @@ class CashUnit:
     def _fill_hoppers_once(self) -> None:
         if self.ledger.meta("hoppers_filled") is not None:
             return
-        for yen, pieces in self.plan.initial_fill().items():
+        for yen, pieces in self.faults.initial_fill().items():
             if pieces:
                 self.ledger.move(
                     self.bus.hoppers[yen].item,
@@ -136,11 +137,6 @@ class CashUnit:
         if not self._ports:
             return PartyHealth.down("serial ports closed (not started, or stopped)")
         return PartyHealth.ok()
-
-    @property
-    def faults(self) -> FaultPlan:
-        """The unit's fault plan (jams, full cassette, hopper levels, corrupted replies)."""
-        return self.plan
 
     def __enter__(self) -> CashUnit:
         self.start()

@@ -160,12 +160,9 @@ class CentreLink:
                 idempotency_key=f"{self.config.kiosk_id}-{issued.request_id}-done",
             )
         finally:
-            self._end(session)
+            self.end_session(session)
 
-    def cancel(self, session: CentreSession) -> None:
-        self._end(session)
-
-    def _end(self, session: CentreSession) -> None:
+    def end_session(self, session: CentreSession) -> None:
         try:
             self._call(self.client.end_session, session.session_id)
         except CentreRefusal as exc:

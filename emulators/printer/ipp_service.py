@@ -476,10 +476,8 @@ class IppService:
         user = _string(op.get("requesting-user-name"), NAME_TAGS, "requesting-user-name")
         requested = self._requested(ctx) or {"job-id", "job-uri"}
         jobs = sorted(ctx.device.jobs.values(), key=lambda j: j.id, reverse=True)
-        if which == "completed":
-            jobs = [j for j in jobs if j.terminal]
-        elif which == "not-completed":
-            jobs = [j for j in jobs if not j.terminal]
+        if which != "all":  # completed jobs are the terminal ones
+            jobs = [j for j in jobs if j.terminal == (which == "completed")]
         if my_jobs is not None and my_jobs.value is True and user is not None:
             jobs = [j for j in jobs if j.user == user]
         if limit is not None and limit > 0:

@@ -216,16 +216,9 @@ class PrinterDevice:
         self.state_change_s = self.clock.seconds()
 
     def _blockers(self) -> list[str]:
-        reasons = []
-        if self.paper_level <= 0:
-            reasons += [MEDIA_EMPTY, MEDIA_NEEDED]
-        if self.jammed:
-            reasons.append(MEDIA_JAM)
-        if self.door_open:
-            reasons.append(DOOR_OPEN)
-        if self.offline:
-            reasons.append(OFFLINE)
-        return reasons
+        reasons = [MEDIA_EMPTY, MEDIA_NEEDED] if self.paper_level <= 0 else []
+        stops = ((MEDIA_JAM, self.jammed), (DOOR_OPEN, self.door_open), (OFFLINE, self.offline))
+        return reasons + [reason for reason, on in stops if on]
 
     def state_reasons(self) -> list[str]:
         with self._cv:

@@ -39,14 +39,6 @@ class RenderedPage:
     dpi: int
     pixels: Raster  # shape (height, width), 0 = black, 255 = white
 
-    @property
-    def width_mm(self) -> float:
-        return float(self.pixels.shape[1]) * 25.4 / self.dpi
-
-    @property
-    def height_mm(self) -> float:
-        return float(self.pixels.shape[0]) * 25.4 / self.dpi
-
 
 def read_pgm(data: bytes) -> Raster:
     """Parse a binary PGM (P5, maxval 255) as Ghostscript's pgmraw device writes it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ def test_fault_plan_from_data() -> None:
     assert plan.acceptor_jam_on_bill == 2
     assert plan.initial_fill()[500] == 0 and plan.initial_fill()[10] == 50
     assert plan.hopper_jam_on_coin == {100: 3}
-    assert FaultPlan.from_dict(plan.to_dict()) == plan
+    assert FaultPlan.from_dict(asdict(plan)) == plan
     with pytest.raises(FaultPlanError, match="unknown fault"):
         FaultPlan.from_dict({"explode": True})
     with pytest.raises(FaultPlanError):

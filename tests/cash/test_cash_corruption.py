@@ -7,6 +7,7 @@ so a corrupted reply never creates or loses money.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ def test_plan_round_trips_as_data() -> None:
         ReplyCorruption("cctalk", 1, "NEW_COIN_EVENT", after=1, how="length"),
     ]
     assert plan.corrupt_replies[0].mode == "crc"
-    assert FaultPlan.from_dict(plan.to_dict()) == plan
+    assert FaultPlan.from_dict(asdict(plan)) == plan
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ def test_render_gives_one_a4_raster_per_page_at_300_dpi() -> None:
     assert [p.number for p in pages] == [1, 2]
     assert pages[0].pixels.shape == (3508, 2480)
     assert pages[0].pixels.dtype == np.uint8
-    assert abs(pages[0].width_mm - 210) < 0.2 and abs(pages[0].height_mm - 297) < 0.2
+    size = measure(pages[0].pixels, pages[0].dpi)
+    assert abs(size.width_mm - 210) < 0.2 and abs(size.height_mm - 297) < 0.2
 
 
 def test_pgm_round_trip(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ class EndingPhase(FlowBase):
             self.cash.finish()
         if txn is not None and txn.session is not None:
             try:
-                self.centre.cancel(txn.session)
+                self.centre.end_session(txn.session)
             except (CentreRefusal, CentreUnreachable) as exc:
                 self.audit.record("cancel_report_failed", txn=txn.txn_id, error=type(exc).__name__)
         self._close_card()
