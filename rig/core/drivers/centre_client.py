@@ -140,10 +140,6 @@ def _days(first: date | None, last: date | None) -> dict[str, str]:
     return {k: v.isoformat() for k, v in (("from", first), ("to", last)) if v is not None}
 
 
-def new_idempotency_key() -> str:
-    return secrets.token_urlsafe(18)
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -207,7 +203,7 @@ class CentreClient:
 
     def _receipt(self, path: str, body: dict[str, Any], key: str | None) -> RequestReceipt:
         """POST a step of a request under an idempotency key (a new one unless given)."""
-        answer = self._send("POST", path, body, key=key or new_idempotency_key())
+        answer = self._send("POST", path, body, key=key or secrets.token_urlsafe(18))
         replayed = "Idempotent-Replayed" in answer.headers
         return RequestReceipt.model_validate({**answer.json(), "replayed": replayed})
 
