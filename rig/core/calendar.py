@@ -155,7 +155,4 @@ class IncidentSchedule:
         return cls.from_data(read_yaml(Path(path), CalendarError), str(path))
 
     def active(self, kind: IncidentKind, when: datetime, target: str = "") -> Incident | None:
-        for incident in self.incidents:
-            if incident.kind is kind and incident.covers(when, target):
-                return incident
-        return None
+        return next((i for i in self.incidents if i.kind is kind and i.covers(when, target)), None)

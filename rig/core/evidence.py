@@ -59,8 +59,7 @@ class EvidenceStore:
 
     def scrub(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
+            text = text.replace(secret, MASK)
         return text
 
     def _mask(self, obj: Any) -> Any:

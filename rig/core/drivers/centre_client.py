@@ -18,12 +18,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rig.core.https import https_client
 from rig.core.pki.tls import CertPair
@@ -58,59 +59,21 @@ class CentreApiError(Exception):
         return str(self.problem.get("source", ""))
 
 
-@dataclass(frozen=True)
-class SessionInfo:
-    session_id: str
-    state: str
-    nonce: bytes | None
-    opened_at: datetime
-    closes_at: datetime
-    expires_at: datetime
-    method: str | None
-    municipality_code: str | None
-    requests: tuple[RequestReceipt, ...]
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> SessionInfo:
-        return cls(
-            session_id=data["session_id"],
-            state=data["state"],
-            nonce=bytes.fromhex(data["nonce"]) if data.get("nonce") else None,
-            opened_at=datetime.fromisoformat(data["opened_at"]),
-            closes_at=datetime.fromisoformat(data["closes_at"]),
-            expires_at=datetime.fromisoformat(data["expires_at"]),
-            method=data.get("method"),
-            municipality_code=data.get("municipality_code"),
-            requests=tuple(RequestReceipt.of(r) for r in data.get("requests", [])),
-        )
+#: bytes the centre sends as hex (absent or empty: None)
+_Hex = Annotated[bytes | None, BeforeValidator(lambda v: bytes.fromhex(v) if v else None)]
 
 
-@dataclass(frozen=True)
-class AuthResult:
-    state: str
-    method: str | None
-    municipality_code: str | None
-    pin_required: bool
+class _Answer(BaseModel):
+    """A centre answer as the client reads it; members it does not name are ignored."""
 
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> AuthResult:
-        return cls(
-            data["state"], data.get("method"), data.get("municipality_code"), data["pin_required"]
-        )
+    model_config = ConfigDict(frozen=True)
 
 
-@dataclass(frozen=True)
-class Challenge:
-    challenge: bytes
-    expires_at: str | None
-
-
-@dataclass(frozen=True)
-class RequestReceipt:
+class RequestReceipt(_Answer):
     request_id: str
     state: str
     type: str
-    variant: str | None
+    variant: str | None = None
     title: str
     paper: str
     pages: int
@@ -122,38 +85,39 @@ class RequestReceipt:
     issued_at: datetime
     sha256: str
     downloaded: bool
-    paid_yen: int | None
+    paid_yen: int | None = None
     copies_printed: int
     document_url: str
+    #: the centre answered from its idempotency record (`Idempotent-Replayed`), not anew
     replayed: bool = False
 
-    @classmethod
-    def of(cls, data: dict[str, Any], replayed: bool = False) -> RequestReceipt:
-        return cls(
-            request_id=data["request_id"],
-            state=data["state"],
-            type=data["type"],
-            variant=data.get("variant"),
-            title=data["title"],
-            paper=data["paper"],
-            pages=data["pages"],
-            sides=data["sides"],
-            duplex=data["duplex"],
-            copies=data["copies"],
-            fee_per_copy=data["fee_per_copy"],
-            total_fee=data["total_fee"],
-            issued_at=datetime.fromisoformat(data["issued_at"]),
-            sha256=data["sha256"],
-            downloaded=data["downloaded"],
-            paid_yen=data.get("paid_yen"),
-            copies_printed=data["copies_printed"],
-            document_url=data["document_url"],
-            replayed=replayed,
-        )
+
+class SessionInfo(_Answer):
+    session_id: str
+    state: str
+    nonce: _Hex = None
+    opened_at: datetime
+    closes_at: datetime
+    expires_at: datetime
+    method: str | None = None
+    municipality_code: str | None = None
+    requests: tuple[RequestReceipt, ...] = ()
+
+
+class AuthResult(_Answer):
+    state: str
+    method: str | None = None
+    municipality_code: str | None = None
+    pin_required: bool
 
 
 @dataclass(frozen=True)
-class StatisticsReport:
+class Challenge:
+    challenge: bytes
+    expires_at: str | None
+
+
+class StatisticsReport(_Answer):
     """`GET /v1/municipalities/{code}/statistics` or `/v1/operators/{id}/statistics`.
 
     `rows`: per day and certificate type (a municipality) or per day and store (an
@@ -161,28 +125,19 @@ class StatisticsReport:
     """
 
     subject: str
-    first: date | None
-    last: date | None
+    first: date | None = Field(None, alias="from")
+    last: date | None = Field(None, alias="to")
     rows: list[dict[str, Any]]
     totals: dict[str, int]
 
     @classmethod
     def of(cls, data: dict[str, Any], key: str) -> StatisticsReport:
-        return cls(
-            subject=data[key],
-            first=date.fromisoformat(data["from"]) if data.get("from") else None,
-            last=date.fromisoformat(data["to"]) if data.get("to") else None,
-            rows=list(data["rows"]),
-            totals={k: int(v) for k, v in data["totals"].items()},
-        )
+        """The report whose subject (municipality code, operator id) is the member `key`."""
+        return cls.model_validate({**data, "subject": data[key]})
 
 
 def _days(first: date | None, last: date | None) -> dict[str, str]:
     return {k: v.isoformat() for k, v in (("from", first), ("to", last)) if v is not None}
-
-
-def new_idempotency_key() -> str:
-    return secrets.token_urlsafe(18)
 
 
 def _b64(data: bytes) -> str:
@@ -248,8 +203,9 @@ class CentreClient:
 
     def _receipt(self, path: str, body: dict[str, Any], key: str | None) -> RequestReceipt:
         """POST a step of a request under an idempotency key (a new one unless given)."""
-        answer = self._send("POST", path, body, key=key or new_idempotency_key())
-        return RequestReceipt.of(answer.json(), "Idempotent-Replayed" in answer.headers)
+        answer = self._send("POST", path, body, key=key or secrets.token_urlsafe(18))
+        replayed = "Idempotent-Replayed" in answer.headers
+        return RequestReceipt.model_validate({**answer.json(), "replayed": replayed})
 
     # -- calls -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -258,10 +214,10 @@ class CentreClient:
 
     def open_session(self, kiosk_id: str, store_id: str, operator_id: str) -> SessionInfo:
         body = OpenSession(kiosk_id=kiosk_id, store_id=store_id, operator_id=operator_id)
-        return SessionInfo.of(self._json("POST", "/sessions", body.model_dump()))
+        return SessionInfo.model_validate(self._json("POST", "/sessions", body.model_dump()))
 
     def session(self, session_id: str) -> SessionInfo:
-        return SessionInfo.of(self._json("GET", f"/sessions/{session_id}"))
+        return SessionInfo.model_validate(self._json("GET", f"/sessions/{session_id}"))
 
     def new_nonce(self, session_id: str) -> bytes:
         return bytes.fromhex(self._json("POST", f"/sessions/{session_id}/nonce")["nonce"])
@@ -279,7 +235,7 @@ class CentreClient:
             else certificate
         )
         body = JpkiAuth(certificate=_b64(der), signature=_b64(signature), nonce=nonce.hex())
-        return AuthResult.of(
+        return AuthResult.model_validate(
             self._json("POST", f"/sessions/{session_id}/auth/jpki", body.model_dump())
         )
 
@@ -294,14 +250,16 @@ class CentreClient:
         self, session_id: str, challenge: bytes, response: bytes
     ) -> AuthResult:
         body = CardApAuth(challenge=challenge.hex(), response=response.hex())
-        return AuthResult.of(
+        return AuthResult.model_validate(
             self._json("POST", f"/sessions/{session_id}/auth/card-ap", body.model_dump())
         )
 
     def verify_pin(self, session_id: str, pin: str) -> AuthResult:
         # the PIN goes straight into the body: never into a log or an exception message
         body = PinEntry(pin=pin)
-        return AuthResult.of(self._json("POST", f"/sessions/{session_id}/pin", body.model_dump()))
+        return AuthResult.model_validate(
+            self._json("POST", f"/sessions/{session_id}/pin", body.model_dump())
+        )
 
     def menu(self, session_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", f"/sessions/{session_id}/menu")
@@ -328,7 +286,9 @@ class CentreClient:
         )
 
     def request_status(self, session_id: str, request_id: str) -> RequestReceipt:
-        return RequestReceipt.of(self._json("GET", f"/sessions/{session_id}/requests/{request_id}"))
+        return RequestReceipt.model_validate(
+            self._json("GET", f"/sessions/{session_id}/requests/{request_id}")
+        )
 
     def download(self, session_id: str, request_id: str) -> bytes:
         """The printable PDF; its SHA-256 is checked against the centre's header."""

@@ -107,11 +107,7 @@ class RobotClient:
         return KioskInfo.model_validate(self._get("/info"))
 
     def screen(self, *, after: int | None = None, wait: float = 0.0) -> ScreenView:
-        params: dict[str, Any] = {}
-        if after is not None:
-            params["after"] = after
-        if wait:
-            params["wait"] = wait
+        params = {k: v for k, v in (("after", after), ("wait", wait or None)) if v is not None}
         return ScreenView.model_validate(self._get("/screen", **params))
 
     def history(self, since: int = 0) -> list[HistoryEntry]:

@@ -107,15 +107,12 @@ class JpkiError(ValueError):
 
 def fifth_birthday_after(birth: date, issued: date) -> date:
     """The holder's 5th birthday after `issued` (a 29 February birthday falls on 28 Feb)."""
-    count, year = 0, issued.year
-    while True:
-        day = min(birth.day, calendar.monthrange(year, birth.month)[1])
-        birthday = date(year, birth.month, day)
-        if birthday > issued:
-            count += 1
-            if count == 5:
-                return birthday
-        year += 1
+
+    def birthday(year: int) -> date:
+        return date(year, birth.month, min(birth.day, calendar.monthrange(year, birth.month)[1]))
+
+    first = issued.year if birthday(issued.year) > issued else issued.year + 1
+    return birthday(first + 4)
 
 
 def era_birth_date(birth: date) -> str:

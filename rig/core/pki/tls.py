@@ -132,17 +132,8 @@ class TlsMaterial:
                     .not_valid_after(VALID_UNTIL)
                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                     .add_extension(
-                        x509.KeyUsage(
-                            digital_signature=True,
-                            content_commitment=False,
-                            key_encipherment=False,
-                            data_encipherment=False,
-                            key_agreement=False,
-                            key_cert_sign=True,
-                            crl_sign=True,
-                            encipher_only=False,
-                            decipher_only=False,
-                        ),
+                        # digitalSignature, keyCertSign, cRLSign (positional, as in jpki.py)
+                        x509.KeyUsage(True, False, False, False, False, True, True, False, False),
                         critical=True,
                     )
                     .add_extension(

@@ -51,9 +51,6 @@ class OcspCheckError(Exception):
 @dataclass(frozen=True)
 class OcspVerdict:
     status: ocsp.OCSPCertStatus
-    this_update: datetime
-    next_update: datetime | None
-    revocation_time: datetime | None
     revocation_reason: x509.ReasonFlags | None
 
 
@@ -171,10 +168,4 @@ def check_response(
         raise OcspCheckError(OcspProblem.NOT_YET_VALID, f"thisUpdate {this_update.isoformat()}")
     if (next_update is not None and next_update < now) or this_update < now - max_age:
         raise OcspCheckError(OcspProblem.STALE, f"thisUpdate {this_update.isoformat()}")
-    return OcspVerdict(
-        status=response.certificate_status,
-        this_update=this_update,
-        next_update=next_update,
-        revocation_time=response.revocation_time_utc,
-        revocation_reason=response.revocation_reason,
-    )
+    return OcspVerdict(response.certificate_status, response.revocation_reason)

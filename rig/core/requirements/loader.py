@@ -180,21 +180,15 @@ def _parse_requirement(
         elif not _SHALL.search(str(statement)):
             problems.append(f"{where}: statement must say what 'shall' hold")
 
-    severity = _enum(
-        Severity, entry.get("severity"), "severity", where, problems, "severity" in entry
-    )
-    party = _enum(Party, entry.get("party"), "party", where, problems, "party" in entry)
+    severity = _enum(Severity, entry, "severity", where, problems)
+    party = _enum(Party, entry, "party", where, problems)
     sources = _sources(entry.get("source"), where, problems, "source" in entry)
     observed = _interfaces(entry.get("observed_at"), where, problems, "observed_at" in entry)
 
     ja = entry.get("ja")
     if "ja" in entry and not _text(ja):
         problems.append(f"{where}: ja, when present, must be non-empty text")
-    basis = (
-        _enum(Basis, entry.get("basis"), "basis", where, problems, True)
-        if "basis" in entry
-        else Basis.SOURCE
-    )
+    basis = _enum(Basis, entry, "basis", where, problems) if "basis" in entry else Basis.SOURCE
     if basis is Basis.RIG and sources and all(s.startswith("DESIGN.md") for s in sources):
         problems.append(
             f"{where}: basis 'rig' is implied when only DESIGN.md is cited; "
@@ -223,14 +217,14 @@ def _text(value: Any) -> bool:
 
 
 def _enum(
-    kind: type[_E], value: Any, field: str, where: str, problems: list[str], present: bool
+    kind: type[_E], entry: Mapping[str, Any], field: str, where: str, problems: list[str]
 ) -> _E | None:
-    if not present:
+    if field not in entry:
         return None
-    found = _member(kind, value)
+    found = _member(kind, entry[field])
     if found is None:
         known = ", ".join(member.value for member in kind)
-        problems.append(f"{where}: unknown {field} {value!r} (known: {known})")
+        problems.append(f"{where}: unknown {field} {entry[field]!r} (known: {known})")
     return found
 
 

@@ -47,7 +47,6 @@ class Request:
     headers: Headers
     body: bytes
     peer_cert: x509.Certificate | None
-    client_address: tuple[str, int]
     #: the raw request target (path and query, still percent-encoded)
     target: str = ""
 

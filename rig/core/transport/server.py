@@ -229,11 +229,11 @@ class HttpServer:
                 self._resumed.wait(0.1)
                 continue
             try:
-                raw, address = listener.accept()
+                raw, _address = listener.accept()
             except (TimeoutError, OSError, ValueError):
                 continue  # a time-out, or the listener closed under us (pause or stop)
             threading.Thread(
-                target=self._connection, args=(raw, address), name=f"{self.name}-conn", daemon=True
+                target=self._connection, args=(raw,), name=f"{self.name}-conn", daemon=True
             ).start()
 
     def _watch(self) -> None:
@@ -253,7 +253,7 @@ class HttpServer:
             self.evidence.record(self.name, event, **data)
 
     # -- one connection ----------------------------------------------------------------------
-    def _connection(self, raw: socket.socket, address: Any) -> None:
+    def _connection(self, raw: socket.socket) -> None:
         conn = _Conn(raw)
         with self._conns_lock:
             self._conns[id(conn)] = conn
@@ -275,11 +275,10 @@ class HttpServer:
                 except (OSError, ValueError) as exc:
                     self._record("tls_rejected", reason=_tls_reason(exc))
                     return
-            client = (str(address[0]), int(address[1]))
             h = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head)
             first = True
             while not self._stopping.is_set():
-                keep, linger = self._exchange(h, sock, conn, peer, client, first)
+                keep, linger = self._exchange(h, sock, conn, peer, first)
                 if not keep:
                     break
                 h.start_next_cycle()
@@ -303,7 +302,6 @@ class HttpServer:
         sock: socket.socket,
         conn: _Conn,
         peer: x509.Certificate | None,
-        client: tuple[str, int],
         first: bool,
     ) -> tuple[bool, bool]:
         """One request and its answer: (keep the connection, linger before closing)."""
@@ -348,7 +346,6 @@ class HttpServer:
                 headers=headers,
                 body=body,
                 peer_cert=peer,
-                client_address=client,
                 target=target,
             )
             result = handler(request)
