@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import (
@@ -111,14 +111,12 @@ class Registry:
             max_overflow=60,
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: a new database session (`with registry.session() as s:`)
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.write_lock = threading.RLock()
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def session(self) -> Session:
-        return self.sessions()
 
     # -- world builder API -----------------------------------------------------------------
     def register_jpki_user(self, cert_serial: str | int, resident_id: str) -> None:
