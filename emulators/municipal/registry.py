@@ -227,7 +227,7 @@ class Registry:
                     .where(Person.municipality == municipality)
                 )
             }
-        rig_codes = self._codes()
+            rig_codes = set(s.scalars(select(Household.municipality).distinct()))
 
         def household(p: Person) -> list[Person]:
             return households.get(p.household_id or "", [p])
@@ -334,10 +334,6 @@ class Registry:
         if index >= len(found):
             raise LookupError(f"only {len(found)} residents of {municipality} have trait {trait!r}")
         return found[index]
-
-    def _codes(self) -> set[str]:
-        with self.session() as s:
-            return set(s.scalars(select(Household.municipality).distinct()))
 
     # -- authentication --------------------------------------------------------------------
     def person_for_serial(self, cert_serial: str) -> str:
