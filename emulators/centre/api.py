@@ -12,7 +12,7 @@ give 422 `invalid_request` listing the failing fields (never the values sent).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -88,26 +88,15 @@ def parse(model: type[_Model], request: Request) -> _Model:
     return request.parsed(model, _invalid)
 
 
-class ClientCas:
-    """Which trusted CA issued a peer certificate (the TLS layer verified the chain)."""
-
-    def __init__(self, kiosk_ca: x509.Certificate, lgpki_ca: x509.Certificate):
-        self._by_subject: dict[x509.Name, ClientKind] = {
-            kiosk_ca.subject: "kiosk",
-            lgpki_ca.subject: "lgpki",
-        }
-
-    def kind(self, peer: x509.Certificate) -> ClientKind | None:
-        return self._by_subject.get(peer.issuer)
-
-
 def build_routes(
     service: CentreService,
     records: CentreRecords,
-    cas: ClientCas,
+    cas: Mapping[x509.Name, ClientKind],
     idempotency: IdempotencyStore,
     notices: NoticeBoard,
 ) -> list[Route]:
+    """`cas`: which trusted CA (by subject) issued a peer certificate is which kind of
+    client (the TLS layer verified the chain)."""
     Op = Callable[[Request, str], Any]
 
     def route(
@@ -120,7 +109,7 @@ def build_routes(
     ) -> Route:
         def handler(request: Request) -> Any:
             try:
-                kind = cas.kind(request.peer_cert)
+                kind = cas.get(request.peer_cert.issuer)
                 if kind not in clients:
                     raise CentreError(
                         CentreCode.CLIENT_NOT_ALLOWED, f"this route serves {' or '.join(clients)}"
@@ -218,7 +207,7 @@ def build_routes(
         return Response(status=204)
 
     def settlement(r: Request, caller: str) -> dict[str, Any]:
-        reader = reader_for(cas.kind(r.peer_cert), r.peer_cert, caller)
+        reader = reader_for(cas.get(r.peer_cert.issuer), r.peer_cert, caller)
         month = r.query.get("month")
         code = r.query.get("municipality")
         errors = []
@@ -233,7 +222,7 @@ def build_routes(
         return {"month": month, "municipality": code, "rows": records.settlement(month, code)}
 
     def municipal_statistics(r: Request, caller: str) -> dict[str, Any]:
-        reader = reader_for(cas.kind(r.peer_cert), r.peer_cert, caller)
+        reader = reader_for(cas.get(r.peer_cert.issuer), r.peer_cert, caller)
         code = r.params["municipality"]
         first, last, errors = day_range(r.query)
         if not MUNICIPALITY_CODE.fullmatch(code):
@@ -245,7 +234,7 @@ def build_routes(
         return _statistics("municipality", code, first, last, rows)
 
     def operator_statistics(r: Request, caller: str) -> dict[str, Any]:
-        reader = reader_for(cas.kind(r.peer_cert), r.peer_cert, caller)
+        reader = reader_for(cas.get(r.peer_cert.issuer), r.peer_cert, caller)
         operator = r.params["operator"]
         first, last, errors = day_range(r.query)
         if not OPERATOR_ID.fullmatch(operator):
@@ -266,7 +255,7 @@ def build_routes(
 
     def list_notices(r: Request, caller: str) -> dict[str, Any]:
         now = service.clock.now()
-        if cas.kind(r.peer_cert) == "kiosk":
+        if cas.get(r.peer_cert.issuer) == "kiosk":
             audience, found = "operators", notices.for_operators()
         else:
             audience, found = "municipalities", notices.for_municipality(municipality_of(caller))
@@ -359,4 +348,4 @@ def _as_response(result: Any) -> Response:
     return Response(json=result)
 
 
-__all__ = ["ClientCas", "build_routes", "parse"]
+__all__ = ["build_routes", "parse"]

@@ -99,16 +99,14 @@ class MunicipalLink:
         self.check_reachable(code)
         try:
             answer = self._request(code, method, path, body)
-        except httpx.TimeoutException as exc:
-            self._record(code, method, path, error="timeout")
-            self._down(code, "timeout")
-            raise CentreError(CentreCode.MUNICIPALITY_TIMEOUT, f"{code}: no answer") from exc
         except httpx.HTTPError as exc:
-            self._record(code, method, path, error=type(exc).__name__)
-            self._down(code, type(exc).__name__)
-            raise CentreError(
-                CentreCode.MUNICIPALITY_UNREACHABLE, f"{code}: {type(exc).__name__}"
-            ) from exc
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            why = "timeout" if timed_out else type(exc).__name__
+            self._record(code, method, path, error=why)
+            self._down(code, why)
+            if timed_out:
+                raise CentreError(CentreCode.MUNICIPALITY_TIMEOUT, f"{code}: no answer") from exc
+            raise CentreError(CentreCode.MUNICIPALITY_UNREACHABLE, f"{code}: {why}") from exc
         self._record(code, method, path, status=answer.status_code)
         if answer.is_success:
             self._up(code)

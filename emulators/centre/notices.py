@@ -42,7 +42,6 @@ from rig.core.evidence import EvidenceStore
 HISTORY = timedelta(hours=24)
 #: The board keeps at most this many detected and reported notices.
 MAX_KEPT = 10_000
-MUNICIPALITY_CODE = r"^[0-9]{6}$"
 
 
 class Audience(StrEnum):

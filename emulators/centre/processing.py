@@ -85,8 +85,6 @@ class PageFacts:
 
     number: int
     paper: str  # "A4", "A5" or "other"
-    width_pt: float
-    height_pt: float
     offset_pt: tuple[float, float]  # where its lower-left corner sits on the A4 sheet
     resident_id: str | None  # from the machine-readable line, when the municipality prints one
     document_id: str | None
@@ -276,8 +274,6 @@ def layout_stage(pdf: bytes, ctx: StageContext) -> ProcessedDocument:
                 PageFacts(
                     number=number,
                     paper=_paper(width, height),
-                    width_pt=round(width, 2),
-                    height_pt=round(height, 2),
                     offset_pt=(round(dx, 2), round(dy, 2)),
                     resident_id=resident,
                     document_id=document,

@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from cryptography import x509
 
-from emulators.centre.api import ClientCas, build_routes
+from emulators.centre.access import ClientKind
+from emulators.centre.api import build_routes
 from emulators.centre.faults import CentreFaults
 from emulators.centre.hours import ServiceWindow
 from emulators.centre.idempotency import IdempotencyStore
@@ -122,7 +123,10 @@ class IssuanceCentre:
             clock, self.window, self.link, self.verifier, self.records, stage, evidence
         )
         self.idempotency = IdempotencyStore(clock.now)
-        cas = ClientCas(tls_material.ca("kiosk").load_cert(), tls_material.ca("lgpki").load_cert())
+        cas: dict[x509.Name, ClientKind] = {
+            tls_material.ca("kiosk").load_cert().subject: "kiosk",
+            tls_material.ca("lgpki").load_cert().subject: "lgpki",
+        }
         self.http = JsonHttpsServer(
             certificate=tls_material.server("centre", hosts=(host,)),
             client_cas=[tls_material.kiosk_ca, tls_material.lgpki_ca],

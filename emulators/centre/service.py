@@ -128,7 +128,7 @@ class CentreService:
         with session.lock:
             outstanding = [r.document_id for r in session.requests.values() if r.open]
             for r in session.requests.values():
-                r.drop_document()
+                r.pdf = None
                 if r.open:
                     r.state = RequestState.CANCELLED
             code, municipal_session = session.municipality, session.municipal_session
@@ -526,7 +526,7 @@ class CentreService:
             code = session.municipality
             assert code is not None
             now = self.clock.now()
-            r.drop_document()
+            r.pdf = None
             r.copies_printed = body.copies_printed
             r.state = RequestState.COMPLETED if body.outcome == "printed" else RequestState.FAILED
             if body.copies_printed > 0:
@@ -568,7 +568,7 @@ class CentreService:
                 return
             if not r.open:
                 raise CentreError(CentreCode.REQUEST_CLOSED, f"request is {r.state.value}")
-            r.drop_document()
+            r.pdf = None
             r.state = RequestState.CANCELLED
             code = session.municipality
             assert code is not None

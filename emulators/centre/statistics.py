@@ -16,6 +16,7 @@ calendar day in Japan: rows are stored with their JST time, whatever zone they c
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -113,27 +114,16 @@ class CentreRecords:
     def record_issuance(self, row: IssuanceRow) -> bool:
         """Count one issuance; False (and nothing counted) if `request_id` was counted before."""
         issued_at = row.issued_at.astimezone(JST)
+        values = {
+            **dataclasses.asdict(row),
+            "fee_total": row.fee_total,
+            "issued_at": issued_at.isoformat(),
+            "month": f"{issued_at:%Y-%m}",
+        }
+        columns, names = ", ".join(values), ", ".join(f":{name}" for name in values)
         try:
             with self._tx() as db:
-                db.execute(
-                    "INSERT INTO issuance (request_id, municipality, store_id, operator_id,"
-                    " kiosk_id, cert_type, variant, copies, fee_per_copy, fee_total, issued_at,"
-                    " month) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row.request_id,
-                        row.municipality,
-                        row.store_id,
-                        row.operator_id,
-                        row.kiosk_id,
-                        row.cert_type,
-                        row.variant,
-                        row.copies,
-                        row.fee_per_copy,
-                        row.fee_total,
-                        issued_at.isoformat(),
-                        f"{issued_at:%Y-%m}",
-                    ),
-                )
+                db.execute(f"INSERT INTO issuance ({columns}) VALUES ({names})", values)
         except sqlite3.IntegrityError:
             return False
         return True

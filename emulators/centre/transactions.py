@@ -63,9 +63,6 @@ class IssuedRequest:
     def open(self) -> bool:
         return self.state is RequestState.ISSUED
 
-    def drop_document(self) -> None:
-        self.pdf = None
-
 
 @dataclass
 class KioskSession:
@@ -94,9 +91,6 @@ class KioskSession:
         if found is None:
             raise CentreError(CentreCode.REQUEST_UNKNOWN)
         return found
-
-    def held(self) -> int:
-        return sum(1 for r in self.requests.values() if r.pdf is not None)
 
 
 class SessionTable:
@@ -146,4 +140,4 @@ class SessionTable:
     def held_documents(self) -> int:
         with self._lock:
             sessions = list(self._sessions.values())
-        return sum(s.held() for s in sessions)
+        return sum(1 for s in sessions for r in s.requests.values() if r.pdf is not None)

@@ -6,7 +6,6 @@ issuance, statistics). Transport: `api` (routes) and `server` (`MunicipalServer`
 Faults: `faults`. The card-AP check hook: `card_ap.verify_card_response`.
 """
 
-from emulators.municipal.registry import TRAITS, Registry, ResidentInfo
 from emulators.municipal.server import MunicipalServer
 
-__all__ = ["TRAITS", "MunicipalServer", "Registry", "ResidentInfo"]
+__all__ = ["MunicipalServer"]

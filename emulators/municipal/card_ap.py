@@ -14,14 +14,11 @@ from rig.core.protocols import card_ap as protocol
 from rig.core.protocols.card_ap import CardApInfo
 
 
-def master_key(world_seed: str, municipality_code: str) -> bytes:
-    """The municipality's card-AP master key in a rig world (never stored)."""
-    return protocol.world_master_key(world_seed, municipality_code)
-
-
 def card_key(world_seed: str, info: CardApInfo) -> bytes:
     """The per-card key a card with `info` holds (for world builders and tests)."""
-    return protocol.derive_card_key(master_key(world_seed, info.municipality_code), info)
+    return protocol.derive_card_key(
+        protocol.world_master_key(world_seed, info.municipality_code), info
+    )
 
 
 def verify_card_response(

@@ -353,8 +353,7 @@ def _fuhyo(
             continue
         _check_names([person])
         rows = [("氏名", full_name(person)), ("生年月日", wareki(person.birth_date))]
-        for e in rows_for:
-            rows.append(("住所", f"{e.address} ({wareki(e.since)} 定住)"))
+        rows += [("住所", f"{e.address} ({wareki(e.since)} 定住)") for e in rows_for]
         blocks.append(Block("附票に記録されている者", rows))
     return DocumentContent(
         title="戸籍の附票の写し",

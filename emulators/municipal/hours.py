@@ -11,20 +11,16 @@ from datetime import date, datetime, timedelta
 
 from emulators.municipal.config import WEEKDAYS, MunicipalityConfig
 from emulators.municipal.reasons import Refusal, RefusalCode
+from rig.core.calendar import in_year_end_closure
 from rig.core.clock import JST
-from rig.core.holidays import national_holidays
+from rig.core.holidays import is_national_holiday
 
 KOSEKI_TYPES = frozenset({"koseki", "fuhyo"})
-_HOLIDAYS = national_holidays()
-
-
-def is_year_end(day: date) -> bool:
-    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
 
 
 def is_business_day(day: date) -> bool:
     """Mon–Fri, not a national holiday, not the year-end closure."""
-    return day.weekday() < 5 and day not in _HOLIDAYS and not is_year_end(day)
+    return day.weekday() < 5 and not is_national_holiday(day) and not in_year_end_closure(day)
 
 
 def add_business_days(day: date, count: int) -> date:
@@ -57,11 +53,11 @@ def check_open(config: MunicipalityConfig, when: datetime, cert_type: str | None
     """Raise `Refusal` when `config` does not issue (`cert_type`, or anything) at `when`."""
     local = when.astimezone(JST)
     day = local.date()
-    if is_year_end(day):
+    if in_year_end_closure(day):
         raise Refusal(RefusalCode.YEAR_END_CLOSURE)
     if day in config.closed_dates:
         raise Refusal(RefusalCode.CLOSED_DAY, f"{config.name} is closed on {day.isoformat()}")
-    if config.closed_on_national_holidays and day in _HOLIDAYS:
+    if config.closed_on_national_holidays and is_national_holiday(day):
         raise Refusal(RefusalCode.CLOSED_DAY, f"{day.isoformat()} is a national holiday")
     if WEEKDAYS[day.weekday()] in config.closed_weekdays:
         raise Refusal(

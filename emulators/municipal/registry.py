@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from emulators.municipal.identifiers import in_jis_x0208
 from emulators.municipal.models import (
@@ -111,14 +111,12 @@ class Registry:
             max_overflow=60,
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: a new database session (`with registry.session() as s:`)
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.write_lock = threading.RLock()
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def session(self) -> Session:
-        return self.sessions()
 
     # -- world builder API -----------------------------------------------------------------
     def register_jpki_user(self, cert_serial: str | int, resident_id: str) -> None:
@@ -229,7 +227,7 @@ class Registry:
                     .where(Person.municipality == municipality)
                 )
             }
-        rig_codes = self._codes()
+            rig_codes = set(s.scalars(select(Household.municipality).distinct()))
 
         def household(p: Person) -> list[Person]:
             return households.get(p.household_id or "", [p])
@@ -336,10 +334,6 @@ class Registry:
         if index >= len(found):
             raise LookupError(f"only {len(found)} residents of {municipality} have trait {trait!r}")
         return found[index]
-
-    def _codes(self) -> set[str]:
-        with self.session() as s:
-            return set(s.scalars(select(Household.municipality).distinct()))
 
     # -- authentication --------------------------------------------------------------------
     def person_for_serial(self, cert_serial: str) -> str:

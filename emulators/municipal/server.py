@@ -94,10 +94,8 @@ class MunicipalServer:
     def start(self) -> dict[str, str]:
         """Start serving; returns the base URL and one URL per municipality code."""
         root = self.http.start()
-        urls = {"base": root + PREFIX}
-        for config in self.configs:
-            urls[config.code] = f"{root}{PREFIX}/municipalities/{config.code}"
-        return urls
+        by_code = {c.code: f"{root}{PREFIX}/municipalities/{c.code}" for c in self.configs}
+        return {"base": root + PREFIX, **by_code}
 
     def stop(self) -> None:
         self.http.stop()

@@ -37,7 +37,7 @@ from emulators.municipal.reasons import Refusal, RefusalCode
 from emulators.municipal.registry import Registry, age_on, full_name, latest_fiscal_year
 from rig.core.clock import RigClock
 from rig.core.evidence import EvidenceStore
-from rig.core.protocols.card_ap import CHALLENGE_LENGTH, CardApInfo
+from rig.core.protocols.card_ap import CHALLENGE_LENGTH, CardApInfo, world_master_key
 from rig.core.protocols.certificates import CertificateOptions
 
 #: A session lives this long on the rig clock after authentication.
@@ -244,7 +244,7 @@ class IssuanceService:
         if entry is None or entry[0] != code or entry[1] != user_id or entry[2] < self.clock.now():
             raise Refusal(RefusalCode.CHALLENGE_UNKNOWN)
         person_id, info = self._card_ap_user(code, user_id)
-        master = card_ap.master_key(self.world_seed, code)
+        master = world_master_key(self.world_seed, code)  # never stored
         if not card_ap.verify_card_response(master, info, challenge, response):
             self._record("card_response_invalid", municipality=code, user_id=user_id)
             raise Refusal(RefusalCode.CARD_RESPONSE_INVALID)

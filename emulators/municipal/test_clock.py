@@ -54,9 +54,6 @@ def clock_routes(clock: HoldableClock, evidence: Any = None) -> dict[str, Any]:
     def state() -> dict[str, Any]:
         return TestClockState(now=clock.now(), held=clock.held).model_dump(mode="json")
 
-    def get(_r: Request) -> dict[str, Any]:
-        return state()
-
     def put(r: Request) -> dict[str, Any]:
         wanted = r.parsed(SetTestClock, invalid_request)
         clock.hold(wanted.now)
@@ -64,4 +61,4 @@ def clock_routes(clock: HoldableClock, evidence: Any = None) -> dict[str, Any]:
             evidence.record("municipal-test-clock", "set", now=state()["now"], held=clock.held)
         return state()
 
-    return {"GET": get, "PUT": put}
+    return {"GET": lambda _r: state(), "PUT": put}

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from emulators.municipal.models import Household, Person, Seal
-from emulators.municipal.registry import Registry
+from emulators.municipal.registry import Registry, full_name
 from emulators.municipal.test_clock import invalid_request
 from rig.core.https import Problem, Request
 from rig.core.protocols.municipal_registry import ChangeTestResident, TestResident
@@ -23,28 +22,23 @@ TEST_REGISTRY_PATH = "/test/registry"
 
 
 def describe(registry: Registry, resident: str) -> TestResident:
-    try:
-        info = registry.resident(resident)
-    except KeyError:
-        raise Problem(404, "resident_not_found", "Not found", f"no resident {resident}") from None
     with registry.session() as s:
         person = s.get(Person, resident)
-        assert person is not None
-        code, given = person.resident_code, person.given_name
+        if person is None:
+            raise Problem(404, "resident_not_found", "Not found", f"no resident {resident}")
         household = s.get(Household, person.household_id) if person.household_id else None
-        address = household.address if household is not None else None
-    return TestResident(
-        resident=info.id,
-        municipality=info.municipality or "",
-        household=info.household_id,
-        name=info.name,
-        given_name=given,
-        kana=info.kana,
-        address=address,
-        birth_date=info.birth_date,
-        resident_code=code,
-        honseki_code=info.honseki_code,
-    )
+        return TestResident(
+            resident=person.id,
+            municipality=person.municipality or "",
+            household=person.household_id,
+            name=full_name(person),
+            given_name=person.given_name,
+            kana=f"{person.family_kana} {person.given_kana}",
+            address=household.address if household is not None else None,
+            birth_date=person.birth_date,
+            resident_code=person.resident_code,
+            honseki_code=person.honseki_code,
+        )
 
 
 def change(registry: Registry, request: ChangeTestResident) -> TestResident:
@@ -71,14 +65,11 @@ def change(registry: Registry, request: ChangeTestResident) -> TestResident:
 def registry_routes(registry: Registry, evidence: Any = None) -> dict[str, Any]:
     """`GET` and `POST` handlers of the test-registry route."""
 
-    def dump(model: BaseModel) -> dict[str, Any]:
-        return model.model_dump(mode="json")
-
     def get(r: Request) -> dict[str, Any]:
         resident = r.query.get("resident", "")
         if not resident or len(resident) > 64:
             raise Problem(422, "invalid_request", "Invalid request", "resident: a resident id")
-        return dump(describe(registry, resident))
+        return describe(registry, resident).model_dump(mode="json")
 
     def post(r: Request) -> dict[str, Any]:
         request = r.parsed(ChangeTestResident, invalid_request)
@@ -86,7 +77,7 @@ def registry_routes(registry: Registry, evidence: Any = None) -> dict[str, Any]:
         if evidence is not None:
             changed = sorted(request.model_fields_set - {"resident"})
             evidence.record("municipal-test-registry", "changed", fields=changed)
-        return dump(answer)
+        return answer.model_dump(mode="json")
 
     return {"GET": get, "POST": post}
 

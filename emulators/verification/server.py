@@ -136,8 +136,12 @@ class VerificationServer:
         router.add("GET", "/", self._index)
         router.add("GET", "/index.html", self._index)
         router.add("GET", "/healthz", self._health)
-        router.add("POST", "/api/verify", _answering(self._verify_upload))
-        router.add("POST", "/api/compare", _answering(self._compare_upload))
+        router.add(
+            "POST", "/api/verify", _answering(lambda r: self._check_upload(r, compare=False))
+        )
+        router.add(
+            "POST", "/api/compare", _answering(lambda r: self._check_upload(r, compare=True))
+        )
         self.server = transport.HttpServer(
             router,
             name=name,
@@ -196,28 +200,20 @@ class VerificationServer:
         finally:
             self._decoders.release()
 
-    def _verify_upload(self, request: Request) -> Response:
+    def _check_upload(self, request: Request, *, compare: bool) -> Response:
+        """Verify the back (`file` or `back`); with `compare`, also compare the `front`
+        scan with the front the back carries."""
         upload = self._upload(request)
         document_id = check_document_id(upload.fields.get("document_id"))
-        part = upload.file("file", "back")
-        with self._decode_slot():
-            decoded = decode_upload(part.data)
-            found = verify_back(decoded, self.keys, document_id)
-            reply = json_reply(verification_json(found))
-        reply.evidence["format"] = decoded.format
-        return reply
-
-    def _compare_upload(self, request: Request) -> Response:
-        upload = self._upload(request)
-        document_id = check_document_id(upload.fields.get("document_id"))
-        back_part = upload.file("back")
-        front_part = upload.file("front")
+        back_part = upload.file("back") if compare else upload.file("file", "back")
+        front_part = upload.file("front") if compare else None
         with self._decode_slot():
             back = decode_upload(back_part.data)
             found = verify_back(back, self.keys, document_id)
-            front = decode_upload(front_part.data)
+            front = decode_upload(front_part.data) if front_part is not None else None
             document = verification_json(found)
-            document["comparison"] = comparison_json(compare_front(front, found.reading))
+            if front is not None:
+                document["comparison"] = comparison_json(compare_front(front, found.reading))
             reply = json_reply(document)
         reply.evidence["format"] = back.format
         return reply
