@@ -26,7 +26,7 @@ from emulators.kiosk.centre_types import (
 )
 from emulators.kiosk.config import KioskConfig
 from emulators.kiosk.screens import NoticeCode
-from rig.core.drivers.centre_client import CentreApiError, CentreClient
+from rig.core.drivers.centre_client import CentreAnswerError, CentreApiError, CentreClient
 from rig.core.protocols.card_ap import CardApInfo
 from rig.core.protocols.centre import CertTypeName
 
@@ -62,6 +62,8 @@ class CentreLink:
             raise CentreUnreachable("centre URL is not https")
         try:
             return fn(*args, **kwargs)
+        except CentreAnswerError as exc:  # a broken centre: the same end as one not answering
+            raise CentreUnreachable(exc.code) from None
         except CentreApiError as exc:
             problem = exc.problem
             tries = problem.get("tries_left")

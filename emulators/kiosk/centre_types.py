@@ -30,7 +30,7 @@ class CentreRefusal(Exception):
 
 
 class CentreUnreachable(Exception):
-    """No answer from the centre (connection, TLS or time-out)."""
+    """No answer from the centre (connection, TLS or time-out), or one that cannot be read."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 One typed method per call of docs/api/centre.openapi.yaml. The client presents the kiosk's
 client certificate (kiosk CA) and trusts only the given server CA. An error answer raises
-`CentreApiError` carrying the problem document's `code` (docs/centre.md lists them).
+`CentreApiError` carrying the problem document's `code` (docs/centre.md lists them); a success
+answer the client cannot read (not JSON, or not the shape the API gives) raises its subclass
+`CentreAnswerError`, code `unreadable_answer`: a broken centre, never a crash of the caller.
 
 The calls that issue, take money or count (request, payment, completion) carry an
 Idempotency-Key; the client makes one per call unless given, and on a transport failure
@@ -15,10 +17,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -57,6 +60,29 @@ class CentreApiError(Exception):
     def source(self) -> str:
         """ "centre", "municipality", or "" for the HTTPS layer's own answers."""
         return str(self.problem.get("source", ""))
+
+
+class CentreAnswerError(CentreApiError):
+    """A success answer the client cannot read: not a JSON object, or not what the API gives."""
+
+    def __init__(self, answer: httpx.Response, why: str):
+        detail = f"{answer.request.method} {answer.request.url.path}: unreadable answer ({why})"
+        super().__init__(answer.status_code, {"code": "unreadable_answer", "detail": detail})
+
+
+T = TypeVar("T")
+
+
+def _read(answer: httpx.Response, build: Callable[[dict[str, Any]], T]) -> T:
+    """What a success answer says, built by `build` from its JSON object. The error names
+    only the kind of failure: an answer may hold personal data, which stays out of messages."""
+    try:
+        data = answer.json()
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        return build(data)
+    except (ValueError, TypeError, KeyError) as exc:  # ValidationError is a ValueError
+        raise CentreAnswerError(answer, type(exc).__name__) from None
 
 
 #: bytes the centre sends as hex (absent or empty: None)
@@ -198,29 +224,37 @@ class CentreClient:
             raise CentreApiError(answer.status_code, problem, answer.headers.get("Retry-After"))
         return answer
 
-    def _json(self, method: str, path: str, body: Any = None, **params: str) -> Any:
-        return self._send(method, path, body, params=params or None).json()
+    def _json(
+        self,
+        build: Callable[[dict[str, Any]], T],
+        method: str,
+        path: str,
+        body: Any = None,
+        **params: str,
+    ) -> T:
+        return _read(self._send(method, path, body, params=params or None), build)
 
     def _receipt(self, path: str, body: dict[str, Any], key: str | None) -> RequestReceipt:
         """POST a step of a request under an idempotency key (a new one unless given)."""
         answer = self._send("POST", path, body, key=key or secrets.token_urlsafe(18))
         replayed = "Idempotent-Replayed" in answer.headers
-        return RequestReceipt.model_validate({**answer.json(), "replayed": replayed})
+        return _read(answer, lambda d: RequestReceipt.model_validate({**d, "replayed": replayed}))
 
     # -- calls -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", "/health")
-        return result
+        return self._json(dict, "GET", "/health")
 
     def open_session(self, kiosk_id: str, store_id: str, operator_id: str) -> SessionInfo:
         body = OpenSession(kiosk_id=kiosk_id, store_id=store_id, operator_id=operator_id)
-        return SessionInfo.model_validate(self._json("POST", "/sessions", body.model_dump()))
+        return self._json(SessionInfo.model_validate, "POST", "/sessions", body.model_dump())
 
     def session(self, session_id: str) -> SessionInfo:
-        return SessionInfo.model_validate(self._json("GET", f"/sessions/{session_id}"))
+        return self._json(SessionInfo.model_validate, "GET", f"/sessions/{session_id}")
 
     def new_nonce(self, session_id: str) -> bytes:
-        return bytes.fromhex(self._json("POST", f"/sessions/{session_id}/nonce")["nonce"])
+        return self._json(
+            lambda d: bytes.fromhex(d["nonce"]), "POST", f"/sessions/{session_id}/nonce"
+        )
 
     def authenticate_jpki(
         self,
@@ -235,35 +269,42 @@ class CentreClient:
             else certificate
         )
         body = JpkiAuth(certificate=_b64(der), signature=_b64(signature), nonce=nonce.hex())
-        return AuthResult.model_validate(
-            self._json("POST", f"/sessions/{session_id}/auth/jpki", body.model_dump())
+        return self._json(
+            AuthResult.model_validate,
+            "POST",
+            f"/sessions/{session_id}/auth/jpki",
+            body.model_dump(),
         )
 
     def card_ap_challenge(self, session_id: str, municipality_code: str, user_id: str) -> Challenge:
         body = CardApChallengeRequest(municipality_code=municipality_code, user_id=user_id)
-        data = self._json(
-            "POST", f"/sessions/{session_id}/auth/card-ap/challenge", body.model_dump()
+        return self._json(
+            lambda d: Challenge(bytes.fromhex(d["challenge"]), d.get("expires_at")),
+            "POST",
+            f"/sessions/{session_id}/auth/card-ap/challenge",
+            body.model_dump(),
         )
-        return Challenge(bytes.fromhex(data["challenge"]), data.get("expires_at"))
 
     def authenticate_card_ap(
         self, session_id: str, challenge: bytes, response: bytes
     ) -> AuthResult:
         body = CardApAuth(challenge=challenge.hex(), response=response.hex())
-        return AuthResult.model_validate(
-            self._json("POST", f"/sessions/{session_id}/auth/card-ap", body.model_dump())
+        return self._json(
+            AuthResult.model_validate,
+            "POST",
+            f"/sessions/{session_id}/auth/card-ap",
+            body.model_dump(),
         )
 
     def verify_pin(self, session_id: str, pin: str) -> AuthResult:
         # the PIN goes straight into the body: never into a log or an exception message
         body = PinEntry(pin=pin)
-        return AuthResult.model_validate(
-            self._json("POST", f"/sessions/{session_id}/pin", body.model_dump())
+        return self._json(
+            AuthResult.model_validate, "POST", f"/sessions/{session_id}/pin", body.model_dump()
         )
 
     def menu(self, session_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", f"/sessions/{session_id}/menu")
-        return result
+        return self._json(dict, "GET", f"/sessions/{session_id}/menu")
 
     def request_certificate(
         self,
@@ -286,8 +327,8 @@ class CentreClient:
         )
 
     def request_status(self, session_id: str, request_id: str) -> RequestReceipt:
-        return RequestReceipt.model_validate(
-            self._json("GET", f"/sessions/{session_id}/requests/{request_id}")
+        return self._json(
+            RequestReceipt.model_validate, "GET", f"/sessions/{session_id}/requests/{request_id}"
         )
 
     def download(self, session_id: str, request_id: str) -> bytes:
@@ -347,21 +388,22 @@ class CentreClient:
         `statistics_other_municipality`. The centre's own certificate reads any or all.
         """
         params = {k: v for k, v in (("month", month), ("municipality", municipality)) if v}
-        rows: list[dict[str, Any]] = self._json("GET", "/settlement", **params)["rows"]
-        return rows
+        return self._json(lambda d: list(d["rows"]), "GET", "/settlement", **params)
 
     def municipal_statistics(
         self, municipality: str, first: date | None = None, last: date | None = None
     ) -> StatisticsReport:
         """Copies per day and certificate type of one municipality (LGPKI certificate)."""
         path = f"/municipalities/{quote(municipality, safe='')}/statistics"
-        data = self._json("GET", path, **_days(first, last))
-        return StatisticsReport.of(data, "municipality")
+        return self._json(
+            lambda d: StatisticsReport.of(d, "municipality"), "GET", path, **_days(first, last)
+        )
 
     def operator_statistics(
         self, operator: str, first: date | None = None, last: date | None = None
     ) -> StatisticsReport:
         """Copies per store and day of one operator (kiosk-CA certificate with OU=operator)."""
         path = f"/operators/{quote(operator, safe='')}/statistics"
-        data = self._json("GET", path, **_days(first, last))
-        return StatisticsReport.of(data, "operator")
+        return self._json(
+            lambda d: StatisticsReport.of(d, "operator"), "GET", path, **_days(first, last)
+        )
