@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from rig.core.clock import RigClock
 from rig.core.drivers.kiosk_extensions import KioskExtensionsClient
@@ -55,6 +56,38 @@ class RobotError(Exception):
         super().__init__(f"{status} {self.code}: {problem.get('detail', '')}")
 
 
+class RobotAnswerError(RobotError):
+    """A success answer of the robot adapter that is not what docs/kiosk-adapter.md gives (not
+    JSON, or not the documented shape): the kiosk under test breaks the protocol. The detail
+    names the call and, for a wrong shape, the first members at fault and why, never their
+    values (an answer may hold what the customer keyed in)."""
+
+    def __init__(self, answer: httpx.Response, what: str, faults: Iterable[str] = ()):
+        call = f"{answer.request.method} {answer.request.url.path}"
+        detail = "; ".join([f"{call} answered {answer.status_code} with {what}", *faults])
+        super().__init__(answer.status_code, {"code": "unreadable_answer", "detail": detail})
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read(answer: httpx.Response, model: type[M]) -> M:
+    try:
+        data = answer.json()
+    except ValueError:
+        raise RobotAnswerError(answer, "a body that is not JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        faults = [
+            f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)[:5]
+        ]
+        raise RobotAnswerError(
+            answer, f"something that is not a {model.__name__}", faults
+        ) from None
+
+
 class ScreenTimeout(AssertionError):
     """The awaited screen did not appear; carries the screen the kiosk shows instead."""
 
@@ -85,46 +118,45 @@ class RobotClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _get(self, path: str, **params: Any) -> Any:
-        answer = self.http.get(path, params=params or None)
-        return self._json(answer)
+    def _get(self, model: type[M], path: str, **params: Any) -> M:
+        return self._answer(self.http.get(path, params=params or None), model)
 
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        return self._json(self.http.post(path, json=body))
+    def _post(self, model: type[M], path: str, body: dict[str, Any]) -> M:
+        return self._answer(self.http.post(path, json=body), model)
 
     @staticmethod
-    def _json(answer: httpx.Response) -> Any:
+    def _answer(answer: httpx.Response, model: type[M]) -> M:
         if answer.is_error:
             try:
                 problem = answer.json()
             except ValueError:
                 problem = {}
             raise RobotError(answer.status_code, problem if isinstance(problem, dict) else {})
-        return answer.json()
+        return _read(answer, model)
 
     # -- the protocol ----------------------------------------------------------------------
     def info(self) -> KioskInfo:
-        return KioskInfo.model_validate(self._get("/info"))
+        return self._get(KioskInfo, "/info")
 
     def screen(self, *, after: int | None = None, wait: float = 0.0) -> ScreenView:
         params = {k: v for k, v in (("after", after), ("wait", wait or None)) if v is not None}
-        return ScreenView.model_validate(self._get("/screen", **params))
+        return self._get(ScreenView, "/screen", **params)
 
     def history(self, since: int = 0) -> list[HistoryEntry]:
-        return History.model_validate(self._get("/history", since=since)).entries
+        return self._get(History, "/history", since=since).entries
 
     def tap(self, option: str) -> ScreenView:
-        return ScreenView.model_validate(self._post("/tap", Tap(option=option).model_dump()))
+        return self._post(ScreenView, "/tap", Tap(option=option).model_dump())
 
     def keys(self, keys: str) -> ScreenView:
-        return ScreenView.model_validate(self._post("/keys", Keys(keys=keys).model_dump()))
+        return self._post(ScreenView, "/keys", Keys(keys=keys).model_dump())
 
     def held(self) -> HeldData:
-        return HeldData.model_validate(self._get("/held"))
+        return self._get(HeldData, "/held")
 
     def reset(self) -> ScreenView:
         """Abandon any transaction, reopen the kiosk's devices, show standby (`POST /reset`)."""
-        return ScreenView.model_validate(self._post("/reset", {}))
+        return self._post(ScreenView, "/reset", {})
 
     def wait_for(self, *screens: ScreenId, timeout: float = 30.0) -> ScreenView:
         """Long-poll until one of `screens` shows (busy screens such as ⑬ included)."""
