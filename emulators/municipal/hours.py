@@ -11,16 +11,11 @@ from datetime import date, datetime, timedelta
 
 from emulators.municipal.config import WEEKDAYS, MunicipalityConfig
 from emulators.municipal.reasons import Refusal, RefusalCode
-from rig.core.calendar import in_year_end_closure
+from rig.core.calendar import in_year_end_closure, is_business_day
 from rig.core.clock import JST
 from rig.core.holidays import is_national_holiday
 
 KOSEKI_TYPES = frozenset({"koseki", "fuhyo"})
-
-
-def is_business_day(day: date) -> bool:
-    """Mon–Fri, not a national holiday, not the year-end closure."""
-    return day.weekday() < 5 and not is_national_holiday(day) and not in_year_end_closure(day)
 
 
 def add_business_days(day: date, count: int) -> date:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rig.core.clock import JST, as_jst
+from rig.core.holidays import is_national_holiday
 from rig.core.model_errors import read_yaml
 
 CENTRE_OPEN = time(6, 30)
@@ -29,6 +30,13 @@ class CentreClosure(StrEnum):
 
 def in_year_end_closure(day: date) -> bool:
     return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+
+
+def is_business_day(day: date) -> bool:
+    """Not a 行政機関の休日 (a day the municipal offices close): Mon–Fri, not a national
+    holiday, not the year-end closure. The municipal server's 開庁日 and the demand model's
+    days off both follow it."""
+    return day.weekday() < 5 and not is_national_holiday(day) and not in_year_end_closure(day)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from emulators.municipal.config import BUNDLED, load_municipalities, load_municipality
-from emulators.municipal.hours import add_business_days, check_open, is_business_day
+from emulators.municipal.hours import add_business_days, check_open
 from emulators.municipal.identifiers import (
     in_jis_x0208,
     is_valid_my_number,
@@ -22,6 +22,7 @@ from emulators.municipal.identifiers import (
     my_number_check_digit,
 )
 from emulators.municipal.reasons import Refusal, RefusalCode
+from rig.core.calendar import is_business_day
 from rig.core.clock import JST
 
 from .conftest import CITY, KOSEKI_TOWN, SMALL_TOWN

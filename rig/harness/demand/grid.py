@@ -17,7 +17,14 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from rig.core.calendar import CENTRE_CLOSE, CENTRE_OPEN, Incident, IncidentKind, in_year_end_closure
+from rig.core.calendar import (
+    CENTRE_CLOSE,
+    CENTRE_OPEN,
+    Incident,
+    IncidentKind,
+    in_year_end_closure,
+    is_business_day,
+)
 from rig.core.clock import JST
 from rig.core.holidays import is_national_holiday
 from rig.harness.demand.params import (
@@ -109,10 +116,6 @@ class YearGrid:
         return mask
 
 
-def is_day_off(day: date) -> bool:
-    return day.weekday() >= 5 or is_national_holiday(day) or in_year_end_closure(day)
-
-
 def _day_bins(hourly: dict[int, float]) -> Floats:
     """A day's bins weighted by the hour they fall in (0 in hours the table leaves out)."""
     return np.repeat([float(hourly.get(h, 0.0)) for h in range(24)], 60 // STEP_MINUTES)
@@ -132,7 +135,7 @@ def base_weights(grid: YearGrid, shape: TimeShape) -> Floats:
         else:
             kind = shape.weekday_weights[WEEKDAYS[d.weekday()]]
         daily.append(shape.month_weights[MONTHS[d.month]] * bump * kind)
-    off = grid.day_mask([is_day_off(d) for d in grid.days])
+    off = grid.day_mask([not is_business_day(d) for d in grid.days])
     on_day, off_day = _day_bins(shape.hourly_weekday), _day_bins(shape.hourly_day_off)
     hour_w = np.where(off, np.tile(off_day, len(grid.days)), np.tile(on_day, len(grid.days)))
     day_w = np.repeat(np.asarray(daily, dtype=np.float64), BINS_PER_DAY)
@@ -159,7 +162,7 @@ def municipal_open(grid: YearGrid, m: Municipality | None, cert: CertType) -> Bo
         kh = m.koseki_hours
         mask &= grid.window(_minutes(kh.start), _minutes(kh.end))
         if kh.weekdays_only:
-            mask &= grid.day_mask([not is_day_off(d) for d in grid.days])
+            mask &= grid.day_mask([is_business_day(d) for d in grid.days])
     return mask
 
 
