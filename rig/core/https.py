@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from rig.core import transport
 from rig.core.evidence import EvidenceStore
+from rig.core.model_errors import validated
 from rig.core.netaddr import DEFAULT_LISTEN
 from rig.core.pki.tls import CertPair
 from rig.core.protocols.reasons import ReasonCode
@@ -256,6 +257,36 @@ def https_client(
     return httpx.Client(
         base_url=base_url, verify=client_ssl_context(client, server_ca), timeout=timeout
     )
+
+
+def answer_object(
+    answer: httpx.Response, error: Callable[[str], Exception], wanted: str = "a JSON object"
+) -> dict[str, Any]:
+    """A success answer's body as a JSON object; `error(detail)` when it is not one, the detail
+    naming the call (`unreadable answer`) and what was `wanted`, never the body (it may hold
+    personal data)."""
+    try:
+        data = answer.json()
+    except ValueError:
+        raise error(f"{_unreadable(answer)}: a body that is not JSON") from None
+    if not isinstance(data, dict):
+        raise error(f"{_unreadable(answer)}: not {wanted}")
+    return data
+
+
+def answer_as(
+    answer: httpx.Response, model: type[_Model], error: Callable[[str], Exception]
+) -> _Model:
+    """A success answer's JSON object as `model`; `error(detail)` names the call and, for a
+    wrong shape, each member at fault and why (never its value: model_errors.describe)."""
+    wanted = f"a {model.__name__}"
+    data = answer_object(answer, error, wanted)
+    return validated(model, data, f"{_unreadable(answer)}: not {wanted}", error)
+
+
+def _unreadable(answer: httpx.Response) -> str:
+    call = f"{answer.request.method} {answer.request.url.path}"
+    return f"{call} answered {answer.status_code} with an unreadable answer"
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:

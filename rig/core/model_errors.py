@@ -3,6 +3,7 @@ refused: a YAML mapping at the top, then every problem pydantic found, each with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +34,7 @@ def read_yaml(path: Path, error: type[Exception]) -> Any:
         raise error(f"{path}: not valid YAML: {exc}") from exc
 
 
-def validated(model: type[M], data: Any, source: str, error: type[Exception]) -> M:
+def validated(model: type[M], data: Any, source: str, error: Callable[[str], Exception]) -> M:
     """`data` as `model`; `error` says when it is not a mapping or lists every problem."""
     if not isinstance(data, dict):
         raise error(f"{source}: expected a mapping at the top level")

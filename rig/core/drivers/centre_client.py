@@ -17,9 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
@@ -29,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from rig.core.https import https_client
+from rig.core.https import answer_as, answer_object, https_client
 from rig.core.pki.tls import CertPair
 from rig.core.protocols.centre import (
     IDEMPOTENCY_HEADER,
@@ -63,30 +62,25 @@ class CentreApiError(Exception):
 
 
 class CentreAnswerError(CentreApiError):
-    """A success answer the client cannot read: not a JSON object, or not what the API gives."""
+    """A success answer the client cannot read: not a JSON object, or not what the API gives.
+    The detail names the call and each member at fault, never a value (rig.core.https)."""
 
-    def __init__(self, answer: httpx.Response, why: str):
-        detail = f"{answer.request.method} {answer.request.url.path}: unreadable answer ({why})"
-        super().__init__(answer.status_code, {"code": "unreadable_answer", "detail": detail})
-
-
-T = TypeVar("T")
+    def __init__(self, status: int, detail: str):
+        super().__init__(status, {"code": "unreadable_answer", "detail": detail})
 
 
-def _read(answer: httpx.Response, build: Callable[[dict[str, Any]], T]) -> T:
-    """What a success answer says, built by `build` from its JSON object. The error names
-    only the kind of failure: an answer may hold personal data, which stays out of messages."""
-    try:
-        data = answer.json()
-        if not isinstance(data, dict):
-            raise TypeError("not a JSON object")
-        return build(data)
-    except (ValueError, TypeError, KeyError) as exc:  # ValidationError is a ValueError
-        raise CentreAnswerError(answer, type(exc).__name__) from None
+M = TypeVar("M", bound=BaseModel)
 
 
-#: bytes the centre sends as hex (absent or empty: None)
-_Hex = Annotated[bytes | None, BeforeValidator(lambda v: bytes.fromhex(v) if v else None)]
+def _from_hex(value: Any) -> Any:
+    """Hex text as bytes; anything else is left for pydantic to refuse."""
+    return bytes.fromhex(value) if isinstance(value, str) else value
+
+
+#: bytes the centre sends as hex
+_HexBytes = Annotated[bytes, BeforeValidator(_from_hex)]
+#: the same, where absent or empty means None
+_Hex = Annotated[bytes | None, BeforeValidator(lambda v: _from_hex(v) if v else None)]
 
 
 class _Answer(BaseModel):
@@ -137,10 +131,17 @@ class AuthResult(_Answer):
     pin_required: bool
 
 
-@dataclass(frozen=True)
-class Challenge:
-    challenge: bytes
-    expires_at: str | None
+class Challenge(_Answer):
+    challenge: _HexBytes
+    expires_at: str | None = None
+
+
+class _Nonce(_Answer):
+    nonce: _HexBytes
+
+
+class _Settlement(_Answer):
+    rows: list[dict[str, Any]]
 
 
 class StatisticsReport(_Answer):
@@ -156,10 +157,13 @@ class StatisticsReport(_Answer):
     rows: list[dict[str, Any]]
     totals: dict[str, int]
 
-    @classmethod
-    def of(cls, data: dict[str, Any], key: str) -> StatisticsReport:
-        """The report whose subject (municipality code, operator id) is the member `key`."""
-        return cls.model_validate({**data, "subject": data[key]})
+
+class _MunicipalReport(StatisticsReport):
+    subject: str = Field(alias="municipality")
+
+
+class _OperatorReport(StatisticsReport):
+    subject: str = Field(alias="operator")
 
 
 def _days(first: date | None, last: date | None) -> dict[str, str]:
@@ -224,37 +228,36 @@ class CentreClient:
             raise CentreApiError(answer.status_code, problem, answer.headers.get("Retry-After"))
         return answer
 
-    def _json(
-        self,
-        build: Callable[[dict[str, Any]], T],
-        method: str,
-        path: str,
-        body: Any = None,
-        **params: str,
-    ) -> T:
-        return _read(self._send(method, path, body, params=params or None), build)
+    def _json(self, model: type[M], method: str, path: str, body: Any = None, **params: str) -> M:
+        return self._read(self._send(method, path, body, params=params or None), model)
+
+    @staticmethod
+    def _read(answer: httpx.Response, model: type[M]) -> M:
+        return answer_as(answer, model, partial(CentreAnswerError, answer.status_code))
+
+    def _object(self, path: str) -> dict[str, Any]:
+        answer = self._send("GET", path)
+        return answer_object(answer, partial(CentreAnswerError, answer.status_code))
 
     def _receipt(self, path: str, body: dict[str, Any], key: str | None) -> RequestReceipt:
         """POST a step of a request under an idempotency key (a new one unless given)."""
         answer = self._send("POST", path, body, key=key or secrets.token_urlsafe(18))
         replayed = "Idempotent-Replayed" in answer.headers
-        return _read(answer, lambda d: RequestReceipt.model_validate({**d, "replayed": replayed}))
+        return self._read(answer, RequestReceipt).model_copy(update={"replayed": replayed})
 
     # -- calls -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        return self._json(dict, "GET", "/health")
+        return self._object("/health")
 
     def open_session(self, kiosk_id: str, store_id: str, operator_id: str) -> SessionInfo:
         body = OpenSession(kiosk_id=kiosk_id, store_id=store_id, operator_id=operator_id)
-        return self._json(SessionInfo.model_validate, "POST", "/sessions", body.model_dump())
+        return self._json(SessionInfo, "POST", "/sessions", body.model_dump())
 
     def session(self, session_id: str) -> SessionInfo:
-        return self._json(SessionInfo.model_validate, "GET", f"/sessions/{session_id}")
+        return self._json(SessionInfo, "GET", f"/sessions/{session_id}")
 
     def new_nonce(self, session_id: str) -> bytes:
-        return self._json(
-            lambda d: bytes.fromhex(d["nonce"]), "POST", f"/sessions/{session_id}/nonce"
-        )
+        return self._json(_Nonce, "POST", f"/sessions/{session_id}/nonce").nonce
 
     def authenticate_jpki(
         self,
@@ -270,7 +273,7 @@ class CentreClient:
         )
         body = JpkiAuth(certificate=_b64(der), signature=_b64(signature), nonce=nonce.hex())
         return self._json(
-            AuthResult.model_validate,
+            AuthResult,
             "POST",
             f"/sessions/{session_id}/auth/jpki",
             body.model_dump(),
@@ -279,7 +282,7 @@ class CentreClient:
     def card_ap_challenge(self, session_id: str, municipality_code: str, user_id: str) -> Challenge:
         body = CardApChallengeRequest(municipality_code=municipality_code, user_id=user_id)
         return self._json(
-            lambda d: Challenge(bytes.fromhex(d["challenge"]), d.get("expires_at")),
+            Challenge,
             "POST",
             f"/sessions/{session_id}/auth/card-ap/challenge",
             body.model_dump(),
@@ -290,7 +293,7 @@ class CentreClient:
     ) -> AuthResult:
         body = CardApAuth(challenge=challenge.hex(), response=response.hex())
         return self._json(
-            AuthResult.model_validate,
+            AuthResult,
             "POST",
             f"/sessions/{session_id}/auth/card-ap",
             body.model_dump(),
@@ -299,12 +302,10 @@ class CentreClient:
     def verify_pin(self, session_id: str, pin: str) -> AuthResult:
         # the PIN goes straight into the body: never into a log or an exception message
         body = PinEntry(pin=pin)
-        return self._json(
-            AuthResult.model_validate, "POST", f"/sessions/{session_id}/pin", body.model_dump()
-        )
+        return self._json(AuthResult, "POST", f"/sessions/{session_id}/pin", body.model_dump())
 
     def menu(self, session_id: str) -> dict[str, Any]:
-        return self._json(dict, "GET", f"/sessions/{session_id}/menu")
+        return self._object(f"/sessions/{session_id}/menu")
 
     def request_certificate(
         self,
@@ -327,9 +328,7 @@ class CentreClient:
         )
 
     def request_status(self, session_id: str, request_id: str) -> RequestReceipt:
-        return self._json(
-            RequestReceipt.model_validate, "GET", f"/sessions/{session_id}/requests/{request_id}"
-        )
+        return self._json(RequestReceipt, "GET", f"/sessions/{session_id}/requests/{request_id}")
 
     def download(self, session_id: str, request_id: str) -> bytes:
         """The printable PDF; its SHA-256 is checked against the centre's header."""
@@ -388,22 +387,18 @@ class CentreClient:
         `statistics_other_municipality`. The centre's own certificate reads any or all.
         """
         params = {k: v for k, v in (("month", month), ("municipality", municipality)) if v}
-        return self._json(lambda d: list(d["rows"]), "GET", "/settlement", **params)
+        return self._json(_Settlement, "GET", "/settlement", **params).rows
 
     def municipal_statistics(
         self, municipality: str, first: date | None = None, last: date | None = None
     ) -> StatisticsReport:
         """Copies per day and certificate type of one municipality (LGPKI certificate)."""
         path = f"/municipalities/{quote(municipality, safe='')}/statistics"
-        return self._json(
-            lambda d: StatisticsReport.of(d, "municipality"), "GET", path, **_days(first, last)
-        )
+        return self._json(_MunicipalReport, "GET", path, **_days(first, last))
 
     def operator_statistics(
         self, operator: str, first: date | None = None, last: date | None = None
     ) -> StatisticsReport:
         """Copies per store and day of one operator (kiosk-CA certificate with OU=operator)."""
         path = f"/operators/{quote(operator, safe='')}/statistics"
-        return self._json(
-            lambda d: StatisticsReport.of(d, "operator"), "GET", path, **_days(first, last)
-        )
+        return self._json(_OperatorReport, "GET", path, **_days(first, last))

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from rig.core.clock import RigClock
 from rig.core.drivers.kiosk_extensions import KioskExtensionsClient
 from rig.core.evidence import EvidenceStore
+from rig.core.https import answer_as
 from rig.core.protocols.robot import (
     HeldData,
     History,
@@ -59,33 +61,14 @@ class RobotError(Exception):
 class RobotAnswerError(RobotError):
     """A success answer of the robot adapter that is not what docs/kiosk-adapter.md gives (not
     JSON, or not the documented shape): the kiosk under test breaks the protocol. The detail
-    names the call and, for a wrong shape, the first members at fault and why, never their
-    values (an answer may hold what the customer keyed in)."""
+    names the call and, for a wrong shape, each member at fault and why, never its value (an
+    answer may hold what the customer keyed in)."""
 
-    def __init__(self, answer: httpx.Response, what: str, faults: Iterable[str] = ()):
-        call = f"{answer.request.method} {answer.request.url.path}"
-        detail = "; ".join([f"{call} answered {answer.status_code} with {what}", *faults])
-        super().__init__(answer.status_code, {"code": "unreadable_answer", "detail": detail})
+    def __init__(self, status: int, detail: str):
+        super().__init__(status, {"code": "unreadable_answer", "detail": detail})
 
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _read(answer: httpx.Response, model: type[M]) -> M:
-    try:
-        data = answer.json()
-    except ValueError:
-        raise RobotAnswerError(answer, "a body that is not JSON") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        faults = [
-            f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False)[:5]
-        ]
-        raise RobotAnswerError(
-            answer, f"something that is not a {model.__name__}", faults
-        ) from None
 
 
 class ScreenTimeout(AssertionError):
@@ -132,7 +115,7 @@ class RobotClient:
             except ValueError:
                 problem = {}
             raise RobotError(answer.status_code, problem if isinstance(problem, dict) else {})
-        return _read(answer, model)
+        return answer_as(answer, model, partial(RobotAnswerError, answer.status_code))
 
     # -- the protocol ----------------------------------------------------------------------
     def info(self) -> KioskInfo:
