@@ -34,6 +34,15 @@ def rig(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*RIG, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
+def wait_for_output(proc: subprocess.Popen[bytes], log: Path, text: str, timeout: float) -> None:
+    """Return once `proc`'s output in `log` says `text`; fail if it ends or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"{proc.args!r} did not say {text!r}: {log.read_text()}"
+        time.sleep(0.3)
+
+
 @contextmanager
 def rig_party(
     *args: str, log: Path, ready: str = "running", timeout: float = 240
@@ -44,12 +53,8 @@ def rig_party(
             [*RIG, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
         try:
-            while ready not in log.read_text():
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, f"{args[0]} did not come up: {log.read_text()}"
-                time.sleep(0.3)
+            wait_for_output(proc, log, ready, timeout)
             yield proc
         finally:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -11,7 +11,9 @@ that declares no extension, or one that declares them and misbehaves.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from rig.harness.config import TopologyError, load_topology
 from rig.harness.runner import check_runnable
 
 from .kiosk_double import misbehaving_kiosk
-from .rig_process import free_ports, rig, rig_party, run_plan
+from .rig_process import free_ports, rig, rig_party, run_plan, wait_for_output
 from .validation.conftest import write_signer
 
 SELECTION = (
@@ -81,14 +83,31 @@ def kiosk_process(
     topology = _topology(folder, reader_stack.reader_port(reader), robot_port)
     kit = rig("kiosk-kit", "--topology", str(topology), timeout=120)
     assert kit.returncode == 0, kit.stdout + kit.stderr
-    with rig_party(
-        "kiosk", "--kit", str(folder / "kit"), "--port", str(robot_port),
-        "--work-dir", str(folder / "kiosk"), log=folder / "kiosk.log",
-    ):  # fmt: skip
+    # this process holds the kiosk's reader as the kiosk starts: it must wait, and say for whom
+    held = reader_stack.acquire(index=len(reader_stack.readers()) - 1)
+    log = folder / "kiosk.log"
+    with contextlib.ExitStack() as undo:
+        undo.callback(held.release)  # release is idempotent: also if the kiosk never waits
+        kiosk = undo.enter_context(rig_party(
+            "kiosk", "--kit", str(folder / "kit"), "--port", str(robot_port),
+            "--work-dir", str(folder / "kiosk"), log=log, ready="rig kiosk: waiting up to",
+        ))  # fmt: skip
+        held.release()
+        wait_for_output(kiosk, log, "running", 120)
         yield {
             "folder": folder, "topology": topology, "reader": reader,
             "robot_url": f"http://127.0.0.1:{robot_port}/robot",
         }  # fmt: skip
+
+
+def test_the_kiosk_waited_for_its_reader_and_named_who_held_it(
+    kiosk_process: dict[str, Any],
+) -> None:
+    log = (kiosk_process["folder"] / "kiosk.log").read_text(encoding="utf-8")
+    waited = log.split("rig kiosk: waiting up to 120 s: ", 1)[1].split("\n", 1)[0]
+    assert waited.startswith(f"rig reader {kiosk_process['reader']!r} (vpcd port ")
+    assert f"is held by process {os.getpid()} (" in waited
+    assert log.index("rig kiosk: waiting") < log.index("rig kiosk: running")
 
 
 def test_the_kit_names_what_the_kiosk_is_configured_with(kiosk_process: dict[str, Any]) -> None:

@@ -217,11 +217,9 @@ def two_kiosks(
     tmp_path_factory: pytest.TempPathFactory, reader_stack: ReaderStack
 ) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("two-units")
-    # two readers free now (the machine's readers are shared): each kiosk process locks its own
-    slots = [reader_stack.acquire() for _ in range(2)]
-    readers = [reader_stack.reader_port(slot.reader_name) for slot in slots]
-    for slot in slots:
-        slot.release()
+    # scenarios take the lowest free readers and test_external_kiosk.py's kiosk the top one:
+    # the two below it are the least contended; each kiosk process locks its own
+    readers = [reader_stack.reader_port(name) for name in reader_stack.readers()[-3:-1]]
     topology = _two_unit_topology(folder, readers)
     kit = rig("kiosk-kit", "--topology", str(topology), timeout=120)
     assert kit.returncode == 0, kit.stdout + kit.stderr

@@ -32,6 +32,11 @@ def _root() -> None:
     """Konbini issuance rig."""
 
 
+def _plain(line: str) -> None:
+    """A line of a long-running party's output as it is: no markup, never wrapped (logs)."""
+    console.print(line, markup=False, soft_wrap=True)
+
+
 @contextmanager
 def _refused_on(*errors: type[Exception]) -> Iterator[None]:
     """One of `errors` (bad input the user can fix) prints its message in red: exit status 2."""
@@ -197,7 +202,7 @@ def municipal_server(
     with _refused_on(OSError, ValueError):
         begin = _clock_start(start)
         code = run_standalone(
-            work_dir, port=port, seed=seed, start=begin, out=console.print, stop=stop,
+            work_dir, port=port, seed=seed, start=begin, out=_plain, stop=stop,
             test_mode=test_mode,
         )  # fmt: skip
     raise typer.Exit(code)
@@ -242,7 +247,7 @@ def kiosk(
     stop = _stop_on_signals()
     with _refused_on(OSError, ValueError, RuntimeError):
         code = run_kiosk(
-            kit, port=port, work_dir=work_dir, out=console.print, stop=stop, test_mode=test_mode
+            kit, port=port, work_dir=work_dir, out=_plain, stop=stop, test_mode=test_mode
         )
     raise typer.Exit(code)
 

@@ -28,6 +28,8 @@ from rig.core.pki.tls import CertPair
 from rig.harness.kiosk_kit import read_kit
 
 DEFAULT_ROBOT_PORT = 8700
+#: how long `rig kiosk` waits for its declared reader while another rig process holds it
+READER_WAIT_S = 120.0
 
 
 def kiosk_config(kit: dict[str, object]) -> KioskConfig:
@@ -82,7 +84,12 @@ def run_kiosk(
     driver = ClockDriver(clock)
     evidence = EvidenceStore(work_dir / "evidence", now=clock.now)
     stack = ReaderStack.shared()
-    slot = stack.acquire(stack.readers().index(config.reader_name))
+    # its reader may be lent to another rig process's scenario for a moment: wait, and say so
+    slot = stack.acquire(
+        stack.readers().index(config.reader_name),
+        timeout=READER_WAIT_S,
+        waiting=lambda message: out(f"rig kiosk: {message}"),
+    )
     kiosk = ReferenceKiosk(
         clock, evidence, work_dir / "state", config, port, follows_rig_clock=False,
         robot_host=host,

@@ -37,7 +37,7 @@ from smartcard.scard import (
 )
 
 from rig.core.evidence import EvidenceStore
-from rig.core.pcsc import ReaderStack, VirtualCardSlot
+from rig.core.pcsc import PcscStackError, ReaderStack, VirtualCardSlot
 from rig.core.pcsc.daemon import READER_PREFIX, running_pcscd_pid
 from tests.pcsc.cards import JPKI_LIKE_ATR, AtrCountingCard, EchoCard
 
@@ -292,7 +292,7 @@ CHILD = textwrap.dedent(
     try:
         slot = stack.acquire(index=index, timeout=float(sys.argv[2]))
     except Exception as exc:
-        print("BUSY", type(exc).__name__)
+        print("BUSY", type(exc).__name__, exc)
         sys.exit(0)
     slot.insert(EchoCard())
     print("GOT", stack.readers().index(slot.reader_name), flush=True)
@@ -316,6 +316,19 @@ def test_processes_never_share_a_reader(card_slot: VirtualCardSlot) -> None:
     held = card_slot.stack.readers().index(card_slot.reader_name)
     result = run_child(str(held), "1")
     assert "BUSY PcscStackError" in result.stdout, result.stdout + result.stderr
+    # the refusal names the reader, its port and the process that holds it
+    assert f"{card_slot.reader_name!r} (vpcd port {card_slot.port})" in result.stdout
+    assert f"is held by process {os.getpid()} (" in result.stdout
+    assert "still after 1 s: two rig processes never share a reader" in result.stdout
+
+
+def test_a_wait_for_a_held_reader_is_announced_once(card_slot: VirtualCardSlot) -> None:
+    assert card_slot.stack is not None
+    held = card_slot.stack.readers().index(card_slot.reader_name)
+    told: list[str] = []
+    with pytest.raises(PcscStackError, match=r"is held by this process, still after 0.3 s: "):
+        card_slot.stack.acquire(index=held, timeout=0.3, waiting=told.append)
+    assert len(told) == 1 and told[0].startswith("waiting up to 0.3 s: rig reader"), told
 
 
 def test_child_process_leaves_no_strays(card_slot: VirtualCardSlot) -> None:
@@ -362,3 +375,16 @@ def test_unpowering_the_card_does_not_set_the_reader_asking_it_in_a_loop(
     asked = card.atr_asked
     time.sleep(0.5)
     assert card.atr_asked - asked <= 5, f"{card.atr_asked - asked} questions in 0.5 s"
+
+
+def test_a_second_release_leaves_the_reader_to_its_new_holder(reader_stack: ReaderStack) -> None:
+    first = reader_stack.acquire()
+    index = reader_stack.readers().index(first.reader_name)
+    first.release()
+    second = reader_stack.acquire(index=index, timeout=5)
+    try:
+        first.release()
+        with pytest.raises(PcscStackError, match="is held by this process"):
+            reader_stack.acquire(index=index, timeout=0.2)
+    finally:
+        second.release()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -171,6 +173,7 @@ class VirtualCardSlot:
             return
         self.stack._give_back(self)
         self._lock.close()  # closing the file releases its lock
+        self._lock = None  # a second release must not give back a reader taken since
 
 
 class ReaderStack:
@@ -266,31 +269,73 @@ class ReaderStack:
                 return reader
         raise PcscStackError(f"no rig reader on vpcd port {port}")
 
-    def acquire(self, index: int | None = None, timeout: float = 30.0) -> VirtualCardSlot:
-        """A free reader (or reader number `index`), exclusively this process's until release."""
+    def acquire(
+        self,
+        index: int | None = None,
+        timeout: float = 30.0,
+        waiting: Callable[[str], None] | None = None,
+    ) -> VirtualCardSlot:
+        """A free reader (or reader number `index`), exclusively this process's until release.
+
+        The lowest free reader is taken first, so readers declared for stand-alone kiosks are
+        best taken from the top. `waiting` is told once, naming the holder, when none is free.
+        """
         candidates = self._readers if index is None else [self._readers[index]]
         deadline = time.monotonic() + timeout
+        told = False
         while True:
             for reader in candidates:
                 slot = self._try_lock(reader)
                 if slot is not None:
                     return slot
             if time.monotonic() > deadline:
-                raise PcscStackError(f"no free rig reader within {timeout} s")
+                raise PcscStackError(
+                    f"{self._held(candidates)}, still after {timeout:g} s: two rig processes "
+                    "never share a reader; end the one holding it, or give this one another "
+                    "(docs/reader-stack.md)"
+                )
+            if waiting is not None and not told:
+                waiting(f"waiting up to {timeout:g} s: {self._held(candidates)}")
+                told = True
             time.sleep(0.05)
+
+    def _lock_path(self, reader: str) -> Path:
+        return Path(self.config.state_dir) / f"reader-{self._readers.index(reader)}.lock"
+
+    def _held(self, readers: list[str]) -> str:
+        """Which process holds each reader, from the process id its lock file records."""
+        if len(readers) == 1:
+            (reader,) = readers
+            port = self.reader_port(reader)
+            return f"rig reader {reader!r} (vpcd port {port}) is held by {self._holder(reader)}"
+        holders = sorted({self._holder(reader) for reader in readers})
+        return f"all {len(readers)} rig readers are held, by {', '.join(holders)}"
+
+    def _holder(self, reader: str) -> str:
+        try:
+            pid = int(self._lock_path(reader).read_text(encoding="ascii").split()[0])
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            return "another process"
+        # the program and its first words say which rig command it is; never all of it
+        words = [Path(a.decode(errors="replace")).name[:40] for a in argv[:4] if a]
+        return f"process {pid} ({' '.join(words)})" if pid != os.getpid() else "this process"
 
     def _try_lock(self, reader: str) -> VirtualCardSlot | None:
         idx = self._readers.index(reader)
         with self._mutex:
             if idx in self._slots:
                 return None
-            lock_path = Path(self.config.state_dir) / f"reader-{idx}.lock"
-            fh = lock_path.open("a")
+            fh = self._lock_path(reader).open("a", encoding="ascii")
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 fh.close()
                 return None
+            # the holder's process id, for the message of whoever waits for this reader next
+            fh.truncate(0)
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
             slot = VirtualCardSlot(self, idx, reader, self.reader_port(reader), fh)
             self._slots[idx] = slot
             return slot
