@@ -28,6 +28,7 @@ from pydantic import (
 from rig.core.model_errors import read_yaml, validated
 from rig.core.netaddr import DEFAULT_LISTEN, check_local, ip_or_none
 from rig.core.pcsc.daemon import DEFAULT_PORT_BASE
+from rig.harness.selftest.pack import find
 
 TOPOLOGY_DIR = Path(__file__).parent / "topologies"
 DEFAULT_TOPOLOGY = TOPOLOGY_DIR / "default.yaml"
@@ -251,8 +252,6 @@ class Topology(BaseModel):
     @field_validator("defects")
     @classmethod
     def _known_defects(cls, names: list[str]) -> list[str]:
-        from rig.harness.selftest.pack import find
-
         parties = [find(name).party for name in names]  # ValueError names the choices
         for party in set(parties):
             if parties.count(party) > 1:
@@ -261,8 +260,6 @@ class Topology(BaseModel):
 
     @model_validator(mode="after")
     def _defects_on_emulated_parties(self) -> Topology:
-        from rig.harness.selftest.pack import find
-
         for party in {find(name).party for name in self.defects}:
             if getattr(self, party).mode is Mode.EXTERNAL:
                 raise ValueError(f"defects: a {party} defect needs the {party} emulated")
