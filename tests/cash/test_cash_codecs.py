@@ -90,16 +90,39 @@ def test_cctalk_decoder_split_and_resync() -> None:
     assert dec.feed(raw[:3]) == []
     out = dec.feed(raw[3:])
     assert next(o for o in out if isinstance(o, cctalk.Packet)).data == b"\x0f\x00"
-    # garbage in front of a valid frame, and a corrupted frame before a good one
+    # a corrupted frame is dropped whole; the next one starts after it
     bad = bytearray(cctalk.encode_packet(2, 1, 254))
     bad[-1] ^= 0x55
-    out = dec.feed(b"\x07\x33" + bytes(bad) + cctalk.encode_packet(2, 1, 254))
-    packets = [o for o in out if isinstance(o, cctalk.Packet)]
-    assert packets == [cctalk.Packet(2, 1, 254)]
+    out = dec.feed(bytes(bad) + cctalk.encode_packet(2, 1, 254))
+    assert out == [cctalk.Discarded(bytes(bad), "bad checksum"), cctalk.Packet(2, 1, 254)]
     assert dec.pending == 0
-    # a frame for another device is skipped like garbage
+    # a frame for another device is skipped whole
     out = dec.feed(cctalk.encode_packet(9, 1, 254) + cctalk.encode_packet(2, 1, 254))
     assert [o for o in out if isinstance(o, cctalk.Packet)] == [cctalk.Packet(2, 1, 254)]
+    # garbage in front costs the frame behind it, as on a real bus, until the gap clears it
+    assert dec.feed(b"\x07\x33" + cctalk.encode_packet(2, 1, 254)) == []
+    assert dec.clear() == b"\x07\x33" + cctalk.encode_packet(2, 1, 254)
+    assert [o for o in dec.feed(cctalk.encode_packet(2, 1, 254))] == [cctalk.Packet(2, 1, 254)]
+
+
+def test_cctalk_decoder_never_answers_a_frame_inside_another() -> None:
+    """Found by `make fuzz`: with an 8-bit checksum, a frame's bytes can hold a sound frame for
+    another device. Split over reads, or with a bad checksum, it must not be read as one."""
+    dec = cctalk.PacketDecoder(frozenset({(2, 1), (4, 1)}))
+    # a sound frame to the coin acceptor (2) whose bytes 1-6 are a sound frame to hopper 4
+    frame = bytes.fromhex("02040101") + bytes.fromhex("0238c000")
+    frame += bytes(((-sum(frame)) & 0xFF,))
+    assert sum(frame[1:7]) & 0xFF == 0 and frame[1] == 4  # the frame inside
+    assert dec.feed(frame[:7]) == []  # incomplete: wait, never the frame inside
+    assert dec.feed(frame[7:]) == [cctalk.decode_packet(frame)]
+    # a broadcast holding the same is skipped whole
+    broadcast = bytes.fromhex("00040101") + bytes.fromhex("0238c000")
+    broadcast += bytes(((-sum(broadcast)) & 0xFF,))
+    out = dec.feed(broadcast[:7]) + dec.feed(broadcast[7:])
+    assert out == [cctalk.Discarded(broadcast, "frame for another address")]
+    # a corrupted frame holding one (make fuzz's 02 04 03 01 00 00 00 00 f8) is dropped whole
+    corrupted = bytes.fromhex("0204030100000000f8")
+    assert dec.feed(corrupted) == [cctalk.Discarded(corrupted, "bad checksum")]
 
 
 def test_cctalk_event_counter_arithmetic() -> None:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from rig.harness.cli import app
@@ -285,3 +287,33 @@ def test_an_archive_that_is_not_a_package(tmp_path: Path, signer: Signer) -> Non
     assert "not allowed in a package: '../escape'" in output
     assert "not allowed in a package: 'report/link'" in output
     assert "missing: MANIFEST.json" in output
+
+
+def _damaged_signer(pem: bytes, how: str) -> bytes:
+    """The signer certificate with one part damaged that only parsing that part reveals."""
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    if how == "subject":  # invalid UTF-8 in the subject's name (the issuer's stays sound)
+        at = der.rindex(b"rig-operator")
+        der = der[:at] + b"\xff" + der[at + 1 :]
+    else:  # Ed25519's algorithm identifier (1.3.101.112) becomes an unknown one
+        der = der.replace(bytes.fromhex("06032b6570"), bytes.fromhex("0603276570"))
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize("how", ["subject", "key type"])
+def test_a_signer_certificate_damaged_inside_is_a_problem_not_a_crash(
+    package: Path, signer: Signer, tmp_path: Path, how: str
+) -> None:
+    """Found by `make fuzz`: a certificate that loads but whose subject or key cannot be read
+    raised out of verify (cryptography parses those parts only when they are read)."""
+    rewrite(package, lambda f: f.update({"signer.pem": _damaged_signer(f["signer.pem"], how)}))
+    code, output = rig("package", "verify", package, "--trust", signer.cert)
+    assert code == 1
+    assert problems(output.split(f"{package}:")[0])[0].startswith(
+        "signer.pem: not a PEM certificate ("
+    )
+    # the same certificate given as the one to trust is the caller's input: exit 2, named
+    trust = tmp_path / "damaged.pem"
+    trust.write_bytes(members(package)["signer.pem"])
+    code, output = rig("package", "verify", package, "--trust", trust)
+    assert code == 2 and f"{trust}: not a PEM certificate (" in output

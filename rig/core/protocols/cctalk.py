@@ -144,14 +144,18 @@ class Discarded:
 
 
 class PacketDecoder:
-    """Incremental decoder for a ccTalk byte stream.
+    """Incremental decoder for a ccTalk byte stream, framed as a device on the bus frames it.
 
     ccTalk has no SYNC byte: a frame starts after an inter-byte gap (the transport calls
-    `clear()` after `INTER_BYTE_TIMEOUT_S` of silence). Inside a burst, a candidate with a
-    bad checksum loses its first byte and decoding restarts one byte later; an incomplete
-    candidate loses to a later offset that already holds a complete, valid frame.
-    `accept` narrows which valid frames count (e.g. only those from the host to us), so a
-    checksum that matches by chance in garbage is skipped like a bad one.
+    `clear()` after `INTER_BYTE_TIMEOUT_S` of silence), and its LEN byte says where it ends.
+    A complete frame with a bad checksum is dropped whole, as is a sound frame for another
+    address (or one that `accept` does not allow, e.g. not from the host to us); the next
+    frame starts at the byte after it. An incomplete frame waits for its last byte or the gap.
+
+    Bytes are never searched for a frame inside another: a frame's data can hold a sound
+    frame by chance (the checksum is 8 bits), and a device that answered it would answer for
+    another address. Garbage in front of a frame therefore costs that frame, as on a real
+    bus; the host asks again after the gap.
     """
 
     def __init__(self, accept: frozenset[tuple[int, int]] | None = None) -> None:
@@ -167,43 +171,18 @@ class PacketDecoder:
         self._buf.clear()
         return dropped
 
-    def _valid_at(self, pos: int) -> int | None:
-        """Length of a complete acceptable frame at `pos`, else None."""
-        if pos + MIN_FRAME > len(self._buf):
-            return None
-        end = pos + self._buf[pos + 1] + MIN_FRAME
-        if end > len(self._buf) or sum(self._buf[pos:end]) & 0xFF:
-            return None
-        if self._accept is not None and (self._buf[pos], self._buf[pos + 2]) not in self._accept:
-            return None
-        return end - pos
-
     def feed(self, chunk: bytes) -> list[Packet | Discarded]:
         self._buf.extend(chunk)
         out: list[Packet | Discarded] = []
-        while len(self._buf) >= 2:
-            need = self._buf[1] + MIN_FRAME
-            if len(self._buf) < need:
-                later = next(
-                    (p for p in range(1, len(self._buf)) if self._valid_at(p) is not None), None
-                )
-                if later is None:
-                    break
-                out.append(Discarded(bytes(self._buf[:later]), "incomplete frame superseded"))
-                del self._buf[:later]
-                continue
-            if sum(self._buf[:need]) & 0xFF:
-                out.append(Discarded(bytes(self._buf[:1]), "bad checksum"))
-                del self._buf[:1]
-                continue
-            size = self._valid_at(0)
-            if size is None:
-                # a sound frame for someone else is skipped whole, like a device on the bus
-                out.append(Discarded(bytes(self._buf[:need]), "frame for another address"))
-                del self._buf[:need]
-                continue
-            out.append(decode_packet(bytes(self._buf[:size])))
+        while len(self._buf) >= 2 and len(self._buf) >= (size := self._buf[1] + MIN_FRAME):
+            frame = bytes(self._buf[:size])
             del self._buf[:size]
+            if sum(frame) & 0xFF:
+                out.append(Discarded(frame, "bad checksum"))
+            elif self._accept is not None and (frame[0], frame[2]) not in self._accept:
+                out.append(Discarded(frame, "frame for another address"))
+            else:
+                out.append(decode_packet(frame))
         return out
 
 

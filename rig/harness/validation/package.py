@@ -39,10 +39,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rig.harness.validation.digests import sha256_stream
 from rig.harness.validation.marker import MARKER, MarkerError, changes_since_finish, read_marker
 from rig.harness.validation.signing import (
+    UNREADABLE_CERTIFICATE,
     check_pair,
     fingerprint,
     load_certificates,
     load_signing_key,
+    readable,
     sign,
     signature_valid,
     trust_problem,
@@ -321,8 +323,8 @@ def _signer(raw: bytes | None, result: Verification) -> x509.Certificate | None:
     if raw is None:
         return None
     try:
-        return x509.load_pem_x509_certificate(raw)
-    except ValueError as exc:
+        return readable(x509.load_pem_x509_certificate(raw))
+    except UNREADABLE_CERTIFICATE as exc:
         result.problems.append(f"{SIGNER}: not a PEM certificate ({exc})")
         return None
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
@@ -59,11 +59,24 @@ def load_signing_key(path: Path) -> SigningKey:
     return key
 
 
+#: what reading a damaged certificate's parts raises (a bad value, an unknown key type)
+UNREADABLE_CERTIFICATE = (ValueError, UnsupportedAlgorithm)
+
+
+def readable(cert: x509.Certificate) -> x509.Certificate:
+    """`cert`, with every part the rig reads parsed now. cryptography parses them only when
+    first read, so a damaged subject or an unknown key type would otherwise raise there,
+    outside any check (raises one of `UNREADABLE_CERTIFICATE`)."""
+    _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
+    _ = (cert.not_valid_before_utc, cert.not_valid_after_utc)
+    return cert
+
+
 def load_certificates(path: Path) -> list[x509.Certificate]:
     data = _read(path, "certificate")
     try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+        certs = [readable(cert) for cert in x509.load_pem_x509_certificates(data)]
+    except UNREADABLE_CERTIFICATE as exc:
         raise SigningInputError(f"{path}: not a PEM certificate ({exc})") from exc
     if not certs:
         raise SigningInputError(f"{path}: holds no certificate")
@@ -142,7 +155,7 @@ def trust_problem(
             continue
         try:
             signer.verify_directly_issued_by(issuer)
-        except (ValueError, TypeError, InvalidSignature):
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
             continue
         return None
     return (
