@@ -25,6 +25,7 @@ from cryptography.x509 import ocsp
 from emulators.centre.errors import CentreError
 from emulators.centre.notices import NoticeBoard, NoticeKind
 from rig.core.evidence import EvidenceStore
+from rig.core.pki.certificates import fully_parsed
 from rig.core.protocols.centre import CentreCode
 from rig.core.protocols.ocsp import (
     REQUEST_CONTENT_TYPE,
@@ -81,9 +82,7 @@ class JpkiVerifier:
     @staticmethod
     def _parse(der: bytes) -> x509.Certificate:
         try:
-            cert = x509.load_der_x509_certificate(der)
-            # touch lazily parsed fields now, so a broken certificate fails here
-            _ = (cert.issuer, cert.serial_number, cert.not_valid_after_utc, cert.public_key())
+            cert = fully_parsed(x509.load_der_x509_certificate(der))
         except ValueError as exc:
             raise CentreError(CentreCode.CERTIFICATE_INVALID, "not a DER certificate") from exc
         except Exception as exc:  # cryptography raises several types for broken keys

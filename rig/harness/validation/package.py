@@ -36,15 +36,14 @@ from typing import IO, Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from rig.core.pki.certificates import UNREADABLE_CERTIFICATE, fully_parsed
 from rig.harness.validation.digests import sha256_stream
 from rig.harness.validation.marker import MARKER, MarkerError, changes_since_finish, read_marker
 from rig.harness.validation.signing import (
-    UNREADABLE_CERTIFICATE,
     check_pair,
     fingerprint,
     load_certificates,
     load_signing_key,
-    readable,
     sign,
     signature_valid,
     trust_problem,
@@ -323,7 +322,7 @@ def _signer(raw: bytes | None, result: Verification) -> x509.Certificate | None:
     if raw is None:
         return None
     try:
-        return readable(x509.load_pem_x509_certificate(raw))
+        return fully_parsed(x509.load_pem_x509_certificate(raw))
     except UNREADABLE_CERTIFICATE as exc:
         result.problems.append(f"{SIGNER}: not a PEM certificate ({exc})")
         return None

@@ -17,6 +17,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from rig.core.pki.certificates import UNREADABLE_CERTIFICATE, fully_parsed
+
 PASSWORD_ENV = "RIG_PACKAGE_KEY_PASSWORD"
 #: PEM files are small; refuse to read something that is not one.
 MAX_PEM_BYTES = 1 << 20
@@ -59,23 +61,10 @@ def load_signing_key(path: Path) -> SigningKey:
     return key
 
 
-#: what reading a damaged certificate's parts raises (a bad value, an unknown key type)
-UNREADABLE_CERTIFICATE = (ValueError, UnsupportedAlgorithm)
-
-
-def readable(cert: x509.Certificate) -> x509.Certificate:
-    """`cert`, with every part the rig reads parsed now. cryptography parses them only when
-    first read, so a damaged subject or an unknown key type would otherwise raise there,
-    outside any check (raises one of `UNREADABLE_CERTIFICATE`)."""
-    _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
-    _ = (cert.not_valid_before_utc, cert.not_valid_after_utc)
-    return cert
-
-
 def load_certificates(path: Path) -> list[x509.Certificate]:
     data = _read(path, "certificate")
     try:
-        certs = [readable(cert) for cert in x509.load_pem_x509_certificates(data)]
+        certs = [fully_parsed(cert) for cert in x509.load_pem_x509_certificates(data)]
     except UNREADABLE_CERTIFICATE as exc:
         raise SigningInputError(f"{path}: not a PEM certificate ({exc})") from exc
     if not certs:
